@@ -1,0 +1,1 @@
+//! The Hallows LLVM pass plugin.

@@ -1,0 +1,2 @@
+//! Hallows runtime: lock-free primitives and a per-core runtime.
+#![deny(unsafe_op_in_unsafe_fn)]
