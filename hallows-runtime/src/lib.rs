@@ -3,3 +3,5 @@
 
 pub mod padding;
 pub mod sync;
+pub mod queue;
+pub mod reclaim;

@@ -1,0 +1,4 @@
+//! Queues: the bounded MPSC queue ([`mpsc`]) used for cross-core messages, and the scheduler's
+//! work-stealing deque and global injector (added by the scheduler modules).
+
+pub mod mpsc;

@@ -1,0 +1,562 @@
+//! Bounded multi-producer single-consumer queue with cache-aligned slots.
+//!
+//! [`bounded`] returns a cloneable [`Producer`] and a single [`Consumer`]. Producers have
+//! [`Producer::try_push`] (never blocks) and [`Producer::push`] (waits while the queue is full:
+//! backpressure); the consumer has [`Consumer::pop`] and [`Consumer::pop_batch`]. All memory is
+//! allocated by [`bounded`]; pushing and popping never allocate.
+//!
+//! # Protocol
+//!
+//! This is Dmitry Vyukov's bounded MPMC queue ("Bounded MPMC queue", 1024cores.net, 2010)
+//! specialised to one consumer, so the consumer's head index is a plain field instead of a
+//! contended atomic. The buffer has `cap` (a power of two) slots; slot `i` carries a sequence
+//! number `seq` and a value cell. Positions are unbounded `usize` counters; position `p` uses slot
+//! `p & (cap - 1)`.
+//!
+//! Slot states, for the position `p` that maps to it:
+//!
+//! | `seq`     | meaning                                                        |
+//! |-----------|----------------------------------------------------------------|
+//! | `p`       | empty, ready for the producer that claims position `p`         |
+//! | `p + 1`   | full: the value for position `p` is written, consumer may take |
+//! | `p + cap` | empty again, ready for position `p + cap` (next lap)           |
+//!
+//! Push (any producer):
+//! 1. Load `tail` (Relaxed) as `p`; load the slot's `seq` (Acquire, pairs with the consumer's
+//!    Release in pop step 3 so the old value was moved out before we overwrite it).
+//! 2. `seq == p`: CAS `tail` from `p` to `p + 1` to claim the position (Relaxed: the claim only
+//!    orders against other producers' CASes on the same counter; the data is published by step 3).
+//!    `seq < p`: the slot still holds the value from the previous lap → full. `seq > p`: another
+//!    producer claimed `p`; reload `tail` and retry.
+//! 3. Write the value, then store `seq = p + 1` (Release, pairs with the consumer's Acquire load).
+//!
+//! Pop (the consumer, at its private `head = p`):
+//! 1. Load the slot's `seq` (Acquire). `seq == p + 1`: full; otherwise the producer of `p` has
+//!    not finished (or never started) → empty.
+//! 2. Move the value out.
+//! 3. Store `seq = p + cap` (Release) and advance `head`.
+//!
+//! Blocking push: after [`SPIN_LIMIT`] failed attempts with exponential spinning a producer
+//! parks. It increments `waiting` (under the `parking` mutex), issues `fence(SeqCst)` and
+//! retries once before waiting on the condvar; the consumer, after freeing a slot, issues
+//! `fence(SeqCst)` and reads `waiting`; if non-zero it takes the mutex and notifies. The two
+//! SeqCst fences forbid the "producer sees full, consumer sees no waiter" outcome (the classic
+//! Dekker pattern), and holding the mutex from the re-check to the wait means the notification
+//! cannot fall between them. Dropping the consumer closes the queue and wakes every parked
+//! producer, so `push` returns an error instead of blocking forever.
+
+use core::fmt;
+use core::marker::PhantomData;
+use core::mem::MaybeUninit;
+
+use crate::padding::CachePadded;
+use crate::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+use crate::sync::{spin_loop, Arc, Condvar, Mutex, UnsafeCell};
+
+/// Failed `try_push` attempts (with exponential spinning) before a blocking `push` parks.
+pub const SPIN_LIMIT: u32 = 10;
+
+/// Largest capacity [`bounded`] accepts: positions must never wrap into a slot still in use.
+pub const MAX_CAPACITY: usize = 1 << (usize::BITS - 2);
+
+/// Error from [`bounded`] when the requested capacity is unusable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CapacityError {
+    requested: usize,
+}
+
+impl fmt::Display for CapacityError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "queue capacity must be between 1 and {MAX_CAPACITY}, got {}; pass a positive capacity",
+            self.requested
+        )
+    }
+}
+
+impl std::error::Error for CapacityError {}
+
+/// Why a push did not enqueue; the value is handed back.
+#[derive(PartialEq, Eq)]
+pub enum PushError<T> {
+    /// Every slot is occupied (only from [`Producer::try_push`]).
+    Full(T),
+    /// The [`Consumer`] was dropped; nobody will ever pop the value.
+    Disconnected(T),
+}
+
+impl<T> PushError<T> {
+    /// Returns the value that was not enqueued.
+    pub fn into_inner(self) -> T {
+        match self {
+            Self::Full(v) | Self::Disconnected(v) => v,
+        }
+    }
+}
+
+impl<T> fmt::Debug for PushError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Full(_) => f.write_str("Full(..)"),
+            Self::Disconnected(_) => f.write_str("Disconnected(..)"),
+        }
+    }
+}
+
+impl<T> fmt::Display for PushError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Full(_) => f.write_str("queue is full; retry later or use the blocking `push`"),
+            Self::Disconnected(_) => f.write_str("queue consumer was dropped; stop producing"),
+        }
+    }
+}
+
+impl<T> std::error::Error for PushError<T> {}
+
+struct Slot<T> {
+    seq: AtomicUsize,
+    value: UnsafeCell<MaybeUninit<T>>,
+}
+
+struct Shared<T> {
+    /// Next position a producer claims.
+    tail: CachePadded<AtomicUsize>,
+    /// The consumer's head, mirrored so `Drop` (and `len`) can find the remaining values.
+    /// Written only by the consumer.
+    head: CachePadded<AtomicUsize>,
+    slots: Box<[CachePadded<Slot<T>>]>,
+    mask: usize,
+    closed: AtomicBool,
+    waiting: AtomicUsize,
+    parking: Mutex<()>,
+    not_full: Condvar,
+}
+
+// SAFETY: values of type `T` are moved from producer threads to the consumer thread (so `T: Send`
+// is required and sufficient); every access to a slot's value cell is made exclusive by the
+// sequence protocol described in the module docs.
+unsafe impl<T: Send> Send for Shared<T> {}
+// SAFETY: as above; shared references only reach the cells through the protocol.
+unsafe impl<T: Send> Sync for Shared<T> {}
+
+impl<T> Drop for Shared<T> {
+    fn drop(&mut self) {
+        // `&mut self`: every handle is gone, so plain loads see the final state.
+        let mut pos = self.head.load(Ordering::Relaxed);
+        let tail = self.tail.load(Ordering::Relaxed);
+        while pos != tail {
+            let slot = &self.slots[pos & self.mask];
+            if slot.seq.load(Ordering::Relaxed) == pos.wrapping_add(1) {
+                // SAFETY: `seq == pos + 1` means the producer of `pos` finished writing and the
+                // consumer never took the value; we have exclusive access via `&mut self`.
+                slot.value.with_mut(|v| unsafe { (*v).assume_init_drop() });
+            }
+            pos = pos.wrapping_add(1);
+        }
+    }
+}
+
+/// Creates a bounded MPSC queue holding at least `capacity` values (rounded up to a power of
+/// two; see [`Producer::capacity`]).
+///
+/// # Errors
+///
+/// [`CapacityError`] when `capacity` is 0 or above [`MAX_CAPACITY`].
+///
+/// # Example
+///
+/// ```
+/// use hallows_runtime::queue::mpsc;
+///
+/// let (tx, mut rx) = mpsc::bounded::<u32>(4)?;
+/// let tx2 = tx.clone();
+/// std::thread::spawn(move || tx2.push(7).unwrap()).join().unwrap();
+/// tx.try_push(8).unwrap();
+/// let mut got = Vec::new();
+/// rx.pop_batch(16, |v| got.push(v));
+/// got.sort();
+/// assert_eq!(got, [7, 8]);
+/// assert_eq!(rx.pop(), None);
+/// # Ok::<(), mpsc::CapacityError>(())
+/// ```
+pub fn bounded<T: Send>(capacity: usize) -> Result<(Producer<T>, Consumer<T>), CapacityError> {
+    if capacity == 0 || capacity > MAX_CAPACITY {
+        return Err(CapacityError {
+            requested: capacity,
+        });
+    }
+    let cap = capacity.next_power_of_two();
+    let slots = (0..cap)
+        .map(|i| {
+            CachePadded::new(Slot {
+                seq: AtomicUsize::new(i),
+                value: UnsafeCell::new(MaybeUninit::uninit()),
+            })
+        })
+        .collect::<Box<[_]>>();
+    let shared = Arc::new(Shared {
+        tail: CachePadded::new(AtomicUsize::new(0)),
+        head: CachePadded::new(AtomicUsize::new(0)),
+        slots,
+        mask: cap - 1,
+        closed: AtomicBool::new(false),
+        waiting: AtomicUsize::new(0),
+        parking: Mutex::new(()),
+        not_full: Condvar::new(),
+    });
+    let producer = Producer {
+        shared: Arc::clone(&shared),
+    };
+    let consumer = Consumer {
+        shared,
+        head: 0,
+        _not_sync: PhantomData,
+    };
+    Ok((producer, consumer))
+}
+
+/// The sending side of a [`bounded`] queue; clone it for more producers.
+pub struct Producer<T> {
+    shared: Arc<Shared<T>>,
+}
+
+impl<T> Clone for Producer<T> {
+    fn clone(&self) -> Self {
+        Self {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<T> fmt::Debug for Producer<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Producer")
+            .field("capacity", &(self.shared.mask + 1))
+            .finish()
+    }
+}
+
+impl<T: Send> Producer<T> {
+    /// Number of slots (the requested capacity rounded up to a power of two).
+    pub fn capacity(&self) -> usize {
+        self.shared.mask + 1
+    }
+
+    /// Returns `true` once the consumer has been dropped.
+    pub fn is_disconnected(&self) -> bool {
+        // ORDERING: Acquire pairs with the Release store in `Consumer::drop`.
+        self.shared.closed.load(Ordering::Acquire)
+    }
+
+    /// Enqueues `value` if a slot is free; never blocks.
+    ///
+    /// # Errors
+    ///
+    /// [`PushError::Full`] when every slot is occupied, [`PushError::Disconnected`] when the
+    /// consumer is gone. Both hand the value back.
+    pub fn try_push(&self, value: T) -> Result<(), PushError<T>> {
+        if self.is_disconnected() {
+            return Err(PushError::Disconnected(value));
+        }
+        let shared = &*self.shared;
+        let mut pos = shared.tail.load(Ordering::Relaxed);
+        loop {
+            let slot = &shared.slots[pos & shared.mask];
+            // ORDERING: Acquire pairs with the consumer's Release store of `seq` (pop step 3):
+            // the previous lap's value has been moved out before we overwrite the cell.
+            let seq = slot.seq.load(Ordering::Acquire);
+            let diff = seq.wrapping_sub(pos) as isize;
+            if diff == 0 {
+                // ORDERING: Relaxed is enough: the CAS only arbitrates between producers; the
+                // value is published by the Release store of `seq` below.
+                match shared.tail.compare_exchange_weak(
+                    pos,
+                    pos.wrapping_add(1),
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        // SAFETY: winning the CAS for `pos` while `seq == pos` gives this
+                        // producer exclusive access to the cell until it publishes `seq`.
+                        slot.value.with_mut(|v| unsafe { (*v).write(value) });
+                        // ORDERING: Release pairs with the consumer's Acquire load of `seq`.
+                        slot.seq.store(pos.wrapping_add(1), Ordering::Release);
+                        return Ok(());
+                    }
+                    Err(current) => pos = current,
+                }
+            } else if diff < 0 {
+                return Err(PushError::Full(value));
+            } else {
+                pos = shared.tail.load(Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Enqueues `value`, waiting while the queue is full (spinning briefly, then parking until
+    /// the consumer frees a slot).
+    ///
+    /// # Errors
+    ///
+    /// [`PushError::Disconnected`] (with the value) if the consumer is dropped first.
+    pub fn push(&self, value: T) -> Result<(), PushError<T>> {
+        let mut value = value;
+        for attempt in 0..SPIN_LIMIT {
+            match self.try_push(value) {
+                Ok(()) => return Ok(()),
+                Err(PushError::Full(v)) => value = v,
+                Err(e @ PushError::Disconnected(_)) => return Err(e),
+            }
+            for _ in 0..(1_u32 << attempt.min(6)) {
+                spin_loop();
+            }
+        }
+        self.push_cold(value)
+    }
+
+    #[cold]
+    fn push_cold(&self, mut value: T) -> Result<(), PushError<T>> {
+        let shared = &*self.shared;
+        let mut guard = shared
+            .parking
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        shared.waiting.fetch_add(1, Ordering::Relaxed);
+        let result = loop {
+            // ORDERING: SeqCst fence pairs with the consumer's fence in `wake_producers`: either
+            // our retry sees the freed slot or the consumer sees `waiting > 0` and notifies.
+            fence(Ordering::SeqCst);
+            match self.try_push(value) {
+                Ok(()) => break Ok(()),
+                Err(PushError::Full(v)) => value = v,
+                Err(e @ PushError::Disconnected(_)) => break Err(e),
+            }
+            guard = shared
+                .not_full
+                .wait(guard)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        };
+        shared.waiting.fetch_sub(1, Ordering::Relaxed);
+        drop(guard);
+        result
+    }
+}
+
+/// The receiving side of a [`bounded`] queue; there is exactly one.
+pub struct Consumer<T> {
+    shared: Arc<Shared<T>>,
+    head: usize,
+    /// `pop` takes `&mut self`, but `Consumer` must also not be shared by reference across
+    /// threads (its `head` is private state).
+    _not_sync: PhantomData<core::cell::Cell<()>>,
+}
+
+impl<T> fmt::Debug for Consumer<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Consumer")
+            .field("head", &self.head)
+            .finish()
+    }
+}
+
+impl<T: Send> Consumer<T> {
+    /// Number of slots (the requested capacity rounded up to a power of two).
+    pub fn capacity(&self) -> usize {
+        self.shared.mask + 1
+    }
+
+    /// Number of values claimed by producers and not yet popped (some may still be being
+    /// written).
+    pub fn len(&self) -> usize {
+        self.shared
+            .tail
+            .load(Ordering::Relaxed)
+            .wrapping_sub(self.head)
+    }
+
+    /// Returns `true` when no producer has claimed a position past the consumer's head.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Dequeues the oldest completed value, or `None` when the queue is empty.
+    pub fn pop(&mut self) -> Option<T> {
+        let value = self.take_one()?;
+        self.publish_head();
+        self.wake_producers();
+        Some(value)
+    }
+
+    /// Dequeues up to `max` values, handing each to `sink` in FIFO order; returns how many.
+    ///
+    /// Cheaper than repeated [`pop`](Self::pop): the head mirror and the producer wake-up
+    /// check are done once per batch.
+    pub fn pop_batch(&mut self, max: usize, mut sink: impl FnMut(T)) -> usize {
+        let mut taken = 0;
+        while taken < max {
+            match self.take_one() {
+                Some(v) => {
+                    taken += 1;
+                    sink(v);
+                }
+                None => break,
+            }
+        }
+        if taken > 0 {
+            self.publish_head();
+            self.wake_producers();
+        }
+        taken
+    }
+
+    #[inline]
+    fn take_one(&mut self) -> Option<T> {
+        let shared = &*self.shared;
+        let pos = self.head;
+        let slot = &shared.slots[pos & shared.mask];
+        // ORDERING: Acquire pairs with the producer's Release store of `seq` (push step 3).
+        if slot.seq.load(Ordering::Acquire) != pos.wrapping_add(1) {
+            return None;
+        }
+        // SAFETY: `seq == pos + 1`: the producer finished writing and no producer may touch the
+        // cell until we store `pos + cap`; only this consumer reads it.
+        let value = slot.value.with(|v| unsafe { (*v).assume_init_read() });
+        // ORDERING: Release pairs with the producers' Acquire load of `seq` (push step 1): the
+        // value was moved out before a producer of the next lap overwrites the cell.
+        slot.seq
+            .store(pos.wrapping_add(shared.mask + 1), Ordering::Release);
+        self.head = pos.wrapping_add(1);
+        Some(value)
+    }
+
+    #[inline]
+    fn publish_head(&self) {
+        // Relaxed: only read by `len` (approximate) and by `Drop` after all handles are gone
+        // (the Arc's release/acquire on drop orders it).
+        self.shared.head.store(self.head, Ordering::Relaxed);
+    }
+
+    #[inline]
+    fn wake_producers(&self) {
+        let shared = &*self.shared;
+        // ORDERING: SeqCst fence pairs with the fence in `push_cold` (Dekker pattern: our slot
+        // release vs. the producer's `waiting` increment).
+        fence(Ordering::SeqCst);
+        if shared.waiting.load(Ordering::Relaxed) > 0 {
+            self.wake_producers_cold();
+        }
+    }
+
+    #[cold]
+    fn wake_producers_cold(&self) {
+        let shared = &*self.shared;
+        let _guard = shared
+            .parking
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        shared.not_full.notify_all();
+    }
+}
+
+impl<T> Drop for Consumer<T> {
+    fn drop(&mut self) {
+        let shared = &*self.shared;
+        shared.head.store(self.head, Ordering::Relaxed);
+        // ORDERING: Release pairs with the Acquire load in `Producer::is_disconnected`.
+        shared.closed.store(true, Ordering::Release);
+        let _guard = shared
+            .parking
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        shared.not_full.notify_all();
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize as StdAtomicUsize;
+
+    #[test]
+    fn rejects_zero_capacity_with_a_clear_error() {
+        let err = bounded::<u8>(0).unwrap_err();
+        assert!(err.to_string().contains("pass a positive capacity"));
+    }
+
+    #[test]
+    fn capacity_rounds_up_and_full_is_reported() {
+        let (tx, mut rx) = bounded::<u32>(3).unwrap();
+        assert_eq!(tx.capacity(), 4);
+        for i in 0..4 {
+            tx.try_push(i).unwrap();
+        }
+        assert_eq!(tx.try_push(9), Err(PushError::Full(9)));
+        assert_eq!(rx.len(), 4);
+        assert_eq!(rx.pop(), Some(0));
+        tx.try_push(4).unwrap();
+        let mut out = Vec::new();
+        assert_eq!(rx.pop_batch(10, |v| out.push(v)), 4);
+        assert_eq!(out, [1, 2, 3, 4]);
+        assert!(rx.is_empty());
+    }
+
+    #[test]
+    fn push_after_consumer_drop_is_disconnected() {
+        let (tx, rx) = bounded::<String>(1).unwrap();
+        tx.try_push("a".into()).unwrap();
+        drop(rx);
+        assert!(tx.is_disconnected());
+        let err = tx.push("b".into()).unwrap_err();
+        assert_eq!(err.into_inner(), "b");
+    }
+
+    #[test]
+    fn unpopped_values_are_dropped_once() {
+        static DROPS: StdAtomicUsize = StdAtomicUsize::new(0);
+        struct Counted;
+        impl Drop for Counted {
+            fn drop(&mut self) {
+                DROPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        let (tx, mut rx) = bounded::<Counted>(8).unwrap();
+        for _ in 0..5 {
+            tx.try_push(Counted).unwrap();
+        }
+        drop(rx.pop());
+        drop(rx);
+        drop(tx);
+        assert_eq!(DROPS.load(std::sync::atomic::Ordering::Relaxed), 5);
+    }
+
+    #[test]
+    fn blocking_push_waits_for_the_consumer() {
+        let (tx, mut rx) = bounded::<usize>(2).unwrap();
+        let n = if cfg!(miri) { 20 } else { 2_000 };
+        let producers: Vec<_> = (0..2)
+            .map(|t| {
+                let tx = tx.clone();
+                std::thread::spawn(move || {
+                    for i in 0..n {
+                        tx.push(t * n + i).unwrap();
+                    }
+                })
+            })
+            .collect();
+        let mut seen = vec![false; 2 * n];
+        let mut got = 0;
+        while got < 2 * n {
+            got += rx.pop_batch(4, |v| {
+                assert!(!seen[v], "value {v} popped twice");
+                seen[v] = true;
+            });
+            std::hint::spin_loop();
+        }
+        for p in producers {
+            p.join().unwrap();
+        }
+        assert!(seen.iter().all(|&s| s));
+    }
+}

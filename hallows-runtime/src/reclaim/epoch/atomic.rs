@@ -1,0 +1,262 @@
+//! Pointer types: [`Atomic`] (a shared slot), [`Owned`] (an unpublished object) and
+//! [`Shared`] (a pointer valid while a [`Guard`] is alive). Every object lives in a [`Node`]
+//! that records its birth epoch.
+
+use core::fmt;
+use core::marker::PhantomData;
+use core::ops::{Deref, DerefMut};
+use core::ptr;
+
+use super::collector::Guard;
+use crate::sync::atomic::{AtomicPtr, Ordering};
+
+/// An object with the epoch it was published in.
+pub(super) struct Node<T> {
+    /// Epoch read before publication; 0 for objects created outside a guard (conservative:
+    /// born "before everything").
+    pub(super) birth: u64,
+    value: T,
+}
+
+/// An object owned by the current thread, not yet shared.
+pub struct Owned<T> {
+    node: Box<Node<T>>,
+}
+
+impl<T> Owned<T> {
+    /// Allocates `value`.
+    pub fn new(value: T) -> Self {
+        Self {
+            node: Box::new(Node { birth: 0, value }),
+        }
+    }
+
+    /// Stamps the birth epoch and converts into a pointer that can be stored into an
+    /// [`Atomic`]. If it is never published, turn it back with [`Shared::into_owned`].
+    pub fn into_shared<'g>(self, guard: &'g Guard<'_>) -> Shared<'g, T> {
+        let mut node = self.node;
+        // The birth is read before publication; any reader that acquires the pointer reads a
+        // later or equal epoch (read-read coherence), see the module docs.
+        node.birth = guard.current_epoch();
+        Shared::from_node(Box::into_raw(node))
+    }
+
+    /// Unwraps the value.
+    pub fn into_inner(self) -> T {
+        self.node.value
+    }
+}
+
+impl<T> Deref for Owned<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.node.value
+    }
+}
+
+impl<T> DerefMut for Owned<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.node.value
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Owned<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Owned").field(&self.node.value).finish()
+    }
+}
+
+/// A pointer loaded under a [`Guard`]; valid for the guard's lifetime `'g`.
+pub struct Shared<'g, T> {
+    ptr: *mut Node<T>,
+    _marker: PhantomData<(&'g (), *const T)>,
+}
+
+impl<T> Clone for Shared<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Shared<'_, T> {}
+
+impl<T> PartialEq for Shared<'_, T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.ptr == other.ptr
+    }
+}
+
+impl<T> Eq for Shared<'_, T> {}
+
+impl<T> fmt::Debug for Shared<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Shared({:p})", self.ptr)
+    }
+}
+
+impl<'g, T> Shared<'g, T> {
+    /// The null pointer.
+    pub fn null() -> Self {
+        Self::from_node(ptr::null_mut())
+    }
+
+    fn from_node(ptr: *mut Node<T>) -> Self {
+        Self {
+            ptr,
+            _marker: PhantomData,
+        }
+    }
+
+    pub(super) fn as_node_ptr(self) -> *mut Node<T> {
+        self.ptr
+    }
+
+    /// Returns `true` for the null pointer.
+    pub fn is_null(self) -> bool {
+        self.ptr.is_null()
+    }
+
+    /// Dereferences the pointer.
+    ///
+    /// # Safety
+    ///
+    /// The pointer was loaded from an [`Atomic`] under the guard of lifetime `'g` (or created
+    /// by [`Owned::into_shared`] and not retired), and every object reachable from that
+    /// `Atomic` is retired only after being unlinked.
+    pub unsafe fn as_ref(self) -> Option<&'g T> {
+        // SAFETY: the caller guarantees the node is alive for `'g`.
+        unsafe { self.ptr.as_ref().map(|n| &n.value) }
+    }
+
+    /// Takes ownership of the object.
+    ///
+    /// # Safety
+    ///
+    /// The pointer is non-null, unlinked, not retired, and no other thread can access it.
+    pub unsafe fn into_owned(self) -> Owned<T> {
+        Owned {
+            // SAFETY: nodes are allocated by `Owned::new`; exclusivity by the caller.
+            node: unsafe { Box::from_raw(self.ptr) },
+        }
+    }
+}
+
+/// A shared, atomically updated pointer to an epoch-managed object.
+///
+/// Dropping an `Atomic` does not drop the object it points to; take it back with
+/// [`Atomic::into_owned`] or retire it.
+pub struct Atomic<T> {
+    ptr: AtomicPtr<Node<T>>,
+}
+
+// SAFETY: an `Atomic<T>` hands `&T` to every thread that loads it and `T` to the thread that
+// destroys it, so it is as thread-safe as `T` is `Send + Sync`.
+unsafe impl<T: Send + Sync> Send for Atomic<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send + Sync> Sync for Atomic<T> {}
+
+impl<T> fmt::Debug for Atomic<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Atomic({:p})", self.ptr.load(Ordering::Relaxed))
+    }
+}
+
+impl<T> Default for Atomic<T> {
+    fn default() -> Self {
+        Self::null()
+    }
+}
+
+impl<T> Atomic<T> {
+    /// A slot holding a fresh object (birth epoch 0).
+    pub fn new(value: T) -> Self {
+        Self {
+            ptr: AtomicPtr::new(Box::into_raw(Owned::new(value).node)),
+        }
+    }
+
+    /// An empty slot.
+    pub fn null() -> Self {
+        Self {
+            ptr: AtomicPtr::new(ptr::null_mut()),
+        }
+    }
+
+    /// Loads the pointer under `guard`'s reservation (extending it to the current epoch if the
+    /// epoch moved since the last protected load). The result is valid while `guard` lives.
+    pub fn load<'g>(&self, guard: &'g Guard<'_>) -> Shared<'g, T> {
+        Shared::from_node(guard.protect_raw(&self.ptr))
+    }
+
+    /// Stores `new`. The previous pointer is not retired; use [`swap`](Self::swap) to get it.
+    pub fn store(&self, new: Shared<'_, T>, order: Ordering) {
+        self.ptr.store(new.ptr, order);
+    }
+
+    /// Stores `new` and returns the previous pointer.
+    pub fn swap<'g>(
+        &self,
+        new: Shared<'_, T>,
+        order: Ordering,
+        _guard: &'g Guard<'_>,
+    ) -> Shared<'g, T> {
+        Shared::from_node(self.ptr.swap(new.ptr, order))
+    }
+
+    /// Stores `new` if the slot holds `current`; returns the previous value either way
+    /// (`Ok` on success, `Err` with the actual value on failure).
+    ///
+    /// # Errors
+    ///
+    /// The slot held a different pointer; `new` is untouched and still owned by the caller.
+    pub fn compare_exchange<'g>(
+        &self,
+        current: Shared<'_, T>,
+        new: Shared<'_, T>,
+        success: Ordering,
+        failure: Ordering,
+        _guard: &'g Guard<'_>,
+    ) -> Result<Shared<'g, T>, Shared<'g, T>> {
+        self.ptr
+            .compare_exchange(current.ptr, new.ptr, success, failure)
+            .map(Shared::from_node)
+            .map_err(Shared::from_node)
+    }
+
+    /// Weak variant of [`compare_exchange`](Self::compare_exchange) (may fail spuriously).
+    ///
+    /// # Errors
+    ///
+    /// As `compare_exchange`, plus spurious failures.
+    pub fn compare_exchange_weak<'g>(
+        &self,
+        current: Shared<'_, T>,
+        new: Shared<'_, T>,
+        success: Ordering,
+        failure: Ordering,
+        _guard: &'g Guard<'_>,
+    ) -> Result<Shared<'g, T>, Shared<'g, T>> {
+        self.ptr
+            .compare_exchange_weak(current.ptr, new.ptr, success, failure)
+            .map(Shared::from_node)
+            .map_err(Shared::from_node)
+    }
+
+    /// Takes ownership of the current object, if any.
+    ///
+    /// # Safety
+    ///
+    /// No other thread accesses this slot or its object any more, and the object is not
+    /// retired.
+    pub unsafe fn into_owned(self) -> Option<Owned<T>> {
+        let p = self.ptr.load(Ordering::Relaxed);
+        if p.is_null() {
+            None
+        } else {
+            // SAFETY: exclusivity guaranteed by the caller; nodes come from `Owned::new`.
+            Some(Owned {
+                node: unsafe { Box::from_raw(p) },
+            })
+        }
+    }
+}

@@ -1,0 +1,657 @@
+//! The collector (global epoch, participant records, orphaned garbage), per-thread handles and
+//! pin guards. The protocol is described in the parent module.
+
+use core::cell::{Cell, RefCell};
+use core::fmt;
+use core::marker::PhantomData;
+use core::ptr;
+
+use super::atomic::{Atomic, Node, Shared};
+use crate::padding::CachePadded;
+use crate::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use crate::sync::{Arc, Mutex};
+
+/// Local garbage below this size is never scanned (amortises the participant walk).
+pub const SCAN_THRESHOLD_MIN: usize = 64;
+/// Initial number of retires between two epoch advances by one handle.
+pub const ADVANCE_EVERY_INITIAL: usize = 32;
+/// Upper limit of the adaptive advance interval; bounds how long a stalled reader's `upper`
+/// stays current (see "Garbage bound" in the module docs).
+pub const ADVANCE_EVERY_MAX: usize = 256;
+
+/// `lower` value of a participant that is not pinned.
+const UNPINNED: u64 = u64::MAX;
+/// `pin_seq` of garbage adopted from another handle: the own reservation applies to it.
+const FOREIGN_PIN: u64 = u64::MAX;
+
+/// One handle's reservation, in the collector's append-only participant list.
+struct Participant {
+    lower: CachePadded<AtomicU64>,
+    upper: AtomicU64,
+    in_use: AtomicBool,
+    next: *mut Participant,
+}
+
+/// A retired object with its lifetime interval.
+pub(super) struct Retired {
+    ptr: *mut (),
+    destroy: unsafe fn(*mut ()),
+    birth: u64,
+    retire: u64,
+    /// The retiring handle's pin number at retirement, or [`FOREIGN_PIN`] for adopted garbage.
+    /// The handle's own reservation can only hold objects retired during its current pin:
+    /// anything it retired earlier was unlinked before that pin began.
+    pin_seq: u64,
+}
+
+// SAFETY: a `Retired` is only created from `Node<T>` with `T: Send` (see `Guard::retire`).
+unsafe impl Send for Retired {}
+
+impl Retired {
+    /// Destroys the object.
+    ///
+    /// # Safety
+    ///
+    /// No reader can still access it, and it is destroyed only once.
+    unsafe fn destroy(self) {
+        // SAFETY: guaranteed by the caller; `destroy` matches the erased type.
+        unsafe { (self.destroy)(self.ptr) }
+    }
+}
+
+/// Drops the `Box<Node<T>>` behind `ptr`.
+///
+/// # Safety
+///
+/// `ptr` came from `Box::<Node<T>>::into_raw` and is destroyed exactly once.
+unsafe fn destroy_node<T>(ptr: *mut ()) {
+    // SAFETY: guaranteed by the caller.
+    drop(unsafe { Box::from_raw(ptr.cast::<Node<T>>()) });
+}
+
+pub(super) struct Global {
+    pub(super) epoch: CachePadded<AtomicU64>,
+    participants: AtomicPtr<Participant>,
+    participant_count: AtomicUsize,
+    /// Garbage left behind by dropped handles, adopted by the next scan.
+    orphans: Mutex<Vec<Retired>>,
+    /// Retired, not yet destroyed, over all handles (statistics and tests).
+    pending: AtomicUsize,
+}
+
+// SAFETY: participants are owned by the collector and only mutated through atomics; orphaned
+// garbage holds `Send` objects behind a mutex.
+unsafe impl Send for Global {}
+// SAFETY: as above.
+unsafe impl Sync for Global {}
+
+impl Drop for Global {
+    fn drop(&mut self) {
+        let orphans = core::mem::take(
+            &mut *self
+                .orphans
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for r in orphans {
+            // SAFETY: the last handle is gone (each holds an `Arc<Global>`), so no reader is
+            // pinned; each orphan is destroyed once.
+            unsafe { r.destroy() };
+        }
+        let mut cur = self.participants.load(Ordering::Relaxed);
+        while !cur.is_null() {
+            // SAFETY: participants are allocated by `register` and freed only here.
+            let p = unsafe { Box::from_raw(cur) };
+            cur = p.next;
+        }
+    }
+}
+
+/// An epoch collector: the domain that handles register with and objects are retired into.
+///
+/// Cloning gives another reference to the same collector.
+#[derive(Clone)]
+pub struct Collector {
+    global: Arc<Global>,
+}
+
+impl Default for Collector {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for Collector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Collector")
+            .field("epoch", &self.epoch())
+            .field("pending", &self.pending())
+            .finish()
+    }
+}
+
+impl Collector {
+    /// Creates a collector at epoch 0 with no handles.
+    pub fn new() -> Self {
+        Self {
+            global: Arc::new(Global {
+                epoch: CachePadded::new(AtomicU64::new(0)),
+                participants: AtomicPtr::new(ptr::null_mut()),
+                participant_count: AtomicUsize::new(0),
+                orphans: Mutex::new(Vec::new()),
+                pending: AtomicUsize::new(0),
+            }),
+        }
+    }
+
+    /// The current global epoch.
+    pub fn epoch(&self) -> u64 {
+        self.global.epoch.load(Ordering::Relaxed)
+    }
+
+    /// Objects retired into this collector and not yet destroyed (approximate while threads
+    /// retire).
+    pub fn pending(&self) -> usize {
+        self.global.pending.load(Ordering::Relaxed)
+    }
+
+    /// Registers a participant; the handle pins and retires for one thread at a time.
+    pub fn register(&self) -> LocalHandle {
+        let global = &*self.global;
+        // ORDERING: Acquire pairs with the Release CAS publishing each participant.
+        let mut cur = global.participants.load(Ordering::Acquire);
+        while !cur.is_null() {
+            // SAFETY: participants live as long as `Global`.
+            let p = unsafe { &*cur };
+            // ORDERING: Acquire pairs with the Release store in `LocalHandle::drop`.
+            if !p.in_use.load(Ordering::Relaxed)
+                && p.in_use
+                    .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+            {
+                return LocalHandle::new(Arc::clone(&self.global), cur);
+            }
+            cur = p.next;
+        }
+        let fresh = Box::into_raw(Box::new(Participant {
+            lower: CachePadded::new(AtomicU64::new(UNPINNED)),
+            upper: AtomicU64::new(0),
+            in_use: AtomicBool::new(true),
+            next: ptr::null_mut(),
+        }));
+        let mut head = global.participants.load(Ordering::Relaxed);
+        loop {
+            // SAFETY: `fresh` is ours until published.
+            unsafe { (*fresh).next = head };
+            // ORDERING: Release publishes the participant's initialisation to the Acquire loads
+            // in `register` and `scan`.
+            match global.participants.compare_exchange_weak(
+                head,
+                fresh,
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(h) => head = h,
+            }
+        }
+        global.participant_count.fetch_add(1, Ordering::Relaxed);
+        LocalHandle::new(Arc::clone(&self.global), fresh)
+    }
+}
+
+/// A thread's registration with a [`Collector`]: pins, and holds that thread's garbage.
+///
+/// `Send` but not `Sync`: move it to a thread, don't share it.
+pub struct LocalHandle {
+    global: Arc<Global>,
+    participant: *const Participant,
+    pin_depth: Cell<usize>,
+    /// Number of outermost pins (and repins) so far.
+    pin_seq: Cell<u64>,
+    /// The `upper` this handle last published (valid while pinned).
+    upper: Cell<u64>,
+    garbage: RefCell<Vec<Retired>>,
+    retires_since_advance: Cell<usize>,
+    advance_every: Cell<usize>,
+    scan_threshold: Cell<usize>,
+}
+
+// SAFETY: the handle's non-atomic state is only touched through `&self` by the thread that
+// holds it (it is `!Sync`); its garbage holds `Send` objects.
+unsafe impl Send for LocalHandle {}
+
+impl fmt::Debug for LocalHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocalHandle")
+            .field("pinned", &(self.pin_depth.get() > 0))
+            .field("garbage", &self.garbage.borrow().len())
+            .field("advance_every", &self.advance_every.get())
+            .field("scan_threshold", &self.scan_threshold.get())
+            .finish()
+    }
+}
+
+impl LocalHandle {
+    fn new(global: Arc<Global>, participant: *const Participant) -> Self {
+        Self {
+            global,
+            participant,
+            pin_depth: Cell::new(0),
+            pin_seq: Cell::new(0),
+            upper: Cell::new(0),
+            garbage: RefCell::new(Vec::new()),
+            retires_since_advance: Cell::new(0),
+            advance_every: Cell::new(ADVANCE_EVERY_INITIAL),
+            scan_threshold: Cell::new(SCAN_THRESHOLD_MIN),
+        }
+    }
+
+    fn participant(&self) -> &Participant {
+        // SAFETY: the participant lives as long as `Global`, which `self.global` keeps alive.
+        unsafe { &*self.participant }
+    }
+
+    /// Pins the handle: pointers loaded through the returned guard stay valid until it drops.
+    /// Pins nest; only the outermost one publishes a reservation.
+    pub fn pin(&self) -> Guard<'_> {
+        let depth = self.pin_depth.get();
+        self.pin_depth.set(depth + 1);
+        if depth == 0 {
+            self.reserve();
+        }
+        Guard {
+            handle: self,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Publishes a fresh reservation `[e, e]` for the current epoch `e` (pin steps 1-2).
+    fn reserve(&self) {
+        self.pin_seq.set(self.pin_seq.get() + 1);
+        let e = self.global.epoch.load(Ordering::Relaxed);
+        let p = self.participant();
+        p.upper.store(e, Ordering::Relaxed);
+        // ORDERING: Release pairs with the scan's Acquire load of `lower`, so a scan that sees a
+        // later reservation also sees everything this thread did before (see unpin).
+        p.lower.store(e, Ordering::Release);
+        // ORDERING: SeqCst fence pairs with the retire fence (module docs, "Why it is safe").
+        fence(Ordering::SeqCst);
+        self.upper.set(e);
+    }
+
+    /// Makes the reservation cover epoch `e` (protected load step 3).
+    #[cold]
+    fn extend_upper_cold(&self, e: u64) {
+        self.participant().upper.store(e, Ordering::Relaxed);
+        // ORDERING: SeqCst fence pairs with the retire fence, as in `reserve`.
+        fence(Ordering::SeqCst);
+        self.upper.set(e);
+    }
+
+    fn unpin(&self) {
+        let depth = self.pin_depth.get() - 1;
+        self.pin_depth.set(depth);
+        if depth == 0 {
+            // ORDERING: Release pairs with the scan's Acquire load of `lower`: every access made
+            // under this pin happens before a destruction decided by that scan.
+            self.participant().lower.store(UNPINNED, Ordering::Release);
+        }
+    }
+
+    /// Returns `true` while a guard of this handle is alive.
+    pub fn is_pinned(&self) -> bool {
+        self.pin_depth.get() > 0
+    }
+
+    /// Objects this handle retired that are not destroyed yet.
+    pub fn garbage_len(&self) -> usize {
+        self.garbage.borrow().len()
+    }
+
+    /// Current adaptive interval (retires between epoch advances).
+    pub fn advance_every(&self) -> usize {
+        self.advance_every.get()
+    }
+
+    /// Current adaptive scan threshold (local garbage size that triggers a scan).
+    pub fn scan_threshold(&self) -> usize {
+        self.scan_threshold.get()
+    }
+
+    pub(super) fn retire_node<T: Send>(&self, node: *mut Node<T>) {
+        // ORDERING: SeqCst fence pairs with the readers' reservation fences (step R1).
+        fence(Ordering::SeqCst);
+        let retire = self.global.epoch.load(Ordering::Relaxed);
+        // SAFETY: `node` is a live node (the caller's contract); reading its birth is a plain
+        // read of an immutable field.
+        let birth = unsafe { (*node).birth };
+        self.garbage.borrow_mut().push(Retired {
+            ptr: node.cast(),
+            destroy: destroy_node::<T>,
+            birth,
+            retire,
+            pin_seq: self.pin_seq.get(),
+        });
+        self.global.pending.fetch_add(1, Ordering::Relaxed);
+
+        let n = self.retires_since_advance.get() + 1;
+        if n >= self.advance_every.get() {
+            self.retires_since_advance.set(0);
+            // Relaxed: advancing carries no data; safety comes from the fences (module docs).
+            self.global.epoch.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.retires_since_advance.set(n);
+        }
+        if self.garbage.borrow().len() >= self.scan_threshold.get() {
+            self.scan();
+        }
+    }
+
+    /// Destroys every garbage object of this handle (and adopted orphans) that no reservation
+    /// overlaps, then adapts the scan threshold and the advance interval.
+    pub fn flush(&self) {
+        self.scan();
+    }
+
+    fn scan(&self) {
+        let global = &*self.global;
+        let mut garbage = core::mem::take(&mut *self.garbage.borrow_mut());
+        if let Ok(mut orphans) = global.orphans.try_lock() {
+            garbage.extend(orphans.drain(..).map(|r| Retired {
+                pin_seq: FOREIGN_PIN,
+                ..r
+            }));
+        }
+        if garbage.is_empty() {
+            return;
+        }
+        // ORDERING: SeqCst fence pairs with the reservation fences (scan step 1).
+        fence(Ordering::SeqCst);
+        let mut reservations = Vec::new();
+        // ORDERING: Acquire pairs with the participant-publishing Release CAS.
+        let mut cur = global.participants.load(Ordering::Acquire);
+        while !cur.is_null() {
+            // SAFETY: participants live as long as `Global`.
+            let p = unsafe { &*cur };
+            // ORDERING: Acquire pairs with the Release stores of `lower` in pin and unpin.
+            let lower = p.lower.load(Ordering::Acquire);
+            if lower != UNPINNED {
+                // Read after `lower`: `upper` only grows, so a later value is conservative.
+                let own = ptr::eq(cur, self.participant);
+                reservations.push((lower, p.upper.load(Ordering::Relaxed), own));
+            }
+            cur = p.next;
+        }
+        let before = garbage.len();
+        let mut kept = Vec::with_capacity(before);
+        let mut held_by_others = 0_usize;
+        let current_pin = self.pin_seq.get();
+        for r in garbage {
+            let overlaps = |&&(lower, upper, own): &&(u64, u64, bool)| {
+                lower <= r.retire
+                    && r.birth <= upper
+                    && (!own || r.pin_seq == current_pin || r.pin_seq == FOREIGN_PIN)
+            };
+            if reservations.iter().any(|res| overlaps(&res)) {
+                if reservations
+                    .iter()
+                    .filter(|res| !res.2)
+                    .any(|res| overlaps(&res))
+                {
+                    held_by_others += 1;
+                }
+                kept.push(r);
+            } else {
+                // SAFETY: no reservation overlaps `[birth, retire]`, so no reader holds the
+                // object or can load it again (module docs); it leaves the list here, once.
+                unsafe { r.destroy() };
+            }
+        }
+        let freed = before - kept.len();
+        global.pending.fetch_sub(freed, Ordering::Relaxed);
+
+        // Adaptive policy (module docs, "Adaptive advancement"). Objects held back only by
+        // this handle's own pin are freed by its next scan; they say nothing about readers.
+        let held = kept.len();
+        self.scan_threshold
+            .set(SCAN_THRESHOLD_MIN.max(held.saturating_mul(2)));
+        let every = self.advance_every.get();
+        self.advance_every.set(if held_by_others > 0 {
+            (every / 2).max(1)
+        } else {
+            (every * 2).min(ADVANCE_EVERY_MAX)
+        });
+        let mut mine = self.garbage.borrow_mut();
+        kept.append(&mut mine);
+        *mine = kept;
+    }
+}
+
+impl Drop for LocalHandle {
+    fn drop(&mut self) {
+        // A guard borrows the handle, so no pin is active here.
+        self.scan();
+        let leftover = core::mem::take(self.garbage.get_mut());
+        if !leftover.is_empty() {
+            self.global
+                .orphans
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .extend(leftover);
+        }
+        // ORDERING: Release pairs with the Acquire CAS in `Collector::register`.
+        self.participant().in_use.store(false, Ordering::Release);
+    }
+}
+
+/// Proof that a [`LocalHandle`] is pinned; pointers loaded through it live as long as it does.
+pub struct Guard<'h> {
+    handle: &'h LocalHandle,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl fmt::Debug for Guard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Guard")
+            .field("upper", &self.handle.upper.get())
+            .finish()
+    }
+}
+
+impl<'h> Guard<'h> {
+    /// Loads `src` under this guard's reservation (same as [`Atomic::load`]).
+    pub fn protect<'g, T>(&'g self, src: &Atomic<T>) -> Shared<'g, T> {
+        src.load(self)
+    }
+
+    /// Protected-load steps 1-3 on a raw node pointer source.
+    pub(super) fn protect_raw<T>(&self, src: &AtomicPtr<Node<T>>) -> *mut Node<T> {
+        let handle = self.handle;
+        loop {
+            // ORDERING: Acquire pairs with the Release store/CAS that published the node.
+            let p = src.load(Ordering::Acquire);
+            let e = handle.global.epoch.load(Ordering::Relaxed);
+            if e == handle.upper.get() {
+                return p;
+            }
+            handle.extend_upper_cold(e);
+        }
+    }
+
+    /// The epoch read for births (see [`Owned::into_shared`](super::Owned::into_shared)).
+    pub(super) fn current_epoch(&self) -> u64 {
+        self.handle.global.epoch.load(Ordering::Relaxed)
+    }
+
+    /// Retires the object behind `ptr`: it is destroyed once no reservation overlaps its
+    /// lifetime. Null pointers are ignored.
+    ///
+    /// # Safety
+    ///
+    /// 1. `ptr` is unlinked: no [`Atomic`] a reader may load from still holds it.
+    /// 2. It is retired once, and not otherwise freed (e.g. by `into_owned`).
+    /// 3. Dropping `T` on another thread at any later time (until the collector's last handle
+    ///    drops) is sound.
+    pub unsafe fn retire<T: Send>(&self, ptr: Shared<'_, T>) {
+        if !ptr.is_null() {
+            self.handle.retire_node(ptr.as_node_ptr());
+        }
+    }
+
+    /// Ends the current reservation and starts a fresh one at the current epoch, so objects
+    /// retired so far are no longer held back by this reader. Pointers loaded before are
+    /// invalidated (the `&mut` borrow enforces it).
+    ///
+    /// Only the outermost guard can repin; nested guards leave the reservation alone.
+    pub fn repin(&mut self) {
+        if self.handle.pin_depth.get() == 1 {
+            // ORDERING: Release as in unpin: accesses of the old reservation happen before a
+            // scan that sees the new one.
+            self.handle
+                .participant()
+                .lower
+                .store(UNPINNED, Ordering::Release);
+            self.handle.reserve();
+        }
+    }
+
+    /// Runs a scan of this handle's garbage now.
+    pub fn flush(&self) {
+        self.handle.scan();
+    }
+
+    /// The handle this guard pins.
+    pub fn handle(&self) -> &'h LocalHandle {
+        self.handle
+    }
+}
+
+impl Drop for Guard<'_> {
+    fn drop(&mut self) {
+        self.handle.unpin();
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::super::{Atomic, Owned};
+    use super::*;
+    use std::sync::atomic::AtomicUsize as StdAtomicUsize;
+    use std::sync::Arc as StdArc;
+
+    struct Counted(StdArc<StdAtomicUsize>);
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    fn churn(
+        handle: &LocalHandle,
+        slot: &Atomic<Counted>,
+        drops: &StdArc<StdAtomicUsize>,
+        n: usize,
+    ) {
+        for _ in 0..n {
+            let guard = handle.pin();
+            let new = Owned::new(Counted(drops.clone())).into_shared(&guard);
+            let old = slot.swap(new, Ordering::AcqRel, &guard);
+            // SAFETY: unlinked by the swap, retired once.
+            unsafe { guard.retire(old) };
+        }
+    }
+
+    #[test]
+    fn unpinned_garbage_is_reclaimed_by_scans() {
+        let drops = StdArc::new(StdAtomicUsize::new(0));
+        let collector = Collector::new();
+        let handle = collector.register();
+        let slot = Atomic::null();
+        churn(&handle, &slot, &drops, 1000);
+        assert!(handle.garbage_len() < SCAN_THRESHOLD_MIN, "{handle:?}");
+        handle.flush();
+        assert_eq!(handle.garbage_len(), 0);
+        assert_eq!(drops.load(std::sync::atomic::Ordering::Relaxed), 999);
+        // SAFETY: nothing else references the slot.
+        drop(unsafe { slot.into_owned() });
+    }
+
+    #[test]
+    fn object_loaded_by_a_pinned_reader_is_kept_until_unpin() {
+        let first = StdArc::new(StdAtomicUsize::new(0));
+        let drops = StdArc::new(StdAtomicUsize::new(0));
+        let collector = Collector::new();
+        let writer = collector.register();
+        let reader = collector.register();
+        let slot = Atomic::new(Counted(first.clone()));
+        let rguard = reader.pin();
+        let seen = slot.load(&rguard);
+        churn(&writer, &slot, &drops, 500);
+        writer.flush();
+        // The reader's interval is [0, 0]: it holds back only the objects born in epoch 0
+        // (the first one and those published before the writer's first advance).
+        assert_eq!(first.load(std::sync::atomic::Ordering::Relaxed), 0);
+        assert_eq!(
+            drops.load(std::sync::atomic::Ordering::Relaxed),
+            499 - ADVANCE_EVERY_INITIAL
+        );
+        // SAFETY: protected by `rguard`.
+        assert!(unsafe { seen.as_ref() }.is_some());
+        drop(rguard);
+        writer.flush();
+        assert_eq!(first.load(std::sync::atomic::Ordering::Relaxed), 1);
+        assert_eq!(drops.load(std::sync::atomic::Ordering::Relaxed), 499);
+        assert_eq!(collector.pending(), 0);
+        // SAFETY: nothing else references the slot.
+        drop(unsafe { slot.into_owned() });
+    }
+
+    #[test]
+    fn orphaned_garbage_is_destroyed_with_the_collector() {
+        let drops = StdArc::new(StdAtomicUsize::new(0));
+        let collector = Collector::new();
+        let reader = collector.register();
+        let writer = collector.register();
+        let slot = Atomic::new(Counted(drops.clone()));
+        let rguard = reader.pin();
+        let _held = slot.load(&rguard);
+        churn(&writer, &slot, &drops, 10);
+        drop(writer);
+        drop(rguard);
+        drop(reader);
+        // SAFETY: nothing else references the slot.
+        drop(unsafe { slot.into_owned() });
+        drop(collector);
+        assert_eq!(drops.load(std::sync::atomic::Ordering::Relaxed), 11);
+    }
+
+    #[test]
+    fn advance_interval_shrinks_under_pinning_and_grows_without() {
+        let drops = StdArc::new(StdAtomicUsize::new(0));
+        let collector = Collector::new();
+        let writer = collector.register();
+        let reader = collector.register();
+        let slot = Atomic::new(Counted(drops.clone()));
+        {
+            let g = reader.pin();
+            let _p = slot.load(&g);
+            // A reader pinned in the current epoch holds back everything born in it.
+            let g2 = writer.pin();
+            for _ in 0..SCAN_THRESHOLD_MIN {
+                let old = slot.swap(
+                    Owned::new(Counted(drops.clone())).into_shared(&g2),
+                    Ordering::AcqRel,
+                    &g2,
+                );
+                // SAFETY: unlinked, retired once.
+                unsafe { g2.retire(old) };
+            }
+            assert!(writer.advance_every() < ADVANCE_EVERY_INITIAL, "{writer:?}");
+        }
+        churn(&writer, &slot, &drops, 20 * SCAN_THRESHOLD_MIN);
+        assert_eq!(writer.advance_every(), ADVANCE_EVERY_MAX);
+        // SAFETY: nothing else references the slot.
+        drop(unsafe { slot.into_owned() });
+    }
+}
