@@ -1,0 +1,319 @@
+//! `cargo hallows profile`: profile-guided optimisation on stable rustc.
+//!
+//! 1. Build the chosen bin instrumented (`-C profile-generate=<raw dir>`, with the plugin, in a
+//!    separate target directory so the normal build stays intact).
+//! 2. Run it once with the given arguments (the training run).
+//! 3. Merge the `.profraw` files with `llvm-profdata-NN merge` into
+//!    `<target>/hallows/profiles/<content hash>.profdata` and record it in
+//!    `<target>/hallows/profiles/current.json`.
+//!
+//! Later `cargo hallows build` runs for the same build profile pass `-C profile-use=<file>`
+//! (see [`current`]); the profile's hash is part of the rebuild marker, `--no-profile` skips it.
+
+use crate::cargo::{BuildSettings, Metadata};
+use crate::cli::{Mode, PluginOptions, ProfileArgs};
+use crate::commands::build::{self, ExitStatusError, DEFAULT_PASSES};
+use crate::plugin;
+use crate::term;
+use crate::toolchain::{find_tool, LlvmConfig, Rustc};
+use anyhow::{bail, Context as _, Result};
+use serde::{Deserialize, Serialize};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::SystemTime;
+
+/// First bytes of an indexed LLVM profile (`IndexedInstrProf::Magic`, little-endian).
+const PROFDATA_MAGIC: [u8; 8] = [0xff, 0x6c, 0x70, 0x72, 0x6f, 0x66, 0x69, 0x81];
+
+/// Name of the pointer file in the profiles directory.
+const CURRENT_FILE: &str = "current.json";
+
+/// The build profile PGO profiles are collected with and used for.
+const PGO_BUILD_PROFILE: &str = "release";
+
+/// A PGO profile to use.
+#[derive(Debug, Clone)]
+pub struct Pgo {
+    /// Absolute path of the `.profdata`.
+    pub path: PathBuf,
+    /// Its content hash (part of the rebuild marker).
+    pub hash: String,
+}
+
+/// What `current.json` records.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Current {
+    /// File name inside the profiles directory.
+    file: String,
+    /// Build profile directory it applies to.
+    profile_dir: String,
+    /// The program that was trained.
+    program: String,
+}
+
+/// `<target>/hallows/profiles`.
+pub fn profiles_dir(target_dir: &Path) -> PathBuf {
+    target_dir.join("hallows").join("profiles")
+}
+
+/// The profile recorded for builds of `profile_dir` under `target_dir`, checked for damage; warns
+/// when the workspace's sources are newer than it.
+pub fn current(target_dir: &Path, profile_dir: &str, workspace_root: &Path) -> Result<Option<Pgo>> {
+    let dir = profiles_dir(target_dir);
+    let pointer = dir.join(CURRENT_FILE);
+    let Ok(text) = fs::read_to_string(&pointer) else {
+        return Ok(None);
+    };
+    let current: Current = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is corrupt; delete it or re-run `cargo hallows profile`",
+            pointer.display()
+        )
+    })?;
+    if current.profile_dir != profile_dir {
+        return Ok(None);
+    }
+    let path = dir.join(&current.file);
+    let bytes = match fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            term::warning(&format!(
+                "the PGO profile {} named by {} cannot be read ({e}); building without it. Re-run `cargo hallows profile`",
+                path.display(),
+                pointer.display()
+            ));
+            return Ok(None);
+        }
+    };
+    check_profdata(&path, &bytes)?;
+    if let Some(newer) = newer_source(workspace_root, fs::metadata(&path)?.modified()?) {
+        term::warning(&format!(
+            "{} changed after the PGO profile was collected; functions that changed get no profile data. Re-run `cargo hallows profile` (for {})",
+            newer.display(),
+            current.program
+        ));
+    }
+    Ok(Some(Pgo {
+        hash: plugin::short_hash(&bytes),
+        path,
+    }))
+}
+
+/// Errors unless `bytes` looks like an indexed profile with content.
+fn check_profdata(path: &Path, bytes: &[u8]) -> Result<()> {
+    if bytes.is_empty() {
+        bail!("the PGO profile {} is empty; re-run `cargo hallows profile`, or build with `--no-profile`", path.display());
+    }
+    if bytes.len() < PROFDATA_MAGIC.len() || bytes[..PROFDATA_MAGIC.len()] != PROFDATA_MAGIC {
+        bail!(
+            "the PGO profile {} is not an indexed LLVM profile (corrupt?); re-run `cargo hallows profile`, or build with `--no-profile`",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// A `.rs` or `Cargo.toml` file under `root` (outside `target/` and hidden dirs) modified after
+/// `since`.
+fn newer_source(root: &Path, since: SystemTime) -> Option<PathBuf> {
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                if !name.starts_with('.') && name != "target" {
+                    stack.push(path);
+                }
+            } else if (name.ends_with(".rs") || name == "Cargo.toml")
+                && entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|m| m > since)
+            {
+                return Some(path);
+            }
+        }
+    }
+    None
+}
+
+/// Runs `cargo hallows profile`.
+pub fn run(args: ProfileArgs) -> Result<()> {
+    let metadata = Metadata::load(args.manifest_path.as_deref())?;
+    let cwd = std::env::current_dir()?;
+    let target_dir = match &args.target_dir {
+        Some(d) => cwd.join(d),
+        None => metadata.target_directory.clone(),
+    };
+    let (kind, name, package) = choose_target(&metadata, &args)?;
+    let rustc = Rustc::detect()?;
+    let profdata_tool = match LlvmConfig::find(rustc.llvm_major) {
+        Ok(llvm) => llvm.tool("llvm-profdata")?,
+        Err(_) => find_tool("llvm-profdata", rustc.llvm_major, None)?,
+    };
+
+    let dir = profiles_dir(&target_dir);
+    let raw = dir.join(format!("raw-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&raw);
+    fs::create_dir_all(&raw).with_context(|| format!("failed to create {}", raw.display()))?;
+    let pgo_target = target_dir.join("hallows").join("pgo-target");
+    let mut cargo_args = vec![
+        "--release".to_string(),
+        "--target-dir".into(),
+        pgo_target.display().to_string(),
+    ];
+    if let Some(p) = &args.manifest_path {
+        cargo_args.extend(["--manifest-path".into(), p.display().to_string()]);
+    }
+    cargo_args.extend([
+        "-p".into(),
+        package.clone(),
+        format!("--{kind}"),
+        name.clone(),
+    ]);
+    let options = PluginOptions {
+        mode: Mode::Rustc,
+        passes: DEFAULT_PASSES.into(),
+        no_profile: true,
+    };
+    term::status(&format!(
+        "building {kind} `{name}` with PGO instrumentation"
+    ));
+    let built = build::build(
+        options,
+        cargo_args.clone(),
+        &[format!("-Cprofile-generate={}", raw.display())],
+    )?;
+
+    let settings = BuildSettings::parse(&cargo_args);
+    let mut exe = built.target_dir.join(settings.profile_dir());
+    if kind == "example" {
+        exe = exe.join("examples");
+    }
+    let exe = exe.join(&name);
+    term::status(&format!(
+        "training run: {} {}",
+        exe.display(),
+        args.args.join(" ")
+    ));
+    let status = Command::new(&exe)
+        .args(&args.args)
+        .env("HALLOWS_REPORT_DIR", &built.report_dir)
+        .status()
+        .with_context(|| format!("failed to run {}", exe.display()))?;
+    if !status.success() {
+        let _ = fs::remove_dir_all(&raw);
+        term::warning("the training run failed, so no profile was recorded");
+        return Err(ExitStatusError(status.code().unwrap_or(1)).into());
+    }
+    let raws: Vec<PathBuf> = fs::read_dir(&raw)?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "profraw") && p.metadata().is_ok_and(|m| m.len() > 0)
+        })
+        .collect();
+    if raws.is_empty() {
+        bail!("the training run wrote no .profraw file into {}; did the program exit through `std::process::exit` before main returned, or abort?", raw.display());
+    }
+    let merged = dir.join(format!(".merge-{}.profdata", std::process::id()));
+    let output = Command::new(&profdata_tool)
+        .arg("merge")
+        .arg("-o")
+        .arg(&merged)
+        .args(&raws)
+        .output()
+        .with_context(|| format!("failed to run {}", profdata_tool.display()))?;
+    let _ = fs::remove_dir_all(&raw);
+    if !output.status.success() {
+        bail!(
+            "`{} merge` failed: {}; rustc's profile format must match LLVM {}",
+            profdata_tool.display(),
+            String::from_utf8_lossy(&output.stderr).trim(),
+            rustc.llvm_major
+        );
+    }
+    let bytes =
+        fs::read(&merged).with_context(|| format!("failed to read {}", merged.display()))?;
+    check_profdata(&merged, &bytes)?;
+    let file = format!("{}.profdata", plugin::short_hash(&bytes));
+    let final_path = dir.join(&file);
+    fs::rename(&merged, &final_path)
+        .with_context(|| format!("failed to move the profile to {}", final_path.display()))?;
+    let current = Current {
+        file,
+        profile_dir: PGO_BUILD_PROFILE.into(),
+        program: format!("{package} {kind} {name}"),
+    };
+    let pointer_tmp = dir.join(format!(".{CURRENT_FILE}.{}", std::process::id()));
+    fs::write(&pointer_tmp, serde_json::to_string_pretty(&current)?)?;
+    fs::rename(&pointer_tmp, dir.join(CURRENT_FILE))?;
+    term::status(&format!(
+        "PGO profile {} from {} raw file(s); `cargo hallows build --release` now uses it",
+        final_path.display(),
+        raws.len()
+    ));
+    Ok(())
+}
+
+/// Picks (kind, name, package) of the target to train.
+fn choose_target(metadata: &Metadata, args: &ProfileArgs) -> Result<(String, String, String)> {
+    let (kind, wanted) = match (&args.bin, &args.example) {
+        (Some(b), _) => ("bin", Some(b.as_str())),
+        (None, Some(e)) => ("example", Some(e.as_str())),
+        (None, None) => ("bin", None),
+    };
+    let candidates: Vec<(String, String)> = metadata
+        .packages
+        .iter()
+        .filter(|p| args.package.as_ref().is_none_or(|want| *want == p.name))
+        .flat_map(|p| {
+            p.targets
+                .iter()
+                .filter(|t| t.kind.iter().any(|k| k == kind) && wanted.is_none_or(|w| w == t.name))
+                .map(|t| (t.name.clone(), p.name.clone()))
+        })
+        .collect();
+    match candidates.as_slice() {
+        [(name, package)] => Ok((kind.to_string(), name.clone(), package.clone())),
+        [] => bail!(
+            "no {kind} target{} in this workspace; pass `--bin NAME` or `--example NAME`",
+            wanted.map(|w| format!(" named `{w}`")).unwrap_or_default()
+        ),
+        many => {
+            bail!(
+            "several {kind} targets match ({}); choose one with `--{kind} NAME` (and `-p PACKAGE`)",
+            many.iter().map(|(n, p)| format!("{p}/{n}")).collect::<Vec<_>>().join(", ")
+        )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_empty_and_foreign_profiles() {
+        let p = Path::new("x.profdata");
+        assert!(check_profdata(p, b"")
+            .unwrap_err()
+            .to_string()
+            .contains("empty"));
+        assert!(check_profdata(p, b"not a profile")
+            .unwrap_err()
+            .to_string()
+            .contains("corrupt"));
+        let mut ok = PROFDATA_MAGIC.to_vec();
+        ok.extend_from_slice(&[0; 16]);
+        assert!(check_profdata(p, &ok).is_ok());
+    }
+}

@@ -1,0 +1,325 @@
+//! The pass plugin, built on demand into a per-user cache.
+//!
+//! `build.rs` embeds the plugin crate's sources (and the workspace `Cargo.lock`) into this binary,
+//! so an installed `cargo-hallows` can build the plugin anywhere. The cache entry is named by a
+//! content hash of those sources, the LLVM version of `llvm-config` and rustc's `-vV` output:
+//! `$XDG_CACHE_HOME/hallows/plugin/<llvm-major>-<hash>/libhallows_llvm_pass.so` (or
+//! `~/.cache/...`). Entries are immutable once present.
+//!
+//! Concurrency: builds take an exclusive lock on `<cache>/build.lock` (one plugin build at a time,
+//! which also protects the shared cargo target directory), and the finished entry is assembled in
+//! a staging directory and renamed into place, so a reader either sees a complete entry or none.
+//!
+//! `HALLOWS_PLUGIN=/path/to/plugin.so` bypasses the cache (for plugin development).
+
+use crate::term;
+use crate::toolchain::{LlvmConfig, Rustc};
+use anyhow::{bail, Context as _, Result};
+use sha2::{Digest as _, Sha256};
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/plugin_sources.rs"));
+}
+
+/// File name of the plugin library that cargo produces.
+pub const PLUGIN_FILE_NAME: &str = "libhallows_llvm_pass.so";
+
+/// How many lines of a failed build's log the error shows.
+const LOG_TAIL_LINES: usize = 40;
+
+/// Hex digits of the content hash used in names and markers (64 bits: collisions are harmless
+/// anyway, they only share a cache entry between identical inputs).
+const HASH_HEX_LEN: usize = 16;
+
+/// Where a plugin came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// `HALLOWS_PLUGIN` named it.
+    Override,
+    /// It was already in the cache.
+    Cached,
+    /// It was built just now.
+    Built,
+}
+
+/// A plugin library ready to load.
+#[derive(Debug, Clone)]
+pub struct Plugin {
+    /// Absolute path of the `.so`.
+    pub path: PathBuf,
+    /// Content hash identifying it (sources + toolchain, or the file itself for overrides).
+    pub hash: String,
+    /// Where it came from.
+    pub origin: Origin,
+}
+
+/// The directory that holds every cached plugin.
+pub fn cache_root() -> Result<PathBuf> {
+    let base = match std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+            Some(home) => PathBuf::from(home).join(".cache"),
+            None => bail!("neither XDG_CACHE_HOME nor HOME is set; set XDG_CACHE_HOME to a writable directory for the plugin cache"),
+        },
+    };
+    let base = if base.is_absolute() {
+        base
+    } else {
+        std::env::current_dir()?.join(base)
+    };
+    Ok(base.join("hallows").join("plugin"))
+}
+
+/// Hex SHA-256 of `bytes`, shortened to [`HASH_HEX_LEN`].
+pub fn short_hash(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>()[..HASH_HEX_LEN]
+        .to_string()
+}
+
+/// The content hash of the embedded sources and the toolchain.
+pub fn source_hash(rustc: &Rustc, llvm: &LlvmConfig) -> String {
+    let mut hasher = Sha256::new();
+    for (path, contents) in embedded::PLUGIN_FILES {
+        hasher.update((path.len() as u64).to_le_bytes());
+        hasher.update(path.as_bytes());
+        hasher.update((contents.len() as u64).to_le_bytes());
+        hasher.update(contents);
+    }
+    if let Some(lock) = embedded::WORKSPACE_LOCK {
+        hasher.update(b"Cargo.lock");
+        hasher.update(lock);
+    }
+    hasher.update(b"llvm\0");
+    hasher.update(llvm.version.as_bytes());
+    hasher.update(b"rustc\0");
+    hasher.update(rustc.verbose_version.as_bytes());
+    let digest = hasher.finalize();
+    digest
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>()[..HASH_HEX_LEN]
+        .to_string()
+}
+
+/// The plugin named by `HALLOWS_PLUGIN`, if set.
+pub fn from_override() -> Result<Option<Plugin>> {
+    let Some(path) = std::env::var_os("HALLOWS_PLUGIN").filter(|p| !p.is_empty()) else {
+        return Ok(None);
+    };
+    let path = PathBuf::from(path);
+    let bytes = fs::read(&path).with_context(|| {
+        format!(
+            "HALLOWS_PLUGIN={} cannot be read; point it at a built {PLUGIN_FILE_NAME} or unset it",
+            path.display()
+        )
+    })?;
+    let path = path
+        .canonicalize()
+        .with_context(|| format!("failed to resolve {}", path.display()))?;
+    Ok(Some(Plugin {
+        path,
+        hash: short_hash(&bytes),
+        origin: Origin::Override,
+    }))
+}
+
+/// The cache entry for the current sources and toolchain, whether or not it exists yet.
+pub fn cache_entry(rustc: &Rustc, llvm: &LlvmConfig) -> Result<(PathBuf, String)> {
+    let hash = source_hash(rustc, llvm);
+    let dir = cache_root()?.join(format!("{}-{hash}", rustc.llvm_major));
+    Ok((dir, hash))
+}
+
+/// Returns the plugin: the `HALLOWS_PLUGIN` override, else the cached build, else builds it.
+pub fn ensure(rustc: &Rustc) -> Result<Plugin> {
+    if let Some(plugin) = from_override()? {
+        return Ok(plugin);
+    }
+    let llvm = LlvmConfig::find(rustc.llvm_major)?;
+    ensure_built(rustc, &llvm)
+}
+
+/// Returns the cached plugin for `llvm`, building it first when missing.
+pub fn ensure_built(rustc: &Rustc, llvm: &LlvmConfig) -> Result<Plugin> {
+    if embedded::PLUGIN_FILES.is_empty() {
+        bail!("this cargo-hallows was built without the plugin sources (hallows-llvm-pass was missing next to it); reinstall it from a Hallows checkout with scripts/setup.sh, or set HALLOWS_PLUGIN to a built {PLUGIN_FILE_NAME}");
+    }
+    let (dir, hash) = cache_entry(rustc, llvm)?;
+    let so = dir.join(PLUGIN_FILE_NAME);
+    if so.is_file() {
+        return Ok(Plugin {
+            path: so,
+            hash,
+            origin: Origin::Cached,
+        });
+    }
+    let root = dir
+        .parent()
+        .expect("cache entries live in the cache root")
+        .to_path_buf();
+    fs::create_dir_all(&root)
+        .with_context(|| format!("failed to create the plugin cache {}", root.display()))?;
+    let lock_path = root.join("build.lock");
+    let lock = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("failed to open {}", lock_path.display()))?;
+    if lock.try_lock().is_err() {
+        term::status("waiting for another cargo-hallows that is building the plugin");
+        lock.lock()
+            .with_context(|| format!("failed to lock {}", lock_path.display()))?;
+    }
+    // Another process may have finished the same entry while we waited.
+    if so.is_file() {
+        return Ok(Plugin {
+            path: so,
+            hash,
+            origin: Origin::Cached,
+        });
+    }
+    build_into(&root, &dir, &hash, rustc, llvm)?;
+    drop(lock);
+    Ok(Plugin {
+        path: so,
+        hash,
+        origin: Origin::Built,
+    })
+}
+
+/// Builds the plugin and publishes it as `dir`. The caller holds the build lock.
+fn build_into(root: &Path, dir: &Path, hash: &str, rustc: &Rustc, llvm: &LlvmConfig) -> Result<()> {
+    let pid = std::process::id();
+    let src = root.join(format!("src-{}-{hash}-{pid}", rustc.llvm_major));
+    let _ = fs::remove_dir_all(&src);
+    write_sources(&src)?;
+    let target_dir = root.join("build-target");
+    let log_path = root.join(format!("{}-{hash}.build.log", rustc.llvm_major));
+    term::status(&format!(
+        "building the pass plugin for LLVM {} (once per toolchain and plugin version, takes a minute)",
+        rustc.llvm_major
+    ));
+    let log = fs::File::create(&log_path)
+        .with_context(|| format!("failed to create {}", log_path.display()))?;
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(&cargo);
+    command
+        .args(["build", "--release", "--manifest-path"])
+        .arg(src.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .env("LLVM_CONFIG", &llvm.path)
+        .env("RUSTC", &rustc.program)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    // The plugin is a host library: none of the user's build settings apply to it.
+    for var in [
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+        "CARGO_BUILD_TARGET_DIR",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "CARGO_BUILD_RUSTFLAGS",
+        "HALLOWS_REPORT_DIR",
+        "HALLOWS_PASSES",
+        "HALLOWS_RUSTC_WRAPPER",
+        "HALLOWS_WRAPPED_PLUGIN",
+    ] {
+        command.env_remove(var);
+    }
+    let status = command
+        .status()
+        .with_context(|| format!("failed to run `{} build`", cargo.to_string_lossy()))?;
+    if !status.success() {
+        let text = fs::read_to_string(&log_path).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let tail = lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].join("\n");
+        bail!(
+            "failed to build the pass plugin ({status}); last lines of the build log {}:\n{tail}\n\nrun `cargo hallows doctor` to check the LLVM {} installation",
+            log_path.display(),
+            rustc.llvm_major
+        );
+    }
+    let built = target_dir.join("release").join(PLUGIN_FILE_NAME);
+    if !built.is_file() {
+        bail!(
+            "the plugin build succeeded but produced no {}; see {}",
+            built.display(),
+            log_path.display()
+        );
+    }
+    let staging = root.join(format!(".{}-{hash}.staging-{pid}", rustc.llvm_major));
+    let _ = fs::remove_dir_all(&staging);
+    fs::create_dir_all(&staging)
+        .with_context(|| format!("failed to create {}", staging.display()))?;
+    fs::copy(&built, staging.join(PLUGIN_FILE_NAME))
+        .with_context(|| format!("failed to copy {} into the cache", built.display()))?;
+    let _ = fs::copy(&log_path, staging.join("build.log"));
+    fs::rename(&staging, dir)
+        .with_context(|| format!("failed to move the plugin into {}", dir.display()))?;
+    let _ = fs::remove_file(&log_path);
+    let _ = fs::remove_dir_all(&src);
+    Ok(())
+}
+
+/// Writes the embedded plugin crate into `dir` as a standalone package.
+fn write_sources(dir: &Path) -> Result<()> {
+    for (rel, contents) in embedded::PLUGIN_FILES {
+        let path = dir.join(rel);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent)
+                .with_context(|| format!("failed to create {}", parent.display()))?;
+        }
+        let mut contents = contents.to_vec();
+        if *rel == "Cargo.toml" {
+            // An empty workspace table keeps cargo from adopting a workspace above the cache dir.
+            let text = String::from_utf8_lossy(&contents);
+            if !text.lines().any(|l| l.trim() == "[workspace]") {
+                contents.extend_from_slice(b"\n[workspace]\n");
+            }
+        }
+        fs::File::create(&path)
+            .and_then(|mut f| f.write_all(&contents))
+            .with_context(|| format!("failed to write {}", path.display()))?;
+    }
+    if let Some(lock) = embedded::WORKSPACE_LOCK {
+        fs::write(dir.join("Cargo.lock"), lock)
+            .with_context(|| format!("failed to write {}/Cargo.lock", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// Number of embedded plugin source files (shown by `doctor`).
+pub fn embedded_file_count() -> usize {
+    embedded::PLUGIN_FILES.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_hash_is_stable_and_short() {
+        assert_eq!(short_hash(b"abc"), "ba7816bf8f01cfea");
+    }
+
+    #[test]
+    fn sources_are_embedded() {
+        assert!(embedded::PLUGIN_FILES
+            .iter()
+            .any(|(p, _)| *p == "Cargo.toml"));
+        assert!(!embedded::PLUGIN_FILES
+            .iter()
+            .any(|(p, _)| p.starts_with("target/") || p.starts_with("test/")));
+    }
+}
