@@ -1,0 +1,189 @@
+//! Every setting of the plugin in one place: environment variables and tunables.
+//!
+//! Plugin `cl::opt` flags cannot reach a plugin loaded into rustc (rustc parses `-C llvm-args`
+//! before loading plugins), so the plugin is configured through the environment only.
+//!
+//! | variable | meaning |
+//! |----------|---------|
+//! | `HALLOWS_PASSES` | comma list of passes scheduled when loaded into rustc or a linker: `inventory`, `railway`, `prefetch` (default `inventory`) |
+//! | `HALLOWS_REPORT_DIR` | absolute directory for JSON-lines reports (unset: no files) |
+//! | `HALLOWS_REPORT_STDERR` | `1` also prints every record as a readable line on stderr |
+//! | `HALLOWS_PREFETCH_PROFILE` | access-pattern profile for `hallows-prefetch` |
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+/// Environment variable naming the passes to schedule automatically.
+pub const ENV_PASSES: &str = "HALLOWS_PASSES";
+/// Environment variable naming the report directory.
+pub const ENV_REPORT_DIR: &str = "HALLOWS_REPORT_DIR";
+/// Environment variable switching on readable report lines on stderr.
+pub const ENV_REPORT_STDERR: &str = "HALLOWS_REPORT_STDERR";
+/// Environment variable naming the prefetch access profile.
+pub const ENV_PREFETCH_PROFILE: &str = "HALLOWS_PREFETCH_PROFILE";
+
+/// Passes scheduled when `HALLOWS_PASSES` is unset: the inventory never changes the IR.
+pub const DEFAULT_PASSES: &str = "inventory";
+
+/// Prefix of every message the plugin prints.
+pub const MESSAGE_PREFIX: &str = "hallows";
+
+/// A set of the plugin's passes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PassSet {
+    /// `hallows-inventory`.
+    pub inventory: bool,
+    /// `hallows-railway`.
+    pub railway: bool,
+    /// `hallows-prefetch`.
+    pub prefetch: bool,
+}
+
+/// The plugin's settings, read once from the environment.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Passes scheduled at extension points.
+    pub passes: PassSet,
+    /// Where report files go.
+    pub report_dir: Option<PathBuf>,
+    /// Print readable records on stderr.
+    pub report_stderr: bool,
+    /// Access profile for the prefetch pass.
+    pub prefetch_profile: Option<PathBuf>,
+}
+
+/// Parses a `HALLOWS_PASSES` value: the passes named, and the names not understood.
+///
+/// Names may carry the `hallows-` prefix; empty items are ignored; `all` names every pass.
+pub fn parse_passes(text: &str) -> (PassSet, Vec<String>) {
+    let mut set = PassSet::default();
+    let mut unknown = Vec::new();
+    for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        match item.strip_prefix("hallows-").unwrap_or(item) {
+            "inventory" => set.inventory = true,
+            "railway" => set.railway = true,
+            "prefetch" => set.prefetch = true,
+            "all" => {
+                set = PassSet {
+                    inventory: true,
+                    railway: true,
+                    prefetch: true,
+                }
+            }
+            _ => unknown.push(item.to_owned()),
+        }
+    }
+    (set, unknown)
+}
+
+/// Builds options from environment values (`None` = unset); returns warnings to print.
+pub fn options_from(
+    passes: Option<&str>,
+    report_dir: Option<&str>,
+    report_stderr: Option<&str>,
+    prefetch_profile: Option<&str>,
+) -> (Options, Vec<String>) {
+    let mut warnings = Vec::new();
+    let (passes, unknown) = parse_passes(passes.unwrap_or(DEFAULT_PASSES));
+    if !unknown.is_empty() {
+        warnings.push(format!(
+            "{ENV_PASSES} names unknown pass(es) {}; ignoring them (known: inventory, railway, prefetch, all)",
+            unknown
+                .iter()
+                .map(|u| format!("`{u}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let report_dir = match report_dir.filter(|d| !d.is_empty()) {
+        Some(dir) if PathBuf::from(dir).is_absolute() => Some(PathBuf::from(dir)),
+        Some(dir) => {
+            warnings.push(format!(
+                "{ENV_REPORT_DIR}=`{dir}` is not an absolute path; writing no report files \
+                 (compilers run in changing directories: give an absolute path)"
+            ));
+            None
+        }
+        None => None,
+    };
+    let report_stderr = matches!(report_stderr.map(str::trim), Some("1" | "true" | "yes"));
+    let prefetch_profile = prefetch_profile
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from);
+    (
+        Options {
+            passes,
+            report_dir,
+            report_stderr,
+            prefetch_profile,
+        },
+        warnings,
+    )
+}
+
+/// The process-wide options, read from the environment on first use; warnings are printed once.
+pub fn options() -> &'static Options {
+    static OPTIONS: OnceLock<Options> = OnceLock::new();
+    OPTIONS.get_or_init(|| {
+        let var = |name| std::env::var(name).ok();
+        let (options, warnings) = options_from(
+            var(ENV_PASSES).as_deref(),
+            var(ENV_REPORT_DIR).as_deref(),
+            var(ENV_REPORT_STDERR).as_deref(),
+            var(ENV_PREFETCH_PROFILE).as_deref(),
+        );
+        for w in warnings {
+            eprintln!("{MESSAGE_PREFIX}: warning: {w}");
+        }
+        options
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_is_inventory_only() {
+        let (o, w) = options_from(None, None, None, None);
+        assert!(o.passes.inventory && !o.passes.railway && !o.passes.prefetch);
+        assert!(w.is_empty());
+        assert!(o.report_dir.is_none() && !o.report_stderr);
+    }
+
+    #[test]
+    fn pass_list_accepts_prefixes_and_spaces() {
+        let (set, unknown) = parse_passes(" railway, hallows-prefetch ,,");
+        assert_eq!(
+            set,
+            PassSet {
+                inventory: false,
+                railway: true,
+                prefetch: true
+            }
+        );
+        assert!(unknown.is_empty());
+    }
+
+    #[test]
+    fn unknown_pass_gives_one_warning_and_is_ignored() {
+        let (o, w) = options_from(Some("inventory,tunnel,bogus"), None, None, None);
+        assert!(o.passes.inventory && !o.passes.railway);
+        assert_eq!(w.len(), 1);
+        assert!(
+            w[0].contains("`tunnel`") && w[0].contains("`bogus`"),
+            "{}",
+            w[0]
+        );
+    }
+
+    #[test]
+    fn relative_report_dir_is_refused_with_a_warning() {
+        let (o, w) = options_from(None, Some("reports"), Some("1"), None);
+        assert!(o.report_dir.is_none());
+        assert!(o.report_stderr);
+        assert!(w[0].contains("absolute"));
+        let (o, _) = options_from(None, Some("/tmp/r"), None, None);
+        assert_eq!(o.report_dir, Some(PathBuf::from("/tmp/r")));
+    }
+}
