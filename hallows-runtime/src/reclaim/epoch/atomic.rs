@@ -175,6 +175,13 @@ impl<T> Atomic<T> {
         }
     }
 
+    /// A slot initially holding `ptr` (which may already be reachable elsewhere).
+    pub fn from_shared(ptr: Shared<'_, T>) -> Self {
+        Self {
+            ptr: AtomicPtr::new(ptr.ptr),
+        }
+    }
+
     /// An empty slot.
     pub fn null() -> Self {
         Self {
@@ -242,6 +249,19 @@ impl<T> Atomic<T> {
             .map_err(Shared::from_node)
     }
 
+    /// Takes the current object out (leaving null), if any.
+    ///
+    /// # Safety
+    ///
+    /// As for [`into_owned`](Self::into_owned): nothing else accesses or frees the object.
+    pub unsafe fn take_owned(&mut self) -> Option<Owned<T>> {
+        let p = self.ptr.swap(ptr::null_mut(), Ordering::Relaxed);
+        (!p.is_null()).then(|| Owned {
+            // SAFETY: exclusivity guaranteed by the caller; nodes come from `Owned::new`.
+            node: unsafe { Box::from_raw(p) },
+        })
+    }
+
     /// Takes ownership of the current object, if any.
     ///
     /// # Safety
@@ -253,8 +273,8 @@ impl<T> Atomic<T> {
         if p.is_null() {
             None
         } else {
-            // SAFETY: exclusivity guaranteed by the caller; nodes come from `Owned::new`.
             Some(Owned {
+                // SAFETY: exclusivity guaranteed by the caller; nodes come from `Owned::new`.
                 node: unsafe { Box::from_raw(p) },
             })
         }
