@@ -1,0 +1,168 @@
+//! Code generation of `#[multiversion]`: one clone per target with `#[target_feature]`, a
+//! baseline clone, and a dispatcher with the original signature.
+//!
+//! ```text
+//! fn f(args) {                                   // dispatcher, same signature and attributes
+//!     #[cfg(target_arch = A)] {
+//!         #[cfg(all(target_feature = ..first..))] { return clone_0(args) }   // no dispatch
+//!         #[cfg(not(..))] { match SELECTION.get(MASKS) { i => return clone_i(args), _ => {} } }
+//!     }
+//!     baseline(args)
+//! }
+//! ```
+
+use std::collections::BTreeMap;
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use syn::{FnArg, GenericParam, Pat};
+
+use super::parse::{Ast, Target};
+
+/// Attributes that belong to the dispatcher only (the clones are hidden helpers).
+const DISPATCHER_ONLY: &[&str] = &["doc", "must_use", "inline", "no_mangle", "export_name", "track_caller", "deprecated"];
+
+pub(crate) fn expand(ast: &Ast) -> TokenStream {
+    let func = &ast.func;
+    let sig = &func.sig;
+    let name = &sig.ident;
+    let is_method = sig.receiver().is_some();
+
+    let shared_attrs: Vec<&syn::Attribute> = func
+        .attrs
+        .iter()
+        .filter(|a| !DISPATCHER_ONLY.iter().any(|n| a.path().is_ident(n)))
+        .collect();
+
+    // Clones: the user's signature and body under a hidden name.
+    let clone_fn = |ident: &syn::Ident, extra: TokenStream| {
+        let mut clone_sig = sig.clone();
+        clone_sig.ident = ident.clone();
+        let block = &func.block;
+        quote! {
+            #(#shared_attrs)*
+            #extra
+            #[doc(hidden)]
+            #[allow(clippy::too_many_arguments, clippy::missing_safety_doc)]
+            #clone_sig #block
+        }
+    };
+    let baseline = format_ident!("__hallows_mv_{}_baseline", name);
+    let mut clones = vec![clone_fn(&baseline, quote!(#[inline]))];
+    let mut by_arch: BTreeMap<&str, Vec<(usize, &Target)>> = BTreeMap::new();
+    for (i, target) in ast.targets.iter().enumerate() {
+        let ident = format_ident!("__hallows_mv_{}_{}", name, i);
+        let arch = &target.arch;
+        let enable = target.features.join(",");
+        clones.push(clone_fn(
+            &ident,
+            quote! {
+                #[cfg(target_arch = #arch)]
+                #[target_feature(enable = #enable)]
+                #[inline]
+            },
+        ));
+        by_arch.entry(arch.as_str()).or_default().push((i, target));
+    }
+
+    // The dispatcher's signature: argument patterns become plain names so they can be forwarded.
+    let mut dispatch_sig = sig.clone();
+    let mut forwarded = Vec::new();
+    for (i, arg) in dispatch_sig.inputs.iter_mut().enumerate() {
+        match arg {
+            FnArg::Receiver(receiver) => {
+                // `mut self` by value: the binding's mutability belongs to the clone's body.
+                if receiver.reference.is_none() {
+                    receiver.mutability = None;
+                }
+                forwarded.push(quote!(self));
+            }
+            FnArg::Typed(typed) => {
+                let ident = format_ident!("__hallows_arg{}", i);
+                typed.pat = Box::new(Pat::Ident(syn::PatIdent {
+                    attrs: Vec::new(),
+                    by_ref: None,
+                    mutability: None,
+                    ident: ident.clone(),
+                    subpat: None,
+                }));
+                forwarded.push(quote!(#ident));
+            }
+        }
+    }
+    let has_impl_arg = sig.inputs.iter().any(|arg| match arg {
+        FnArg::Typed(t) => quote!(#t).to_string().contains("impl "),
+        FnArg::Receiver(_) => false,
+    });
+    let turbofish_args: Vec<TokenStream> = sig
+        .generics
+        .params
+        .iter()
+        .filter_map(|p| match p {
+            GenericParam::Type(t) => Some(t.ident.clone()),
+            GenericParam::Const(c) => Some(c.ident.clone()),
+            GenericParam::Lifetime(_) => None,
+        })
+        .map(|i| quote!(#i))
+        .collect();
+    let turbofish = if turbofish_args.is_empty() || has_impl_arg { quote!() } else { quote!(::<#(#turbofish_args),*>) };
+    let call = |ident: &syn::Ident| {
+        if is_method {
+            quote!(Self::#ident #turbofish(#(#forwarded),*))
+        } else {
+            quote!(#ident #turbofish(#(#forwarded),*))
+        }
+    };
+
+    let p = quote!(::hallows_runtime::__private);
+    let arch_blocks = by_arch.iter().map(|(arch, targets)| {
+        let (first_index, first) = targets[0];
+        let first_clone = format_ident!("__hallows_mv_{}_{}", name, first_index);
+        let first_call = call(&first_clone);
+        let static_features = first.features.iter().map(|f| quote!(target_feature = #f));
+        let static_cfg = quote!(all(#(#static_features),*));
+        let masks = targets.iter().map(|(_, t)| {
+            let features = &t.features;
+            quote!(#p::const_mask(#arch, &[#(#features),*]))
+        });
+        let arms = targets.iter().enumerate().map(|(k, (i, _))| {
+            let clone = format_ident!("__hallows_mv_{}_{}", name, i);
+            let clone_call = call(&clone);
+            // SAFETY (in the generated code): `SELECTION` chose this clone because the running CPU
+            // has all of its features.
+            quote!(#k => return unsafe { #clone_call },)
+        });
+        quote! {
+            #[cfg(target_arch = #arch)]
+            {
+                #[cfg(#static_cfg)]
+                {
+                    // The build already guarantees these features: call the clone directly.
+                    return unsafe { #first_call };
+                }
+                #[cfg(not(#static_cfg))]
+                {
+                    static SELECTION: #p::Selection = #p::Selection::new();
+                    const MASKS: &[u64] = &[#(#masks),*];
+                    match SELECTION.get(MASKS) {
+                        #(#arms)*
+                        _ => {}
+                    }
+                }
+            }
+        }
+    });
+    let baseline_call = call(&baseline);
+    let dispatcher_attrs = &func.attrs;
+    let vis = &func.vis;
+    quote! {
+        #(#dispatcher_attrs)*
+        #[allow(unreachable_code, unused_unsafe, clippy::undocumented_unsafe_blocks, clippy::needless_return)]
+        #[inline]
+        #vis #dispatch_sig {
+            #(#arch_blocks)*
+            unsafe { #baseline_call }
+        }
+        #(#clones)*
+    }
+}
