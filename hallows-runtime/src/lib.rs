@@ -11,8 +11,7 @@ pub mod layout;
 /// of the same Hallows version may use it.
 #[doc(hidden)]
 pub mod __private {
-pub mod combining;
-pub mod map;
+    pub use crate::cpu_features::{const_mask, Selection};
     pub use crate::layout::support::*;
     pub use crate::layout::{CachelineLayout, TypeLayout};
     pub use core::mem::{align_of, offset_of, size_of};
