@@ -1,0 +1,111 @@
+//! Many producers push through a small bounded queue (forcing backpressure); the consumer must
+//! see every value exactly once, and every value's destructor must run exactly once.
+#![cfg(not(loom))]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use hallows_runtime::queue::mpsc;
+
+struct Tracked {
+    id: usize,
+    drops: Arc<Vec<AtomicUsize>>,
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.drops[self.id].fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+const PRODUCERS: usize = 4;
+
+fn per_producer() -> usize {
+    if cfg!(miri) {
+        25
+    } else {
+        20_000
+    }
+}
+
+#[test]
+fn many_producers_no_value_lost_or_duplicated() {
+    let n = per_producer();
+    let total = PRODUCERS * n;
+    let drops: Arc<Vec<AtomicUsize>> = Arc::new((0..total).map(|_| AtomicUsize::new(0)).collect());
+    let (tx, mut rx) = mpsc::bounded::<Tracked>(8).unwrap();
+    let producers: Vec<_> = (0..PRODUCERS)
+        .map(|p| {
+            let tx = tx.clone();
+            let drops = drops.clone();
+            std::thread::spawn(move || {
+                for i in 0..n {
+                    let v = Tracked {
+                        id: p * n + i,
+                        drops: drops.clone(),
+                    };
+                    if i % 2 == 0 {
+                        tx.push(v).unwrap();
+                    } else {
+                        let mut v = v;
+                        loop {
+                            match tx.try_push(v) {
+                                Ok(()) => break,
+                                Err(mpsc::PushError::Full(back)) => {
+                                    v = back;
+                                    std::thread::yield_now();
+                                }
+                                Err(e) => panic!("unexpected {e}"),
+                            }
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    drop(tx);
+    let mut seen = vec![false; total];
+    let mut last_from = vec![None::<usize>; PRODUCERS];
+    let mut got = 0;
+    while got < total {
+        let popped = rx.pop_batch(16, |v| {
+            assert!(!seen[v.id], "value {} popped twice", v.id);
+            seen[v.id] = true;
+            // Per-producer FIFO: values of one producer arrive in push order.
+            let p = v.id / n;
+            if let Some(prev) = last_from[p] {
+                assert!(v.id > prev, "producer {p} reordered: {prev} then {}", v.id);
+            }
+            last_from[p] = Some(v.id);
+        });
+        got += popped;
+        if popped == 0 {
+            std::thread::yield_now();
+        }
+    }
+    for p in producers {
+        p.join().unwrap();
+    }
+    assert!(rx.pop().is_none());
+    assert!(drops.iter().all(|d| d.load(Ordering::Relaxed) == 1));
+}
+
+#[test]
+fn values_left_in_the_queue_are_dropped_exactly_once() {
+    let total = if cfg!(miri) { 10 } else { 1000 };
+    let drops: Arc<Vec<AtomicUsize>> = Arc::new((0..total).map(|_| AtomicUsize::new(0)).collect());
+    let (tx, mut rx) = mpsc::bounded::<Tracked>(total).unwrap();
+    for id in 0..total {
+        tx.try_push(Tracked {
+            id,
+            drops: drops.clone(),
+        })
+        .unwrap();
+    }
+    for _ in 0..total / 2 {
+        drop(rx.pop().unwrap());
+    }
+    drop(rx);
+    drop(tx);
+    assert!(drops.iter().all(|d| d.load(Ordering::Relaxed) == 1));
+}
