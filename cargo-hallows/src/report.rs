@@ -4,6 +4,8 @@
 //! LLVM module and replaces it on re-runs, but when a codegen unit is re-split across builds an
 //! older file may still hold records for a function that now lives in another module; for every
 //! (crate, function, pass, symbol) only the records of the file with the newest `ts_ms` are kept.
+//! Symbols are compared without their crate hashes ([`symbol_identity`]): a rebuild with other
+//! flags changes cargo's `-C metadata` and so every hash, but it is still the same function.
 
 use anyhow::{Context as _, Result};
 use serde::{Deserialize, Serialize};
@@ -124,7 +126,7 @@ impl Reports {
     pub fn deduplicated(&self) -> Vec<&Record> {
         type Key<'a> = (&'a str, &'a str, &'a str, &'a str);
         fn key(r: &Record) -> Key<'_> {
-            (&r.krate, &r.function, &r.pass, &r.symbol)
+            (&r.krate, &r.function, &r.pass, symbol_identity(&r.symbol))
         }
         // For each key, the file holding its newest record.
         let mut newest: BTreeMap<Key<'_>, (u64, usize)> = BTreeMap::new();
@@ -142,6 +144,28 @@ impl Reports {
             .map(|l| &l.record)
             .collect()
     }
+}
+
+/// A symbol without the parts that change when only the crate's `-C metadata` changes: the
+/// legacy mangling's trailing `17h<16 hex>E` hash, or, for v0 mangling, everything up to the
+/// first crate root's disambiguator (`_RNvCs<base62>_`), keeping the path after it.
+pub fn symbol_identity(symbol: &str) -> &str {
+    if let Some(body) = symbol.strip_prefix("_ZN") {
+        let bytes = body.as_bytes();
+        // `...17h0123456789abcdefE`: 3 + 16 + 1 characters.
+        if bytes.len() >= 20 && body.ends_with('E') && body[body.len() - 20..].starts_with("17h") {
+            return &symbol[..symbol.len() - 20];
+        }
+        return symbol;
+    }
+    if symbol.starts_with("_R") {
+        if let Some(pos) = symbol.find("Cs") {
+            if let Some(end) = symbol[pos..].find('_') {
+                return &symbol[pos + end + 1..];
+            }
+        }
+    }
+    symbol
 }
 
 fn parse_line(line: &str) -> Result<Record, String> {

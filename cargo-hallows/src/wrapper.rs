@@ -7,7 +7,8 @@
 //! can check afterwards that the plugin reported on it. Every other call (cargo's `-vV` and
 //! `--print` probes, and the probes build scripts run through `RUSTC_WRAPPER`, which never use
 //! cargo's `--error-format=json`) runs unchanged, so build scripts do not see a nightly-enabled
-//! compiler. A user's own wrapper ([`INNER_WRAPPER_ENV`]) still runs, around rustc.
+//! compiler. Because `RUSTC_BOOTSTRAP` also switches rustc to nightly's default v0 symbol
+//! mangling, the wrapper asks for stable's legacy mangling explicitly. A user's own wrapper ([`INNER_WRAPPER_ENV`]) still runs, around rustc.
 
 use anyhow::{Context as _, Result};
 use std::ffi::OsString;
@@ -145,6 +146,11 @@ pub fn run(args: Vec<OsString>) -> Result<std::convert::Infallible> {
             let mut flag = OsString::from("-Zllvm-plugins=");
             flag.push(plugin);
             command.arg(flag).env("RUSTC_BOOTSTRAP", "1");
+            // RUSTC_BOOTSTRAP makes rustc behave as a nightly, whose default symbol mangling is
+            // v0; keep stable's legacy mangling so the binary matches a plain build.
+            if !text.iter().any(|a| a.contains("symbol-mangling-version")) {
+                command.args(["-Csymbol-mangling-version=legacy", "-Zunstable-options"]);
+            }
         }
         if let Some(log) = std::env::var_os(COMPILE_LOG_ENV) {
             let line = format!(
