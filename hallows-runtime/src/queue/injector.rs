@@ -1,0 +1,164 @@
+//! The global injection queue: where work submitted from outside the workers (and local-queue
+//! overflow, and tasks demoted for yielding too often) waits until some worker pulls it.
+//!
+//! It is a mutex-protected FIFO with an atomic length beside it, the design tokio's `Inject`
+//! uses: workers consult it only every few dozen tasks or when their own queue is empty, so the
+//! lock is cold, and the length lets the common "is there anything?" check run without taking
+//! it. Pulls take a batch to amortise the lock.
+//!
+//! Like [`crate::queue::local`], it stores `NonNull<T>` without owning the pointees.
+//!
+//! ```
+//! use hallows_runtime::queue::injector::Injector;
+//! use std::ptr::NonNull;
+//!
+//! let mut a = 1_u8;
+//! let injector = Injector::new();
+//! injector.push(NonNull::from(&mut a));
+//! assert_eq!(injector.len(), 1);
+//! assert!(injector.pop().is_some());
+//! assert!(injector.is_empty());
+//! ```
+
+use crate::padding::CachePadded;
+use crate::queue::local::Local;
+use crate::sync::atomic::{AtomicUsize, Ordering};
+use crate::sync::Mutex;
+use core::fmt;
+use core::ptr::NonNull;
+use std::collections::VecDeque;
+
+/// A multi-producer, multi-consumer FIFO of `NonNull<T>`.
+pub struct Injector<T> {
+    len: CachePadded<AtomicUsize>,
+    items: Mutex<VecDeque<Ptr<T>>>,
+}
+
+/// A raw pointer that may cross threads; the pointee's thread safety is the pusher's obligation.
+struct Ptr<T>(NonNull<T>);
+
+// SAFETY: see the module documentation: the queue only moves pointers; the code that pushes a
+// pointer is responsible for the pointee being usable from the thread that pops it.
+unsafe impl<T> Send for Ptr<T> {}
+
+impl<T> fmt::Debug for Injector<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Injector").field("len", &self.len()).finish()
+    }
+}
+
+impl<T> Default for Injector<T> {
+    fn default() -> Self {
+        Injector::new()
+    }
+}
+
+impl<T> Injector<T> {
+    /// An empty injector.
+    pub fn new() -> Injector<T> {
+        Injector {
+            len: CachePadded::new(AtomicUsize::new(0)),
+            items: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    fn lock(&self) -> crate::sync::MutexGuard<'_, VecDeque<Ptr<T>>> {
+        // A panic while holding this lock can only come from an allocation failure inside
+        // `VecDeque`; the deque is still structurally valid then, so poisoning is ignored.
+        self.items.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A snapshot of the number of queued items.
+    pub fn len(&self) -> usize {
+        // ORDERING: Acquire: a hint. Whoever acts on a non-zero length takes the lock, which
+        // orders the items themselves; a sleeper's re-check is preceded by a SeqCst fence.
+        self.len.load(Ordering::Acquire)
+    }
+
+    /// True when nothing is queued (a snapshot).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends one item.
+    pub fn push(&self, item: NonNull<T>) {
+        let mut items = self.lock();
+        items.push_back(Ptr(item));
+        // ORDERING: SeqCst: the publication half of the park protocol (a producer pushes, then
+        // SeqCst-loads the sleeper count; see scheduler/README.md, "Parking"). Readers that act
+        // on the length take the lock, which orders the items themselves.
+        self.len.store(items.len(), Ordering::SeqCst);
+    }
+
+    /// Appends every item of `batch`, in order.
+    pub fn push_batch(&self, batch: impl IntoIterator<Item = NonNull<T>>) {
+        let mut items = self.lock();
+        items.extend(batch.into_iter().map(Ptr));
+        // ORDERING: SeqCst, as in `push`.
+        self.len.store(items.len(), Ordering::SeqCst);
+    }
+
+    /// Removes the oldest item.
+    pub fn pop(&self) -> Option<NonNull<T>> {
+        if self.is_empty() {
+            return None;
+        }
+        let mut items = self.lock();
+        let item = items.pop_front();
+        // ORDERING: Relaxed: removals never need to be seen by a sleeper.
+        self.len.store(items.len(), Ordering::Relaxed);
+        item.map(|p| p.0)
+    }
+
+    /// Removes up to `max` items (at least one if any is queued): returns the oldest and pushes
+    /// the others into `dest`, bounded by its free space.
+    pub fn pop_batch_into(&self, dest: &Local<T>, max: usize) -> Option<NonNull<T>> {
+        if self.is_empty() {
+            return None;
+        }
+        let mut items = self.lock();
+        let first = items.pop_front()?.0;
+        let n = max
+            .saturating_sub(1)
+            .min(dest.remaining())
+            .min(items.len());
+        let batch: Vec<NonNull<T>> = items.drain(..n).map(|p| p.0).collect();
+        // ORDERING: Relaxed: removals never need to be seen by a sleeper.
+        self.len.store(items.len(), Ordering::Relaxed);
+        drop(items);
+        dest.push_batch(&batch);
+        Some(first)
+    }
+
+    /// Removes everything (used at shutdown).
+    pub fn drain(&self) -> Vec<NonNull<T>> {
+        let mut items = self.lock();
+        let all = items.drain(..).map(|p| p.0).collect();
+        // ORDERING: Relaxed: removals never need to be seen by a sleeper.
+        self.len.store(0, Ordering::Relaxed);
+        all
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::queue::local;
+
+    #[test]
+    fn batches_keep_fifo_order_and_respect_max() {
+        let mut values: Vec<u32> = (0..10).collect();
+        let inj = Injector::new();
+        inj.push_batch(values.iter_mut().map(NonNull::from));
+        let (dest, _) = local::new::<u32>();
+        let first = inj.pop_batch_into(&dest, 4).unwrap();
+        // SAFETY: points into `values`, alive for the whole test.
+        assert_eq!(unsafe { *first.as_ref() }, 0);
+        assert_eq!(dest.len(), 3);
+        assert_eq!(inj.len(), 6);
+        // SAFETY: as above.
+        assert_eq!(unsafe { *dest.pop_front().unwrap().as_ref() }, 1);
+        assert_eq!(inj.drain().len(), 6);
+        assert!(inj.pop().is_none());
+    }
+}

@@ -1,0 +1,761 @@
+//! Workers: the per-core scheduling loop, work routing (spawn, wake, steal), and the counters.
+//!
+//! The protocol is described in `README.md` beside this file; this module implements it:
+//!
+//! * [`Shared`] is everything workers and outside threads share: per-worker [`WorkerShared`]
+//!   (stealer, inbox, cell, parker, counters), the global injector, the sleepers, the task
+//!   registry, and the distance matrix from the topology.
+//! * [`Worker`] is a worker thread's private state (its local queue's owner handle, the LIFO
+//!   slot, its cell machine, idle accounting). A thread-local pointer to it lets wakers, spawns
+//!   and fork-join code running on the worker reach it.
+
+use super::cellular::{Cell as CellSlot, CellMachine, CellState, Observation};
+use super::migration::MoveCandidate;
+use super::park::{Parker, Sleepers};
+use super::topology::{Distance, WorkerPlace};
+use crate::padding::CachePadded;
+use crate::queue::injector::Injector;
+use crate::queue::local::{self, Local, Stealer};
+use crate::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use crate::task::job::{JobHeader, JobRef, RunOutcome};
+use crate::task::raw::{RunContext, TaskCell, TaskHeader, NO_HOME};
+use crate::task::registry::Registry;
+use crate::task::JoinHandle;
+use core::cell::Cell;
+use core::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Every this many ticks a worker looks at the global injector (and its inbox) before its local
+/// queue, so work submitted from outside cannot starve behind a worker that keeps itself busy.
+/// 61 is tokio's `global_queue_interval` default (a prime, so it does not beat with task cycles).
+pub(crate) const GLOBAL_QUEUE_INTERVAL: u32 = 61;
+/// Every this many ticks a worker checks its inbox (tasks woken elsewhere that stayed "home").
+pub(crate) const INBOX_INTERVAL: u32 = 7;
+/// Every this many ticks a busy worker re-evaluates its cell state.
+pub(crate) const STATE_UPDATE_INTERVAL: u32 = 16;
+/// Every this many ticks the poll is timed (feeds the footprint estimate and the mean poll time).
+pub(crate) const POLL_SAMPLE_INTERVAL: u32 = 64;
+/// The LIFO slot may be used this many times in a row before the worker goes back to its FIFO
+/// queue (tokio's `MAX_LIFO_POLLS_PER_TICK`), so two tasks waking each other cannot starve the
+/// rest of the queue.
+pub(crate) const MAX_LIFO_STREAK: u32 = 3;
+/// `spin_loop` hints before the last search preceding sleep: about a microsecond, enough to
+/// catch a wake-up that is already on its way, far too short to burn a core (rayon #642).
+pub(crate) const SPIN_BEFORE_SLEEP: u32 = 64;
+/// The idle-share window: idle time is measured over roughly this long.
+pub(crate) const IDLE_WINDOW: Duration = Duration::from_millis(2);
+/// Most tasks pulled from the injector at once.
+pub(crate) const INJECTOR_BATCH: usize = 32;
+
+/// Per-worker counters. Written only by the owning worker (load + store, no read-modify-write
+/// on the hot path), read by anyone.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) polls: AtomicU64,
+    pub(crate) spawns: AtomicU64,
+    pub(crate) steals: AtomicU64,
+    pub(crate) stolen_tasks: AtomicU64,
+    pub(crate) far_steals: AtomicU64,
+    pub(crate) migrations: AtomicU64,
+    pub(crate) wake_pulls: AtomicU64,
+    pub(crate) kept_home: AtomicU64,
+    pub(crate) injector_pulls: AtomicU64,
+    pub(crate) parks: AtomicU64,
+    pub(crate) unparks: AtomicU64,
+    pub(crate) to_hungry: AtomicU64,
+    pub(crate) to_balanced: AtomicU64,
+    pub(crate) to_saturated: AtomicU64,
+    pub(crate) yields: AtomicU64,
+    pub(crate) demotions: AtomicU64,
+    pub(crate) panics: AtomicU64,
+    pub(crate) overflows: AtomicU64,
+    pub(crate) idle_ns: AtomicU64,
+}
+
+/// Adds `n` to a counter owned by the calling worker.
+#[inline]
+fn bump(counter: &AtomicU64, n: u64) {
+    // ORDERING: Relaxed load + store: single writer (the owning worker); readers only want an
+    // eventually-consistent number.
+    counter.store(counter.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+}
+
+/// Adds `n` to a counter that several threads may update.
+#[inline]
+fn bump_shared(counter: &AtomicU64, n: u64) {
+    // ORDERING: Relaxed: a statistic.
+    counter.fetch_add(n, Ordering::Relaxed);
+}
+
+/// What every thread can see of one worker.
+pub(crate) struct WorkerShared {
+    pub(crate) stealer: Stealer<JobHeader>,
+    /// Tasks woken elsewhere that the migration policy sent back to this worker.
+    pub(crate) inbox: Injector<JobHeader>,
+    pub(crate) cell: CellSlot,
+    pub(crate) parker: Parker,
+    pub(crate) counters: CachePadded<Counters>,
+    pub(crate) pinned: AtomicBool,
+    pub(crate) state_at_exit: AtomicU8,
+}
+
+/// Everything the workers of one runtime share.
+pub(crate) struct Shared {
+    pub(crate) workers: Box<[WorkerShared]>,
+    pub(crate) injector: Injector<JobHeader>,
+    pub(crate) sleepers: Sleepers,
+    pub(crate) registry: Registry,
+    pub(crate) places: Vec<WorkerPlace>,
+    /// `distance[a][b]` between the CPUs of workers `a` and `b`.
+    distance: Vec<Vec<Distance>>,
+    /// Wake order per worker: neighbours nearest first, then the rest.
+    wake_order: Vec<Vec<usize>>,
+    shutdown: AtomicBool,
+    mean_poll_ns: AtomicU64,
+    external_rr: AtomicUsize,
+    /// Spawns and wakes from outside the workers (not attributable to one worker).
+    pub(crate) external_spawns: AtomicU64,
+}
+
+crate::sync::thread_local! {
+    /// The worker running on this thread, if any.
+    static CURRENT_WORKER: Cell<*const Worker> = const { Cell::new(core::ptr::null()) };
+}
+
+impl Shared {
+    /// Builds the shared state and the owner halves of the local queues.
+    pub(crate) fn new(places: Vec<WorkerPlace>) -> (Arc<Shared>, Vec<Local<JobHeader>>) {
+        let n = places.len();
+        let mut locals = Vec::with_capacity(n);
+        let mut workers = Vec::with_capacity(n);
+        for _ in 0..n {
+            let (local, stealer) = local::new();
+            locals.push(local);
+            workers.push(WorkerShared {
+                stealer,
+                inbox: Injector::new(),
+                cell: CellSlot::new(),
+                parker: Parker::new(),
+                counters: CachePadded::new(Counters::default()),
+                pinned: AtomicBool::new(false),
+                state_at_exit: AtomicU8::new(CellState::Balanced as u8),
+            });
+        }
+        let mut distance = vec![vec![Distance::SameCpu; n]; n];
+        let mut wake_order = Vec::with_capacity(n);
+        for (w, place) in places.iter().enumerate() {
+            for &(o, d) in place.neighbours.iter().chain(&place.far) {
+                distance[w][o] = d;
+            }
+            wake_order.push(
+                place
+                    .neighbours
+                    .iter()
+                    .chain(&place.far)
+                    .map(|p| p.0)
+                    .collect(),
+            );
+        }
+        let shared = Arc::new(Shared {
+            workers: workers.into_boxed_slice(),
+            injector: Injector::new(),
+            sleepers: Sleepers::new(n),
+            registry: Registry::new(),
+            places,
+            distance,
+            wake_order,
+            shutdown: AtomicBool::new(false),
+            mean_poll_ns: AtomicU64::new(1_000),
+            external_rr: AtomicUsize::new(0),
+            external_spawns: AtomicU64::new(0),
+        });
+        (shared, locals)
+    }
+
+    pub(crate) fn is_shutdown(&self) -> bool {
+        // ORDERING: Acquire pairs with the SeqCst store in `begin_shutdown`.
+        self.shutdown.load(Ordering::Acquire)
+    }
+
+    /// Sets the shutdown flag and wakes every worker.
+    pub(crate) fn begin_shutdown(&self) {
+        // ORDERING: SeqCst: sleepers re-check the flag after their SeqCst announce + fence, so
+        // either they see it or they are parked and get the unpark below.
+        self.shutdown.store(true, Ordering::SeqCst);
+        for w in self.workers.iter() {
+            w.parker.unpark();
+        }
+    }
+
+    /// Spawns a future (from any thread).
+    pub(crate) fn spawn<F>(self: &Arc<Self>, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        with_current_worker(|worker| match worker {
+            Some(w) if Arc::ptr_eq(&w.shared, self) => {
+                let task = TaskCell::new(future, self.clone(), w.index);
+                let job = self.register(&task, w.index);
+                if let Some(job) = job {
+                    bump(&self.workers[w.index].counters.spawns, 1);
+                    w.push_local(job);
+                }
+                JoinHandle::new(task)
+            }
+            _ => {
+                let task = TaskCell::new(future, self.clone(), NO_HOME);
+                // ORDERING: Relaxed: only spreads registry shards.
+                let hint = self.external_rr.fetch_add(1, Ordering::Relaxed);
+                if let Some(job) = self.register(&task, hint) {
+                    bump_shared(&self.external_spawns, 1);
+                    self.injector.push(job.into_raw());
+                    self.notify(None);
+                }
+                JoinHandle::new(task)
+            }
+        })
+    }
+
+    /// Registers a new task; on a shut-down runtime cancels it and returns `None`.
+    fn register<F>(&self, task: &Arc<TaskCell<F>>, hint: usize) -> Option<JobRef>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        use crate::task::raw::RegisteredTask;
+        if self.is_shutdown() {
+            task.cancel();
+            return None;
+        }
+        match self.registry.insert(task.clone(), hint) {
+            Some(slot) => {
+                // ORDERING: Relaxed: read only after the task has been queued and run, which the
+                // queue hand-off orders after this store.
+                task.header.slot.store(slot, Ordering::Relaxed);
+                Some(task.job_ref())
+            }
+            None => {
+                task.cancel();
+                None
+            }
+        }
+    }
+
+    /// Routes a task that was just woken (state already set to scheduled).
+    pub(crate) fn schedule_woken(&self, job: JobRef, header: &TaskHeader) {
+        if self.is_shutdown() {
+            job.release();
+            return;
+        }
+        // ORDERING: Relaxed: written by the task's last runner; a stale value only affects
+        // placement, never correctness.
+        let home = header.home.load(Ordering::Relaxed);
+        with_current_worker(|worker| match worker {
+            Some(w) if core::ptr::eq(Arc::as_ptr(&w.shared), self) => {
+                if home == w.index || home == NO_HOME {
+                    w.push_lifo(job);
+                    return;
+                }
+                let candidate = MoveCandidate {
+                    footprint_bytes: header.footprint(),
+                    distance: self.distance[home][w.index],
+                    home_queue_len: self.workers[home].stealer.len()
+                        + self.workers[home].inbox.len(),
+                    here_queue_len: w.local.len(),
+                    home_asleep: self.sleepers.is_asleep(home),
+                    // ORDERING: Relaxed: an estimate.
+                    mean_poll_ns: self.mean_poll_ns.load(Ordering::Relaxed),
+                };
+                let counters = &self.workers[w.index].counters;
+                if candidate.pays_off() {
+                    bump(&counters.wake_pulls, 1);
+                    w.push_lifo(job);
+                } else {
+                    bump(&counters.kept_home, 1);
+                    self.workers[home].inbox.push(job.into_raw());
+                    self.wake_worker_or_any(home, Some(w.index));
+                }
+            }
+            _ => {
+                bump_shared(&self.external_spawns, 1);
+                if home == NO_HOME {
+                    self.injector.push(job.into_raw());
+                    self.notify(None);
+                } else {
+                    self.workers[home].inbox.push(job.into_raw());
+                    self.wake_worker_or_any(home, None);
+                }
+            }
+        })
+    }
+
+    /// After queuing work for `target`: wake it if it sleeps, else let [`Shared::notify`] decide.
+    fn wake_worker_or_any(&self, target: usize, from: Option<usize>) {
+        // The inbox push was SeqCst-published; this SeqCst fence keeps the sleeper check below
+        // in the store-buffering order (README "Parking").
+        fence(Ordering::SeqCst);
+        if self.sleepers.is_asleep(target) {
+            if self.sleepers.wake_one(core::iter::once(target)).is_some() {
+                self.unpark(target, from);
+            }
+        } else {
+            self.notify(from);
+        }
+    }
+
+    /// Step P2/P3 of the park protocol: after publishing work, wake one sleeper if nobody is
+    /// already searching. Costs two loads when nobody sleeps (the busy path).
+    #[inline]
+    pub(crate) fn notify(&self, from: Option<usize>) {
+        if self.sleepers.should_wake() {
+            self.notify_cold(from);
+        }
+    }
+
+    #[cold]
+    fn notify_cold(&self, from: Option<usize>) {
+        let woken = match from {
+            Some(w) => self.sleepers.wake_one(self.wake_order[w].iter().copied()),
+            None => {
+                let n = self.workers.len();
+                // ORDERING: Relaxed: only spreads wake-ups.
+                let start = self.external_rr.fetch_add(1, Ordering::Relaxed) % n;
+                self.sleepers.wake_one((0..n).map(|i| (start + i) % n))
+            }
+        };
+        if let Some(v) = woken {
+            self.unpark(v, from);
+        }
+    }
+
+    fn unpark(&self, target: usize, from: Option<usize>) {
+        if let Some(f) = from {
+            bump(&self.workers[f].counters.unparks, 1);
+        }
+        self.workers[target].parker.unpark();
+    }
+
+    /// True if any queue holds work. Called by a would-be sleeper after its SeqCst fence.
+    fn has_work(&self) -> bool {
+        !self.injector.is_empty()
+            || self
+                .workers
+                .iter()
+                .any(|w| !w.stealer.is_empty() || !w.inbox.is_empty())
+    }
+
+    /// Folds a sampled poll time into the runtime's mean.
+    fn record_poll_ns(&self, ns: u64) {
+        // ORDERING: Relaxed: an estimate; concurrent updates may lose one sample.
+        let old = self.mean_poll_ns.load(Ordering::Relaxed);
+        self.mean_poll_ns
+            .store(old - old / 8 + ns / 8, Ordering::Relaxed);
+    }
+
+    /// Releases every queued job (after the workers have stopped).
+    pub(crate) fn drain_queues(&self) {
+        loop {
+            let mut jobs: Vec<core::ptr::NonNull<JobHeader>> = self.injector.drain();
+            for w in self.workers.iter() {
+                while w.stealer.steal_half(&mut jobs) > 0 {}
+                jobs.extend(w.inbox.drain());
+            }
+            if jobs.is_empty() {
+                return;
+            }
+            for p in jobs {
+                // SAFETY: every pointer in a queue came from `JobRef::into_raw` and carries its
+                // run-or-release obligation, which we discharge here.
+                unsafe { JobRef::from_raw(p) }.release();
+            }
+        }
+    }
+
+    /// The number of workers.
+    pub(crate) fn num_workers(&self) -> usize {
+        self.workers.len()
+    }
+}
+
+/// Runs `f` with the current thread's worker, if it is one.
+pub(crate) fn with_current_worker<R>(f: impl FnOnce(Option<&Worker>) -> R) -> R {
+    let ptr = CURRENT_WORKER.with(|c| c.get());
+    // SAFETY: the pointer is set by `Worker::run` to a `Worker` on that thread's stack and
+    // cleared before it is dropped; only this thread reads it, so it is valid (or null) here.
+    f(unsafe { ptr.as_ref() })
+}
+
+/// A worker thread's private state.
+pub(crate) struct Worker {
+    pub(crate) index: usize,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) local: Local<JobHeader>,
+    lifo: Cell<Option<JobRef>>,
+    lifo_streak: Cell<u32>,
+    tick: Cell<u32>,
+    machine: Cell<CellMachine>,
+    searching: Cell<bool>,
+    /// A task just yielded: look at the global queues first on the next tick.
+    global_first: Cell<bool>,
+    window_start: Cell<Instant>,
+    window_idle_ns: Cell<u64>,
+    idle_permille: Cell<u32>,
+    idle_since: Cell<Option<Instant>>,
+}
+
+/// Something a waiting worker can check before sleeping (a fork-join latch).
+pub(crate) trait WakeCondition {
+    fn is_met(&self) -> bool;
+}
+
+impl Worker {
+    pub(crate) fn new(index: usize, shared: Arc<Shared>, local: Local<JobHeader>) -> Worker {
+        Worker {
+            index,
+            shared,
+            local,
+            lifo: Cell::new(None),
+            lifo_streak: Cell::new(0),
+            tick: Cell::new(0),
+            machine: Cell::new(CellMachine::new()),
+            searching: Cell::new(false),
+            global_first: Cell::new(false),
+            window_start: Cell::new(Instant::now()),
+            window_idle_ns: Cell::new(0),
+            idle_permille: Cell::new(0),
+            idle_since: Cell::new(None),
+        }
+    }
+
+    fn me(&self) -> &WorkerShared {
+        &self.shared.workers[self.index]
+    }
+
+    /// The worker loop: runs until shutdown.
+    pub(crate) fn run(&self) {
+        struct ClearOnExit;
+        impl Drop for ClearOnExit {
+            fn drop(&mut self) {
+                CURRENT_WORKER.with(|c| c.set(core::ptr::null()));
+            }
+        }
+        CURRENT_WORKER.with(|c| c.set(self as *const Worker));
+        let _clear = ClearOnExit;
+        while !self.shared.is_shutdown() {
+            if let Some(job) = self.next_local().or_else(|| self.search()) {
+                self.run_job(job);
+            } else {
+                self.sleep(None);
+            }
+        }
+        if let Some(job) = self.lifo.take() {
+            job.release();
+        }
+        self.end_idle();
+        self.me()
+            .state_at_exit
+            // ORDERING: Relaxed: read after this thread is joined.
+            .store(self.machine.get().state() as u8, Ordering::Relaxed);
+    }
+
+    /// Runs one job and handles what it asks for afterwards.
+    pub(crate) fn run_job(&self, job: JobRef) {
+        self.end_idle();
+        if self.searching.replace(false) && self.shared.sleepers.stop_searching() {
+            // The last searcher found work: if more is queued, pass the baton (README step W3).
+            if self.local.len() > 0 || !self.shared.injector.is_empty() {
+                self.shared.notify(Some(self.index));
+            }
+        }
+        let tick = self.tick.get();
+        let mut rc = RunContext {
+            worker: self.index,
+            sample: tick % POLL_SAMPLE_INTERVAL == 0,
+            ..RunContext::default()
+        };
+        let outcome = job.run(&mut rc);
+        let counters = &self.me().counters;
+        bump(&counters.polls, 1);
+        if rc.migrated {
+            bump(&counters.migrations, 1);
+        }
+        if rc.panicked {
+            bump(&counters.panics, 1);
+        }
+        if let Some(ns) = rc.poll_ns {
+            self.shared.record_poll_ns(ns);
+        }
+        if let RunOutcome::Yielded { job, demote } = outcome {
+            bump(&counters.yields, 1);
+            // A yield is an invitation to let others run: work waiting in the global queues
+            // (submitted from outside) gets the next tick.
+            self.global_first.set(true);
+            if demote {
+                bump(&counters.demotions, 1);
+                self.shared.injector.push(job.into_raw());
+                self.shared.notify(Some(self.index));
+            } else {
+                self.push_local(job);
+            }
+        }
+    }
+
+    /// Next job from this worker's own sources (LIFO slot, local queue, inbox, and the injector
+    /// every [`GLOBAL_QUEUE_INTERVAL`] ticks).
+    pub(crate) fn next_local(&self) -> Option<JobRef> {
+        let tick = self.tick.get().wrapping_add(1);
+        self.tick.set(tick);
+        if tick % STATE_UPDATE_INTERVAL == 0 {
+            self.update_state(false);
+        }
+        if tick % GLOBAL_QUEUE_INTERVAL == 0 || self.global_first.replace(false) {
+            if let Some(job) = self.pull_inbox().or_else(|| self.pull_global()) {
+                return Some(job);
+            }
+        }
+        if let Some(job) = self.lifo.take() {
+            if self.lifo_streak.get() < MAX_LIFO_STREAK {
+                self.lifo_streak.set(self.lifo_streak.get() + 1);
+                return Some(job);
+            }
+            self.push_local(job);
+        }
+        self.lifo_streak.set(0);
+        if tick % INBOX_INTERVAL == 0 {
+            if let Some(job) = self.pull_inbox() {
+                return Some(job);
+            }
+        }
+        if let Some(p) = self.local.pop_front() {
+            // SAFETY: queue entries are `JobRef::into_raw` pointers with their obligation.
+            return Some(unsafe { JobRef::from_raw(p) });
+        }
+        self.pull_inbox().or_else(|| self.pull_global())
+    }
+
+    fn pull_inbox(&self) -> Option<JobRef> {
+        let p = self
+            .me()
+            .inbox
+            .pop_batch_into(&self.local, INJECTOR_BATCH)?;
+        // SAFETY: as in `next_local`.
+        Some(unsafe { JobRef::from_raw(p) })
+    }
+
+    fn pull_global(&self) -> Option<JobRef> {
+        let injector = &self.shared.injector;
+        if injector.is_empty() {
+            return None;
+        }
+        let fair_share = injector.len() / self.shared.num_workers() + 1;
+        let p = injector.pop_batch_into(&self.local, fair_share.min(INJECTOR_BATCH))?;
+        bump(&self.me().counters.injector_pulls, 1);
+        // SAFETY: as in `next_local`.
+        Some(unsafe { JobRef::from_raw(p) })
+    }
+
+    /// Pushes at the back of the local queue (overflowing half of it to the injector when full)
+    /// and wakes a sleeper if one should help.
+    pub(crate) fn push_local(&self, job: JobRef) {
+        if let Err(p) = self.local.push(job.into_raw()) {
+            self.overflow_cold(p);
+        }
+        self.shared.notify(Some(self.index));
+    }
+
+    #[cold]
+    fn overflow_cold(&self, p: core::ptr::NonNull<JobHeader>) {
+        bump(&self.me().counters.overflows, 1);
+        let mut half = Vec::with_capacity(local::CAPACITY / 2 + 1);
+        self.local.take_half(&mut half);
+        half.push(p);
+        self.shared.injector.push_batch(half);
+    }
+
+    /// Puts a just-woken task in the LIFO slot (it runs next); the previous occupant moves to
+    /// the local queue.
+    pub(crate) fn push_lifo(&self, job: JobRef) {
+        if let Some(prev) = self.lifo.replace(Some(job)) {
+            self.push_local(prev);
+        }
+    }
+
+    /// Feeds an observation to the cell machine and publishes a change.
+    fn update_state(&self, out_of_work: bool) {
+        let now = Instant::now();
+        let start = self.window_start.get();
+        let elapsed = now.saturating_duration_since(start);
+        let mut idle = self.window_idle_ns.get();
+        if let Some(since) = self.idle_since.get() {
+            idle += now.saturating_duration_since(since).as_nanos() as u64;
+            self.idle_since.set(Some(now));
+            bump(
+                &self.me().counters.idle_ns,
+                now.saturating_duration_since(since).as_nanos() as u64,
+            );
+        }
+        let elapsed_ns = (elapsed.as_nanos() as u64).max(1);
+        if elapsed >= IDLE_WINDOW {
+            let permille = (idle.min(elapsed_ns) * 1000 / elapsed_ns) as u32;
+            // Smooth across windows: half old, half new.
+            self.idle_permille
+                .set((self.idle_permille.get() + permille) / 2);
+            self.window_start.set(now);
+            idle = 0;
+        }
+        self.window_idle_ns.set(idle);
+        let obs = Observation {
+            queue_len: self.local.len(),
+            idle_permille: self.idle_permille.get(),
+            out_of_work,
+        };
+        let mut machine = self.machine.get();
+        if let Some(state) = machine.observe(obs) {
+            self.me().cell.publish(state);
+            let c = &self.me().counters;
+            bump(
+                match state {
+                    CellState::Hungry => &c.to_hungry,
+                    CellState::Balanced => &c.to_balanced,
+                    CellState::Saturated => &c.to_saturated,
+                },
+                1,
+            );
+        }
+        self.machine.set(machine);
+    }
+
+    fn begin_idle(&self) {
+        if self.idle_since.get().is_none() {
+            self.idle_since.set(Some(Instant::now()));
+        }
+    }
+
+    fn end_idle(&self) {
+        if let Some(since) = self.idle_since.take() {
+            let ns = since.elapsed().as_nanos() as u64;
+            self.window_idle_ns.set(self.window_idle_ns.get() + ns);
+            bump(&self.me().counters.idle_ns, ns);
+        }
+    }
+
+    /// The cellular search: saturated neighbours, then neighbours with any work, then — only if
+    /// the whole neighbourhood is hungry — farther workers, then the global queues.
+    pub(crate) fn search(&self) -> Option<JobRef> {
+        self.begin_idle();
+        if self.machine.get().state() != CellState::Hungry {
+            self.update_state(true);
+        }
+        let place = &self.shared.places[self.index];
+        let workers = &self.shared.workers;
+        for &(v, _) in &place.neighbours {
+            if workers[v].cell.read() == CellState::Saturated {
+                if let Some(job) = self.steal_from(v, false) {
+                    return Some(job);
+                }
+            }
+        }
+        let mut starved = true;
+        for &(v, _) in &place.neighbours {
+            if workers[v].cell.read() != CellState::Hungry {
+                starved = false;
+            }
+            if let Some(job) = self.steal_from(v, false) {
+                return Some(job);
+            }
+        }
+        if starved {
+            for pass_saturated in [true, false] {
+                for &(v, _) in &place.far {
+                    if pass_saturated && workers[v].cell.read() != CellState::Saturated {
+                        continue;
+                    }
+                    if let Some(job) = self.steal_from(v, true) {
+                        return Some(job);
+                    }
+                }
+            }
+        }
+        self.pull_global().or_else(|| self.pull_inbox()).or_else(|| {
+            // Inboxes of others: tasks kept "home" whose home is busy must not wait forever.
+            place
+                .neighbours
+                .iter()
+                .chain(&place.far)
+                .find_map(|&(v, _)| {
+                    let p = workers[v].inbox.pop_batch_into(&self.local, INJECTOR_BATCH)?;
+                    // SAFETY: as in `next_local`.
+                    Some(unsafe { JobRef::from_raw(p) })
+                })
+        })
+    }
+
+    fn steal_from(&self, victim: usize, far: bool) -> Option<JobRef> {
+        let stealer = &self.shared.workers[victim].stealer;
+        if stealer.is_empty() {
+            return None;
+        }
+        let before = self.local.len();
+        let p = stealer.steal_half_into(&self.local)?;
+        let c = &self.me().counters;
+        bump(&c.steals, 1);
+        bump(&c.stolen_tasks, (self.local.len() - before + 1) as u64);
+        if far {
+            bump(&c.far_steals, 1);
+        }
+        // SAFETY: as in `next_local`.
+        Some(unsafe { JobRef::from_raw(p) })
+    }
+
+    /// Sleeps until woken (README steps S1–S5). With a `condition`, returns as soon as it holds.
+    pub(crate) fn sleep(&self, condition: Option<&dyn WakeCondition>) {
+        self.begin_idle();
+        for _ in 0..SPIN_BEFORE_SLEEP {
+            crate::sync::spin_loop();
+        }
+        if condition.is_some_and(|c| c.is_met()) {
+            return;
+        }
+        if let Some(job) = self.next_local().or_else(|| self.search()) {
+            self.run_job(job);
+            return;
+        }
+        let sleepers = &self.shared.sleepers;
+        if self.searching.replace(false) {
+            sleepers.stop_searching();
+        }
+        // S1: announce.
+        sleepers.announce(self.index);
+        // ORDERING: SeqCst fence: the announce (SeqCst RMW) precedes every re-check load below
+        // in the single total order; producers SeqCst-publish work and then SeqCst-load the
+        // sleeper count. One of the two sides must see the other.
+        fence(Ordering::SeqCst);
+        // S2: re-check.
+        let must_stay_up = self.shared.is_shutdown()
+            || self.shared.has_work()
+            || condition.is_some_and(|c| c.is_met());
+        if !must_stay_up {
+            bump(&self.me().counters.parks, 1);
+            // S4: park. Any token (a claim by a producer, a latch, shutdown) ends it.
+            self.me().parker.park();
+        }
+        // S3/S5: withdraw; if a producer claimed us we now count as searching.
+        if !sleepers.retract(self.index) {
+            self.searching.set(true);
+        }
+    }
+
+    /// Runs other work until `condition` holds (used by fork-join while its stolen half runs).
+    pub(crate) fn wait_until(&self, condition: &dyn WakeCondition) {
+        while !condition.is_met() {
+            if let Some(job) = self.next_local().or_else(|| self.search()) {
+                self.run_job(job);
+            } else {
+                self.sleep(Some(condition));
+            }
+        }
+        self.end_idle();
+    }
+}
