@@ -2,3 +2,5 @@
 //! work-stealing deque and global injector (added by the scheduler modules).
 
 pub mod mpsc;
+pub mod injector;
+pub mod local;
