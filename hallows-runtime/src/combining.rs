@@ -71,7 +71,7 @@ use core::ptr;
 
 use crate::padding::CachePadded;
 use crate::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
-use crate::sync::{spin_loop, UnsafeCell};
+use crate::sync::{spin_loop, UnsafeCell, MAX_BACKOFF_EXP};
 
 /// Passes over the publication list per combining session (the paper's "combining rounds");
 /// more passes batch more operations per lock acquisition but delay the combiner's own return.
@@ -365,7 +365,7 @@ impl<S: Sequential> CombinerHandle<'_, S> {
             }
             fc.check_poison();
             spins = spins.saturating_add(1);
-            for _ in 0..(1_u32 << spins.min(5)) {
+            for _ in 0..(1_u32 << spins.min(MAX_BACKOFF_EXP)) {
                 spin_loop();
             }
         }

@@ -69,6 +69,11 @@ pub use loom::thread_local;
 #[cfg(not(loom))]
 pub use std::thread_local;
 
+/// Largest exponent of exponential spin backoff (`1 << n` calls to [`spin_loop`] per round).
+///
+/// 0 under loom, where every spin is a scheduling point the model checker must explore.
+pub const MAX_BACKOFF_EXP: u32 = if cfg!(loom) { 0 } else { 6 };
+
 /// Hint for the body of a busy-wait loop.
 ///
 /// Under loom this yields to the model checker so the awaited thread can make progress; under

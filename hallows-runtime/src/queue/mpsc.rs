@@ -9,7 +9,7 @@
 //!
 //! This is Dmitry Vyukov's bounded MPMC queue ("Bounded MPMC queue", 1024cores.net, 2010)
 //! specialised to one consumer, so the consumer's head index is a plain field instead of a
-//! contended atomic. The buffer has `cap` (a power of two) slots; slot `i` carries a sequence
+//! contended atomic. The buffer has `cap` (a power of two, at least 2) slots; slot `i` carries a sequence
 //! number `seq` and a value cell. Positions are unbounded `usize` counters; position `p` uses slot
 //! `p & (cap - 1)`.
 //!
@@ -51,10 +51,15 @@ use core::mem::MaybeUninit;
 
 use crate::padding::CachePadded;
 use crate::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
-use crate::sync::{spin_loop, Arc, Condvar, Mutex, UnsafeCell};
+use crate::sync::{spin_loop, Arc, Condvar, Mutex, UnsafeCell, MAX_BACKOFF_EXP};
 
-/// Failed `try_push` attempts (with exponential spinning) before a blocking `push` parks.
-pub const SPIN_LIMIT: u32 = 10;
+/// Failed `try_push` attempts (with exponential spinning) before a blocking `push` parks
+/// (2 under loom, to keep the models small).
+pub const SPIN_LIMIT: u32 = if cfg!(loom) { 2 } else { 10 };
+
+/// Fewest slots a queue has: with one slot, "full for position `p`" (`seq = p + 1`) and "empty
+/// for position `p + 1`" (`seq = p + cap`) would be the same state.
+pub const MIN_SLOTS: usize = 2;
 
 /// Largest capacity [`bounded`] accepts: positions must never wrap into a slot still in use.
 pub const MAX_CAPACITY: usize = 1 << (usize::BITS - 2);
@@ -159,7 +164,7 @@ impl<T> Drop for Shared<T> {
 }
 
 /// Creates a bounded MPSC queue holding at least `capacity` values (rounded up to a power of
-/// two; see [`Producer::capacity`]).
+/// two, and to at least [`MIN_SLOTS`]; see [`Producer::capacity`]).
 ///
 /// # Errors
 ///
@@ -187,7 +192,7 @@ pub fn bounded<T: Send>(capacity: usize) -> Result<(Producer<T>, Consumer<T>), C
             requested: capacity,
         });
     }
-    let cap = capacity.next_power_of_two();
+    let cap = capacity.next_power_of_two().max(MIN_SLOTS);
     let slots = (0..cap)
         .map(|i| {
             CachePadded::new(Slot {
@@ -239,7 +244,8 @@ impl<T> fmt::Debug for Producer<T> {
 }
 
 impl<T: Send> Producer<T> {
-    /// Number of slots (the requested capacity rounded up to a power of two).
+    /// Number of slots (the requested capacity rounded up to a power of two, at least
+    /// [`MIN_SLOTS`]).
     pub fn capacity(&self) -> usize {
         self.shared.mask + 1
     }
@@ -309,7 +315,7 @@ impl<T: Send> Producer<T> {
                 Err(PushError::Full(v)) => value = v,
                 Err(e @ PushError::Disconnected(_)) => return Err(e),
             }
-            for _ in 0..(1_u32 << attempt.min(6)) {
+            for _ in 0..(1_u32 << attempt.min(MAX_BACKOFF_EXP)) {
                 spin_loop();
             }
         }
@@ -362,7 +368,8 @@ impl<T> fmt::Debug for Consumer<T> {
 }
 
 impl<T: Send> Consumer<T> {
-    /// Number of slots (the requested capacity rounded up to a power of two).
+    /// Number of slots (the requested capacity rounded up to a power of two, at least
+    /// [`MIN_SLOTS`]).
     pub fn capacity(&self) -> usize {
         self.shared.mask + 1
     }

@@ -21,7 +21,8 @@
 //! 1. Push `x` on the domain's retired stack (Release CAS) and bump the retired count.
 //! 2. When the count reaches the scan threshold `R = max(SCAN_THRESHOLD_MIN,
 //!    SCAN_FACTOR * H)` (H = slots in the domain), take the whole retired stack (Acquire swap).
-//! 3. `fence(SeqCst)`, then read every slot (Relaxed) into a sorted set of hazards.
+//! 3. `fence(SeqCst)`, then read every slot (Acquire: pairs with the Release store that clears
+//!    a slot, so a finished reader's accesses happen before the destruction) into a sorted set.
 //! 4. Destroy every taken object not in the set; push the rest back.
 //!
 //! Why it is safe: the two SeqCst fences (protect step 2, scan step 3) are totally ordered. If
@@ -43,7 +44,8 @@ use core::ptr;
 use crate::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 
 /// Lower bound on the number of retired objects that triggers a scan.
-pub const SCAN_THRESHOLD_MIN: usize = 64;
+/// Tiny under loom so the models reach automatic scans in a few steps.
+pub const SCAN_THRESHOLD_MIN: usize = if cfg!(loom) { 2 } else { 64 };
 /// The scan threshold is at least this many times the number of hazard slots (Michael's
 /// `R = H + Ω(H)` for amortised constant-time reclamation).
 pub const SCAN_FACTOR: usize = 2;
@@ -272,7 +274,9 @@ impl HazardDomain {
         while !rec.is_null() {
             // SAFETY: records live as long as the domain.
             let record = unsafe { &*rec };
-            let h = record.hazard.load(Ordering::Relaxed);
+            // ORDERING: Acquire pairs with the Release store in `HazardPointer::reset`: when we
+            // see a slot cleared, the reader's accesses to the object happen before we free it.
+            let h = record.hazard.load(Ordering::Acquire);
             if !h.is_null() {
                 hazards.push(h);
             }

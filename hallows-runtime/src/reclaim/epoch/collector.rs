@@ -12,12 +12,13 @@ use crate::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, 
 use crate::sync::{Arc, Mutex};
 
 /// Local garbage below this size is never scanned (amortises the participant walk).
-pub const SCAN_THRESHOLD_MIN: usize = 64;
+/// Tiny under loom so the models reach scans and epoch advances in a few steps.
+pub const SCAN_THRESHOLD_MIN: usize = if cfg!(loom) { 2 } else { 64 };
 /// Initial number of retires between two epoch advances by one handle.
-pub const ADVANCE_EVERY_INITIAL: usize = 32;
+pub const ADVANCE_EVERY_INITIAL: usize = if cfg!(loom) { 1 } else { 32 };
 /// Upper limit of the adaptive advance interval; bounds how long a stalled reader's `upper`
 /// stays current (see "Garbage bound" in the module docs).
-pub const ADVANCE_EVERY_MAX: usize = 256;
+pub const ADVANCE_EVERY_MAX: usize = if cfg!(loom) { 2 } else { 256 };
 
 /// `lower` value of a participant that is not pinned.
 const UNPINNED: u64 = u64::MAX;

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Loom model checks of hallows-runtime's lock-free code (tests/loom_*.rs, gated `#![cfg(loom)]`).
+# Each entry below is one integration-test target; models are kept small and preemptions bounded
+# so the whole check stays within a few minutes on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+# --- loom test targets: add yours here, one per line (hallows-runtime/tests/<name>.rs) ---
+LOOM_TESTS=(
+    loom_mpsc
+    loom_hazard
+    loom_epoch
+    loom_combining
+    loom_map
+)
+# --- end of loom test targets ---
+
+export RUSTFLAGS="--cfg loom ${RUSTFLAGS:-}"
+export LOOM_MAX_PREEMPTIONS="${LOOM_MAX_PREEMPTIONS:-2}"
+# Per-target wall-clock budget; a model that needs longer should be made smaller.
+BUDGET_SECONDS="${HALLOWS_LOOM_BUDGET:-300}"
+
+args=()
+for t in "${LOOM_TESTS[@]}"; do
+    if [ ! -f "hallows-runtime/tests/$t.rs" ]; then
+        echo "loom: error: hallows-runtime/tests/$t.rs does not exist; fix the list in $0" >&2
+        exit 1
+    fi
+    args+=(--test "$t")
+done
+
+start=$SECONDS
+echo "loom: building ${#LOOM_TESTS[@]} targets (LOOM_MAX_PREEMPTIONS=$LOOM_MAX_PREEMPTIONS)" >&2
+cargo test -p hallows-runtime --release --target-dir target/loom "${args[@]}" --no-run
+status=0
+for t in "${LOOM_TESTS[@]}"; do
+    t0=$SECONDS
+    if ! timeout "$BUDGET_SECONDS" cargo test -p hallows-runtime --release --target-dir target/loom \
+        --test "$t"; then
+        echo "loom: $t FAILED (or exceeded ${BUDGET_SECONDS}s)" >&2
+        status=1
+    fi
+    echo "loom: $t took $((SECONDS - t0)) s" >&2
+done
+echo "loom: total $((SECONDS - start)) s" >&2
+exit "$status"
