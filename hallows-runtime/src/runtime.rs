@@ -208,9 +208,13 @@ impl Builder {
             report: self.report,
             started: std::time::Instant::now(),
         };
+        // Each worker reports once it is pinned and about to enter its loop, so `build` returns
+        // a runtime whose workers are all up (and whose stats say whether pinning worked).
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
         for (index, local) in locals.into_iter().enumerate() {
             let shared = shared.clone();
             let pin = self.pin;
+            let ready = ready_tx.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("{}-{index}", self.thread_name))
                 .spawn(move || {
@@ -222,6 +226,9 @@ impl Builder {
                     }
                     let _ctx = EnterGuard::enter(&shared);
                     let worker = Worker::new(index, shared.clone(), local);
+                    // The receiver outlives every sender until all have reported.
+                    let _ = ready.send(());
+                    drop(ready);
                     worker.run();
                 });
             match spawned {
@@ -231,6 +238,14 @@ impl Builder {
                     drop(rt);
                     return Err(BuildError::Spawn(e));
                 }
+            }
+        }
+        drop(ready_tx);
+        for _ in 0..workers {
+            // An error means a worker thread died before reporting, which only a panic inside
+            // the runtime's own start-up could cause; the runtime is still usable by the rest.
+            if ready_rx.recv().is_err() {
+                break;
             }
         }
         rt.threads = threads;
