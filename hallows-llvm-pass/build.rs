@@ -13,6 +13,7 @@ use std::process::{exit, Command};
 fn main() {
     println!("cargo:rerun-if-changed=shim/hallows_shim.cpp");
     println!("cargo:rerun-if-changed=shim/hallows_shim.h");
+    println!("cargo:rerun-if-changed=src/prefetch/prefetch_shim.cpp");
     println!("cargo:rerun-if-env-changed=LLVM_CONFIG");
     println!("cargo:rerun-if-env-changed=CXX");
 
@@ -41,6 +42,7 @@ fn main() {
         .cpp(true)
         .compiler(find_cxx(major, &bindir))
         .file("shim/hallows_shim.cpp")
+        .file("src/prefetch/prefetch_shim.cpp")
         .include("shim")
         .warnings(false)
         .flag("-fPIC")

@@ -1,47 +1,27 @@
-//! `hallows-prefetch`: software prefetching for loads in loops, driven by an access profile.
+//! `hallows-prefetch`: software prefetching for loads in loops, driven by an access-pattern
+//! profile (Ainsworth & Jones, "Software Prefetching for Indirect Memory Accesses", CGO 2017),
+//! and `hallows-prefetch-instrument`, which records that profile.
 //!
-//! This version is analysis only and conservative: it finds every load inside a loop and
-//! reports it as skipped because no access profile is available to justify a prefetch (a
-//! prefetch without knowing the access stride and miss rate more often costs than helps; see
-//! LLVM's `LoopDataPrefetch.cpp`, which likewise needs a target-specified distance). It never
-//! changes the IR.
-//!
-//! [`analysis`] finds the candidate loads; insertion belongs in `insert.rs` once profiles exist.
+//! | module | concept |
+//! |--------|---------|
+//! | [`model`] | pure Rust, shared with cargo-hallows: site ids, raw samples, cache model, pattern analysis, merged profile, distance |
+//! | [`decide`] | per-site decision (pure) |
+//! | [`ll`] | C-API helpers |
+//! | [`loops`] | loop membership, induction variables, bounds from exit tests and bounds checks |
+//! | [`chain`] | address chains: stride, indirect, hashed, pointer chase |
+//! | [`sites`] | load sites and their stable ids |
+//! | [`insert`] | cloning a chain ahead, clamped, and inserting `llvm.prefetch` |
+//! | [`pass`] | the `hallows-prefetch` driver and its report |
+//! | [`analysis`] | the inventory of loads in loops (analysis only) |
 
 pub mod analysis;
+mod chain;
+pub mod decide;
+mod insert;
+mod ll;
+mod loops;
+pub mod model;
+mod pass;
+mod sites;
 
-use serde_json::json;
-
-use crate::ir::Module;
-use crate::options::Options;
-use crate::report::ModuleReport;
-use crate::shim::Analyses;
-
-/// Reason recorded for each load while no access profile is loaded.
-pub const REASON_NO_PROFILE: &str = "skipped: no access profile";
-
-/// Runs the prefetch analysis on every defined function. Never changes the IR.
-pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bool {
-    let mut report = ModuleReport::new("hallows-prefetch", module.identifier());
-    for function in module.functions() {
-        if function.is_declaration() {
-            continue;
-        }
-        let symbol = function.name();
-        for load in analysis::loads_in_loops(function, analyses) {
-            report.push(
-                &symbol,
-                "skipped",
-                REASON_NO_PROFILE,
-                json!({
-                    "block": load.block,
-                    "load_index": load.load_index,
-                    "loop_header": load.loop_header,
-                    "loop_depth": load.loop_depth,
-                }),
-            );
-        }
-    }
-    report.finish(options);
-    false
-}
+pub use pass::{load_profile, run, PASS_NAME};

@@ -1,0 +1,293 @@
+//! The address chain of a load: the instructions inside its loop that compute its address,
+//! following Ainsworth & Jones, "Software Prefetching for Indirect Memory Accesses" (CGO 2017):
+//! walk the address backwards through arithmetic and loads until reaching an induction
+//! variable or loop-invariant values. Such a chain can be cloned with the induction variable
+//! replaced by its value `d` iterations ahead, and the clone's final address prefetched.
+//!
+//! A chain through a header phi that is not an induction variable is a loop-carried
+//! dependence (pointer chasing): the next address is only known after the current load.
+
+use std::collections::HashSet;
+
+use llvm_sys::core::{LLVMGetCalledValue, LLVMIsAFunction};
+use llvm_sys::LLVMOpcode;
+
+use super::ll::{self, Bb, Value};
+use super::loops::{Bound, Fact, LoopView};
+
+/// Longest chain cloned (instructions).
+pub const MAX_CHAIN: usize = 48;
+
+/// What the address of a load looks like.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// Address advances with an induction variable, no load in between: a strided access.
+    Strided,
+    /// Address computed from other loads indexed by an induction variable.
+    Indirect {
+        /// Loads in the chain.
+        loads: usize,
+        /// Whether the index goes through hashing arithmetic (mul, xor, shifts, masks).
+        hashed: bool,
+    },
+    /// Address depends on the previous iteration through a non-induction phi.
+    PointerChase,
+    /// Address does not move with the loop.
+    Invariant,
+    /// Something the pass does not clone; the text says what.
+    Unsupported(String),
+}
+
+impl Shape {
+    /// Short label for reports.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Strided => "stride",
+            Self::Indirect { hashed: false, .. } => "indirect",
+            Self::Indirect { hashed: true, .. } => "hashed-indirect",
+            Self::PointerChase => "pointer-chase",
+            Self::Invariant => "invariant",
+            Self::Unsupported(_) => "unsupported",
+        }
+    }
+}
+
+/// A cloneable chain.
+#[derive(Clone, Debug, Default)]
+pub struct Chain {
+    /// In-loop instructions computing the address, operands before users.
+    pub insts: Vec<Value>,
+    /// Induction variables (indices into the loop's list) the chain reads.
+    pub inductions: Vec<usize>,
+    /// Clamps for values other than induction variables: `(value, bound)`; the clone of
+    /// `value` is limited to the bound before use.
+    pub clamps: Vec<(Value, Bound)>,
+}
+
+/// Analyses the address of `load` in loop `l`; `facts` are the path facts of its block
+/// (from [`super::loops::FunctionLoopViews::path_facts`]) with `path` the blocks they cover.
+pub fn analyse(load: Value, l: &LoopView, path: &[Bb], facts: &[(Fact, usize)]) -> (Shape, Chain) {
+    let mut walk = Walk {
+        l,
+        chain: Chain::default(),
+        seen: HashSet::new(),
+        loads: Vec::new(),
+        hashed: false,
+        error: None,
+    };
+    walk.visit(ll::load_pointer(load));
+    if let Some(shape) = walk.error {
+        return (shape, Chain::default());
+    }
+    let Walk {
+        mut chain,
+        loads,
+        hashed,
+        ..
+    } = walk;
+    if chain.inductions.is_empty() {
+        return (Shape::Invariant, chain);
+    }
+    // Loads whose address depends on another chain load may read out of bounds when cloned
+    // ahead: each needs a bounds check on its index that dominates it.
+    for &inner in &loads {
+        if !depends_on_load(ll::load_pointer(inner), &chain.insts) {
+            continue;
+        }
+        let Some(index) = gep_index(ll::load_pointer(inner)) else {
+            return (
+                Shape::Unsupported("an intermediate load's address is not an array index".into()),
+                Chain::default(),
+            );
+        };
+        let level = path.iter().position(|b| *b == ll::block_of(inner));
+        let guard = level.and_then(|k| {
+            facts.iter().find_map(|(fact, at)| match fact {
+                Fact::Upper { value, bound }
+                    if *at >= k
+                        && strip_ext(*value) == strip_ext(index)
+                        && chain.insts.contains(value) =>
+                {
+                    Some((*value, *bound))
+                }
+                _ => None,
+            })
+        });
+        match guard {
+            Some(g) => chain.clamps.push(g),
+            None => {
+                return (
+                    Shape::Unsupported("no bounds check guards an intermediate load, so a cloned copy could read out of bounds".into()),
+                    Chain::default(),
+                )
+            }
+        }
+    }
+    let shape = if loads.is_empty() {
+        Shape::Strided
+    } else {
+        Shape::Indirect {
+            loads: loads.len(),
+            hashed,
+        }
+    };
+    (shape, chain)
+}
+
+struct Walk<'a> {
+    l: &'a LoopView,
+    chain: Chain,
+    seen: HashSet<Value>,
+    loads: Vec<Value>,
+    hashed: bool,
+    error: Option<Shape>,
+}
+
+impl Walk<'_> {
+    fn fail(&mut self, shape: Shape) {
+        if self.error.is_none() {
+            self.error = Some(shape);
+        }
+    }
+
+    fn visit(&mut self, v: Value) {
+        if self.error.is_some() || !self.seen.insert(v) {
+            return;
+        }
+        let Some(op) = ll::opcode(v) else { return };
+        if !self.l.blocks.contains(&ll::block_of(v)) {
+            return;
+        }
+        if let Some(i) = self.l.inductions.iter().position(|(iv, _)| iv.phi == v) {
+            if !self.chain.inductions.contains(&i) {
+                self.chain.inductions.push(i);
+            }
+            return;
+        }
+        use LLVMOpcode::*;
+        match op {
+            LLVMPHI => {
+                if ll::block_of(v) == self.l.header {
+                    self.fail(Shape::PointerChase);
+                } else {
+                    self.fail(Shape::Unsupported(
+                        "the address depends on a value merged inside the loop (phi)".into(),
+                    ));
+                }
+                return;
+            }
+            LLVMLoad => {
+                if ll::is_volatile_or_atomic(v) {
+                    self.fail(Shape::Unsupported(
+                        "the address depends on a volatile or atomic load".into(),
+                    ));
+                    return;
+                }
+                self.loads.push(v);
+            }
+            LLVMMul | LLVMXor | LLVMLShr | LLVMAShr | LLVMShl | LLVMAnd | LLVMOr | LLVMURem => {
+                self.hashed = true;
+            }
+            LLVMUDiv | LLVMSDiv | LLVMSRem => {
+                let divisor = ll::const_int(ll::operand(v, 1));
+                if !matches!(divisor, Some(d) if d != 0 && d != -1) {
+                    self.fail(Shape::Unsupported(
+                        "the address divides by a value that may be zero".into(),
+                    ));
+                    return;
+                }
+                self.hashed = true;
+            }
+            LLVMGetElementPtr | LLVMAdd | LLVMSub | LLVMZExt | LLVMSExt | LLVMTrunc
+            | LLVMBitCast | LLVMPtrToInt | LLVMIntToPtr | LLVMSelect | LLVMICmp | LLVMFreeze => {}
+            LLVMCall if is_pure_intrinsic(v) => {}
+            other => {
+                self.fail(Shape::Unsupported(format!(
+                    "the address is computed by an instruction the pass does not clone ({other:?})"
+                )));
+                return;
+            }
+        }
+        if op == LLVMURem {
+            let divisor = ll::const_int(ll::operand(v, 1));
+            if !matches!(divisor, Some(d) if d != 0) {
+                self.fail(Shape::Unsupported(
+                    "the address divides by a value that may be zero".into(),
+                ));
+                return;
+            }
+        }
+        let operands = if op == LLVMCall {
+            ll::num_operands(v).saturating_sub(1)
+        } else {
+            ll::num_operands(v)
+        };
+        for i in 0..operands {
+            self.visit(ll::operand(v, i));
+        }
+        if self.chain.insts.len() >= MAX_CHAIN {
+            self.fail(Shape::Unsupported(format!(
+                "the address chain is longer than {MAX_CHAIN} instructions"
+            )));
+            return;
+        }
+        self.chain.insts.push(v);
+    }
+}
+
+fn is_pure_intrinsic(call: Value) -> bool {
+    // SAFETY: `call` is a live call instruction of the module being run.
+    let callee = unsafe { LLVMGetCalledValue(call) };
+    // SAFETY: as above; `callee` is a live value.
+    if callee.is_null() || unsafe { LLVMIsAFunction(callee) }.is_null() {
+        return false;
+    }
+    let name = ll::name(callee);
+    [
+        "llvm.umin.",
+        "llvm.umax.",
+        "llvm.smin.",
+        "llvm.smax.",
+        "llvm.abs.",
+        "llvm.fshl.",
+        "llvm.fshr.",
+        "llvm.bswap.",
+        "llvm.ctpop.",
+    ]
+    .iter()
+    .any(|p| name.starts_with(p))
+}
+
+fn depends_on_load(v: Value, chain: &[Value]) -> bool {
+    let mut stack = vec![v];
+    let mut seen = HashSet::new();
+    while let Some(x) = stack.pop() {
+        if !seen.insert(x) || !chain.contains(&x) {
+            continue;
+        }
+        if ll::opcode(x) == Some(LLVMOpcode::LLVMLoad) {
+            return true;
+        }
+        for i in 0..ll::num_operands(x) {
+            stack.push(ll::operand(x, i));
+        }
+    }
+    false
+}
+
+/// The last index of a GEP address (the array index).
+fn gep_index(ptr: Value) -> Option<Value> {
+    (ll::opcode(ptr) == Some(LLVMOpcode::LLVMGetElementPtr) && ll::num_operands(ptr) >= 2)
+        .then(|| ll::operand(ptr, ll::num_operands(ptr) - 1))
+}
+
+/// Looks through integer extensions.
+fn strip_ext(mut v: Value) -> Value {
+    while matches!(
+        ll::opcode(v),
+        Some(LLVMOpcode::LLVMZExt | LLVMOpcode::LLVMSExt)
+    ) {
+        v = ll::operand(v, 0);
+    }
+    v
+}

@@ -1,0 +1,249 @@
+//! Whether and how far ahead to prefetch one load site: the pure decision, from the address
+//! shape (from the IR), the site's profile, and its loop. No LLVM types, unit-tested.
+
+use super::model::distance::{self, Distance, DistanceInput, STATIC_MISS_LATENCY_NS};
+use super::model::profile::SiteProfile;
+
+/// Executions below which a profiled site is cold and left alone.
+pub const MIN_HOT_EXECUTIONS: u64 = 4096;
+/// Estimated L2 miss rate from which a site counts as missing.
+pub const MISS_THRESHOLD: f64 = 0.10;
+
+/// The address shape, as far as the decision needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ShapeKind {
+    /// Constant stride.
+    Strided,
+    /// Through other loads (possibly hashed).
+    Indirect,
+    /// Loop-carried pointer chase.
+    PointerChase,
+    /// Loop-invariant address.
+    Invariant,
+    /// Not cloneable, with the reason.
+    Unsupported(String),
+}
+
+/// What is known about the site's loop.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LoopContext {
+    /// Whether every induction variable the chain uses has an upper bound (for the clamp).
+    pub bounded: bool,
+    /// IR instructions in the loop body.
+    pub body_instructions: u32,
+    /// Constant trip count from ScalarEvolution.
+    pub constant_trip: Option<u64>,
+    /// Sum of `miss_rate * miss_latency_ns` over the loop's missing sites.
+    pub stall_ns: f64,
+}
+
+/// The decision.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Decision {
+    /// Prefetch `distance` iterations ahead.
+    Insert {
+        /// Iterations ahead.
+        distance: u32,
+        /// Iteration time used (ns).
+        iter_ns: f64,
+        /// Why, in one sentence.
+        reason: String,
+    },
+    /// Leave the load alone.
+    Skip(String),
+}
+
+/// Profile state for a site.
+#[derive(Clone, Copy, Debug)]
+pub enum ProfileView<'a> {
+    /// No usable profile: static heuristics.
+    None,
+    /// A profile is loaded but has no record of this site.
+    Missing,
+    /// The site's record.
+    Site(&'a SiteProfile),
+}
+
+/// Decides for one site.
+pub fn decide(shape: &ShapeKind, profile: ProfileView<'_>, l: &LoopContext) -> Decision {
+    match shape {
+        ShapeKind::Unsupported(why) => return Decision::Skip(format!("not cloneable: {why}")),
+        ShapeKind::PointerChase => {
+            return Decision::Skip(
+                "pointer chasing: each address comes from the previous iteration's load, so no address ahead can be computed"
+                    .into(),
+            )
+        }
+        ShapeKind::Invariant => return Decision::Skip("the address does not change across iterations".into()),
+        ShapeKind::Strided | ShapeKind::Indirect => {}
+    }
+    if !l.bounded {
+        return Decision::Skip(
+            "loop bound unknown: the look-ahead index cannot be clamped to the last iteration"
+                .into(),
+        );
+    }
+    let trip_from_ir = l.constant_trip.map(|t| t as f64);
+    let (input, what) = match profile {
+        ProfileView::Missing => {
+            return Decision::Skip("cold: the site never ran while profiling".into())
+        }
+        ProfileView::Site(p) => {
+            if p.execs < MIN_HOT_EXECUTIONS {
+                return Decision::Skip(format!("cold: {} executions while profiling", p.execs));
+            }
+            if p.miss_rate < MISS_THRESHOLD {
+                return Decision::Skip(format!(
+                    "loads hit: estimated miss rate {:.2} ({} pattern, footprint {} KiB)",
+                    p.miss_rate,
+                    p.pattern.label(),
+                    p.footprint >> 10
+                ));
+            }
+            let input = DistanceInput {
+                miss_latency_ns: p.miss_latency_ns,
+                measured_iter_ns: p.iter_ns,
+                stall_ns: l.stall_ns,
+                body_instructions: l.body_instructions,
+                trip_count: p.trip_count().or(trip_from_ir),
+            };
+            (
+                input,
+                format!(
+                    "profile: miss rate {:.2}, miss latency {:.0} ns",
+                    p.miss_rate, p.miss_latency_ns
+                ),
+            )
+        }
+        ProfileView::None => {
+            if *shape == ShapeKind::Strided {
+                return Decision::Skip(
+                    "constant stride without a profile showing misses: left to the hardware prefetcher".into(),
+                );
+            }
+            let input = DistanceInput {
+                miss_latency_ns: STATIC_MISS_LATENCY_NS,
+                measured_iter_ns: None,
+                stall_ns: 0.0,
+                body_instructions: l.body_instructions,
+                trip_count: trip_from_ir,
+            };
+            (
+                input,
+                "static heuristics (no profile): indirect loads usually miss".to_string(),
+            )
+        }
+    };
+    match distance::choose(&input) {
+        Distance::TripCountTooSmall(t) => {
+            Decision::Skip(format!("tiny trip count: {t:.1} iterations per loop entry"))
+        }
+        Distance::Ahead {
+            iterations,
+            iter_ns,
+        } => Decision::Insert {
+            distance: iterations,
+            iter_ns,
+            reason: format!("{what}; {iter_ns:.2} ns per iteration, {iterations} iterations ahead"),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::model::pattern::AddressPattern;
+    use super::*;
+
+    fn ctx() -> LoopContext {
+        LoopContext {
+            bounded: true,
+            body_instructions: 12,
+            constant_trip: None,
+            stall_ns: 0.0,
+        }
+    }
+
+    fn site(execs: u64, miss: f64, iter_ns: f64, entries: u64) -> SiteProfile {
+        SiteProfile {
+            id: 1,
+            function: 2,
+            execs,
+            entries,
+            pattern: AddressPattern::Irregular,
+            footprint: 1 << 28,
+            iter_ns: Some(iter_ns),
+            miss_rate: miss,
+            miss_latency_ns: 90.0,
+        }
+    }
+
+    #[test]
+    fn non_cloneable_shapes_are_skipped_with_reasons() {
+        let pc = decide(&ShapeKind::PointerChase, ProfileView::None, &ctx());
+        assert!(matches!(pc, Decision::Skip(ref r) if r.contains("pointer chasing")));
+        let inv = decide(&ShapeKind::Invariant, ProfileView::None, &ctx());
+        assert!(matches!(inv, Decision::Skip(_)));
+        let unb = decide(
+            &ShapeKind::Indirect,
+            ProfileView::None,
+            &LoopContext {
+                bounded: false,
+                ..ctx()
+            },
+        );
+        assert!(matches!(unb, Decision::Skip(ref r) if r.contains("loop bound unknown")));
+    }
+
+    #[test]
+    fn profile_gates_on_heat_and_misses() {
+        let cold = site(100, 0.9, 5.0, 1);
+        assert!(
+            matches!(decide(&ShapeKind::Indirect, ProfileView::Site(&cold), &ctx()), Decision::Skip(ref r) if r.starts_with("cold"))
+        );
+        let hits = site(1_000_000, 0.01, 5.0, 1);
+        assert!(
+            matches!(decide(&ShapeKind::Indirect, ProfileView::Site(&hits), &ctx()), Decision::Skip(ref r) if r.starts_with("loads hit"))
+        );
+        assert!(matches!(
+            decide(&ShapeKind::Indirect, ProfileView::Missing, &ctx()),
+            Decision::Skip(_)
+        ));
+        let tiny = site(1_000_000, 0.9, 5.0, 500_000);
+        assert!(
+            matches!(decide(&ShapeKind::Indirect, ProfileView::Site(&tiny), &ctx()), Decision::Skip(ref r) if r.starts_with("tiny trip count"))
+        );
+    }
+
+    #[test]
+    fn distance_follows_the_profile() {
+        // 9 ns per iteration against 90 ns: 10 ahead. A slower loop gets a shorter distance.
+        let fast = site(1_000_000, 0.9, 9.0, 1);
+        let slow = site(1_000_000, 0.9, 45.0, 1);
+        let d = |s: &SiteProfile| match decide(&ShapeKind::Indirect, ProfileView::Site(s), &ctx()) {
+            Decision::Insert { distance, .. } => distance,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(d(&fast), 10);
+        assert_eq!(d(&slow), 2);
+    }
+
+    #[test]
+    fn static_mode_prefetches_indirect_only() {
+        assert!(matches!(
+            decide(&ShapeKind::Strided, ProfileView::None, &ctx()),
+            Decision::Skip(_)
+        ));
+        match decide(&ShapeKind::Indirect, ProfileView::None, &ctx()) {
+            Decision::Insert { distance, .. } => assert_eq!(distance, 45), // 90 ns / (12 * 0.5 / 3 GHz)
+            other => panic!("{other:?}"),
+        }
+        let short = LoopContext {
+            constant_trip: Some(4),
+            ..ctx()
+        };
+        assert!(matches!(
+            decide(&ShapeKind::Indirect, ProfileView::None, &short),
+            Decision::Skip(_)
+        ));
+    }
+}

@@ -1,0 +1,358 @@
+//! Loop facts the prefetch passes need beyond what the shim's LoopInfo gives: block
+//! membership, preheader, induction variables, and the upper bounds that hold for the
+//! induction variable (and other values) at a point in the loop body.
+//!
+//! Bounds come from two places:
+//! - the latch's exit test (`icmp eq %iv.next, %n` leaving the loop, `icmp ult %iv.next, %n`
+//!   staying in it, ...), which bounds every iteration's value;
+//! - conditional branches on the single-predecessor path from the header down to a block
+//!   (bounds checks such as `icmp ult %i, %len` whose other side panics), which hold there.
+//!
+//! A bound is written `v <= limit - minus`. Cloned address chains are clamped with them, so a
+//! cloned load only reads an element some iteration of the original loop reads too.
+
+use std::collections::{HashMap, HashSet};
+
+use llvm_sys::core::{LLVMGetGEPSourceElementType, LLVMGetGlobalParent};
+use llvm_sys::target::{LLVMABISizeOfType, LLVMGetModuleDataLayout};
+use llvm_sys::{LLVMIntPredicate, LLVMOpcode};
+
+use super::ll::{self, Bb, Value};
+use crate::shim::{FunctionLoops, TripCount};
+
+/// An induction variable: a header phi advanced by a positive constant each iteration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Induction {
+    /// The header phi.
+    pub phi: Value,
+    /// Its value for the next iteration.
+    pub next: Value,
+    /// Increment per iteration (elements for integers, bytes for pointers).
+    pub step: i64,
+    /// Whether the phi is a pointer.
+    pub pointer: bool,
+}
+
+/// `value <= limit - minus` (unsigned; bytes for pointers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bound {
+    /// The limit.
+    pub limit: Value,
+    /// What is subtracted from it.
+    pub minus: i64,
+}
+
+/// A fact established by a branch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fact {
+    /// `value <= limit - minus`.
+    Upper {
+        /// Bounded value.
+        value: Value,
+        /// The bound.
+        bound: Bound,
+    },
+    /// `a != b`.
+    NotEqual(Value, Value),
+}
+
+/// One natural loop of a function.
+#[derive(Clone, Debug)]
+pub struct LoopView {
+    /// Header block.
+    pub header: Bb,
+    /// Blocks of the loop, nested loops included.
+    pub blocks: HashSet<Bb>,
+    /// The unique out-of-loop predecessor that branches only to the header.
+    pub preheader: Option<Bb>,
+    /// The unique in-loop predecessor of the header.
+    pub latch: Option<Bb>,
+    /// Nesting depth (1 = outermost).
+    pub depth: u32,
+    /// Constant trip count from ScalarEvolution.
+    pub constant_trip: Option<u64>,
+    /// Instructions in the loop's own blocks (nested loops excluded): its body size.
+    pub body_instructions: u32,
+    /// Induction variables with the bounds the exit test gives them.
+    pub inductions: Vec<(Induction, Vec<Bound>)>,
+}
+
+/// The loops of one function, with predecessor lists.
+pub struct FunctionLoopViews {
+    /// Loops in the shim's preorder.
+    pub loops: Vec<LoopView>,
+    /// Innermost loop of each block.
+    pub innermost: HashMap<Bb, usize>,
+    /// Predecessors of each block.
+    pub preds: HashMap<Bb, Vec<Bb>>,
+}
+
+impl FunctionLoopViews {
+    /// Builds the views for `function` from the shim's loop list.
+    pub fn new(function: Value, facts: &FunctionLoops<'_>) -> Self {
+        let blocks = ll::blocks(function);
+        let mut preds: HashMap<Bb, Vec<Bb>> = HashMap::new();
+        for &b in &blocks {
+            for s in ll::successors(b) {
+                let list = preds.entry(s).or_default();
+                if !list.contains(&b) {
+                    list.push(b);
+                }
+            }
+        }
+        let mut innermost = HashMap::new();
+        for (i, &b) in blocks.iter().enumerate() {
+            if let Some(Some(l)) = facts.block_loop.get(i) {
+                innermost.insert(b, *l);
+            }
+        }
+        let contains = |outer: usize, mut l: usize| loop {
+            if l == outer {
+                return true;
+            }
+            match facts.loops[l].parent {
+                Some(p) => l = p,
+                None => return false,
+            }
+        };
+        let mut loops = Vec::new();
+        for (index, facts_l) in facts.loops.iter().enumerate() {
+            let header = facts_l.header.raw();
+            let members: HashSet<Bb> = blocks
+                .iter()
+                .copied()
+                .filter(|b| innermost.get(b).is_some_and(|&l| contains(index, l)))
+                .collect();
+            let own = blocks.iter().filter(|b| innermost.get(b) == Some(&index));
+            let body_instructions = own.map(|&b| ll::instructions(b).len() as u32).sum();
+            let header_preds = preds.get(&header).cloned().unwrap_or_default();
+            let outside: Vec<Bb> = header_preds
+                .iter()
+                .copied()
+                .filter(|p| !members.contains(p))
+                .collect();
+            let inside: Vec<Bb> = header_preds
+                .iter()
+                .copied()
+                .filter(|p| members.contains(p))
+                .collect();
+            let preheader = match outside.as_slice() {
+                [p] if ll::successors(*p) == [header] => Some(*p),
+                _ => None,
+            };
+            let latch = match inside.as_slice() {
+                [l] => Some(*l),
+                _ => None,
+            };
+            let mut view = LoopView {
+                header,
+                blocks: members,
+                preheader,
+                latch,
+                depth: facts_l.depth,
+                constant_trip: match facts_l.trip_count {
+                    TripCount::Constant(n) => Some(n),
+                    _ => None,
+                },
+                body_instructions,
+                inductions: Vec::new(),
+            };
+            view.inductions = find_inductions(function, &view)
+                .into_iter()
+                .map(|iv| {
+                    let bounds = latch_bounds(&view, &iv);
+                    (iv, bounds)
+                })
+                .collect();
+            loops.push(view);
+        }
+        FunctionLoopViews {
+            loops,
+            innermost,
+            preds,
+        }
+    }
+
+    /// Facts that hold on entry to `block` from the branches on its single-predecessor path up
+    /// to the loop header: `(fact, k)` where the fact holds in path block `k` and below
+    /// (path[0] = `block`).
+    pub fn path_facts(&self, l: &LoopView, block: Bb) -> (Vec<Bb>, Vec<(Fact, usize)>) {
+        let mut path = vec![block];
+        let mut facts = Vec::new();
+        let mut cur = block;
+        while cur != l.header {
+            let in_loop: Vec<Bb> = self
+                .preds
+                .get(&cur)
+                .map(|p| p.iter().copied().filter(|b| l.blocks.contains(b)).collect())
+                .unwrap_or_default();
+            let [p] = in_loop.as_slice() else { break };
+            if let Some((cond, t, f)) = ll::conditional_branch(*p) {
+                if t != f {
+                    for fact in branch_facts(cond, t == cur) {
+                        facts.push((fact, path.len() - 1));
+                    }
+                }
+            }
+            cur = *p;
+            path.push(cur);
+        }
+        (path, facts)
+    }
+}
+
+/// Header phis of `l` advanced by a positive constant.
+fn find_inductions(function: Value, l: &LoopView) -> Vec<Induction> {
+    let Some(latch) = l.latch else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for phi in ll::instructions(l.header) {
+        if ll::opcode(phi) != Some(LLVMOpcode::LLVMPHI) {
+            break;
+        }
+        let ty = ll::type_of(phi);
+        let pointer = ll::is_pointer(ty);
+        if !pointer && !ll::is_small_int(ty) {
+            continue;
+        }
+        let Some(&(next, _)) = ll::phi_incoming(phi).iter().find(|(_, b)| *b == latch) else {
+            continue;
+        };
+        if let Some(step) = step_of(function, phi, next, pointer) {
+            if step > 0 {
+                out.push(Induction {
+                    phi,
+                    next,
+                    step,
+                    pointer,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The constant by which `next` advances `phi`, if it does.
+fn step_of(function: Value, phi: Value, next: Value, pointer: bool) -> Option<i64> {
+    match ll::opcode(next)? {
+        LLVMOpcode::LLVMAdd if !pointer => {
+            let (a, b) = (ll::operand(next, 0), ll::operand(next, 1));
+            if a == phi {
+                ll::const_int(b)
+            } else if b == phi {
+                ll::const_int(a)
+            } else {
+                None
+            }
+        }
+        LLVMOpcode::LLVMGetElementPtr
+            if pointer && ll::num_operands(next) == 2 && ll::operand(next, 0) == phi =>
+        {
+            let n = ll::const_int(ll::operand(next, 1))?;
+            // SAFETY: `next` is a live GEP; the data layout belongs to the module of `function`.
+            let size = unsafe {
+                let elem = LLVMGetGEPSourceElementType(next);
+                let dl = LLVMGetModuleDataLayout(LLVMGetGlobalParent(function));
+                LLVMABISizeOfType(dl, elem)
+            };
+            n.checked_mul(i64::try_from(size).ok()?)
+        }
+        _ => None,
+    }
+}
+
+/// Bounds on every iteration's value of `iv`, from the latch's exit test.
+fn latch_bounds(l: &LoopView, iv: &Induction) -> Vec<Bound> {
+    let Some(latch) = l.latch else {
+        return Vec::new();
+    };
+    let Some((cond, t, f)) = ll::conditional_branch(latch) else {
+        return Vec::new();
+    };
+    let stay_true = match (l.blocks.contains(&t), l.blocks.contains(&f)) {
+        (true, false) => true,
+        (false, true) => false,
+        _ => return Vec::new(),
+    };
+    let mut out = Vec::new();
+    for fact in branch_facts(cond, stay_true) {
+        // Facts on `next` that let the loop go on hold for every later iteration's value; the
+        // first iteration satisfies them too because the loop was entered.
+        match fact {
+            Fact::Upper { value, bound } if value == iv.next => out.push(bound),
+            Fact::NotEqual(a, b) if a == iv.next || b == iv.next => {
+                let other = if a == iv.next { b } else { a };
+                if iv.pointer || iv.step == 1 {
+                    out.push(Bound {
+                        limit: other,
+                        minus: iv.step,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Bounds on `iv` in a block whose path facts are `facts` (latch bounds not included).
+pub fn path_bounds(iv: &Induction, facts: &[(Fact, usize)]) -> Vec<Bound> {
+    let mut out = Vec::new();
+    for (fact, _) in facts {
+        match *fact {
+            Fact::Upper { value, bound } if value == iv.phi => out.push(bound),
+            Fact::Upper { value, bound } if value == iv.next => out.push(Bound {
+                limit: bound.limit,
+                minus: bound.minus.saturating_add(iv.step),
+            }),
+            Fact::NotEqual(a, b)
+                if (a == iv.phi || b == iv.phi) && (iv.pointer || iv.step == 1) =>
+            {
+                out.push(Bound {
+                    limit: if a == iv.phi { b } else { a },
+                    minus: iv.step,
+                })
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Facts that hold when the branch on `cond` goes to its true (`taken_true`) or false side.
+pub fn branch_facts(cond: Value, taken_true: bool) -> Vec<Fact> {
+    let mut out = Vec::new();
+    match ll::opcode(cond) {
+        Some(LLVMOpcode::LLVMAnd) if taken_true => {
+            out.extend(branch_facts(ll::operand(cond, 0), true));
+            out.extend(branch_facts(ll::operand(cond, 1), true));
+        }
+        Some(LLVMOpcode::LLVMOr) if !taken_true => {
+            out.extend(branch_facts(ll::operand(cond, 0), false));
+            out.extend(branch_facts(ll::operand(cond, 1), false));
+        }
+        Some(LLVMOpcode::LLVMICmp) => {
+            let (a, b) = (ll::operand(cond, 0), ll::operand(cond, 1));
+            let Some(pred) = ll::icmp_predicate(cond) else {
+                return out;
+            };
+            use LLVMIntPredicate::*;
+            let upper = |value, limit, minus| Fact::Upper {
+                value,
+                bound: Bound { limit, minus },
+            };
+            let fact = match (pred, taken_true) {
+                (LLVMIntULT, true) | (LLVMIntUGE, false) => Some(upper(a, b, 1)),
+                (LLVMIntUGT, true) | (LLVMIntULE, false) => Some(upper(b, a, 1)),
+                (LLVMIntULE, true) | (LLVMIntUGT, false) => Some(upper(a, b, 0)),
+                (LLVMIntUGE, true) | (LLVMIntULT, false) => Some(upper(b, a, 0)),
+                (LLVMIntEQ, false) | (LLVMIntNE, true) => Some(Fact::NotEqual(a, b)),
+                _ => None,
+            };
+            out.extend(fact);
+        }
+        _ => {}
+    }
+    out
+}

@@ -1,0 +1,209 @@
+//! The `hallows-prefetch` pass: for every load inside a loop, analyse its address chain,
+//! decide with the profile (or static heuristics without one), insert the prefetch, and write
+//! one report record per load site.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use serde_json::json;
+
+use super::chain::{self, Shape};
+use super::decide::{decide, Decision, LoopContext, ProfileView, ShapeKind, MISS_THRESHOLD};
+use super::insert::{self, Plan};
+use super::ll;
+use super::loops::{self, FunctionLoopViews};
+use super::model::profile::Profile;
+use super::sites::load_sites;
+use crate::ir::Module;
+use crate::options::Options;
+use crate::report::ModuleReport;
+use crate::shim::Analyses;
+
+/// Pipeline name, also the report's `pass` field.
+pub const PASS_NAME: &str = "hallows-prefetch";
+
+type Loaded = Result<Arc<Profile>, String>;
+
+/// Reads and parses the profile at `path` once per process (rustc runs codegen units on
+/// several threads; all share the parse).
+pub fn load_profile(path: &Path) -> Loaded {
+    static CACHE: OnceLock<Mutex<HashMap<PathBuf, Loaded>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let mut map = cache.lock().unwrap_or_else(|p| p.into_inner());
+    map.entry(path.to_path_buf())
+        .or_insert_with(|| {
+            let text = std::fs::read(path)
+                .map_err(|e| format!("cannot read prefetch profile {}: {e}", path.display()))?;
+            let text = String::from_utf8(text).map_err(|_| {
+                format!("prefetch profile {} is not text (corrupt?)", path.display())
+            })?;
+            Profile::parse(&text)
+                .map(Arc::new)
+                .map_err(|e| format!("prefetch profile {} is unusable: {e}", path.display()))
+        })
+        .clone()
+}
+
+fn kind(shape: &Shape) -> ShapeKind {
+    match shape {
+        Shape::Strided => ShapeKind::Strided,
+        Shape::Indirect { .. } => ShapeKind::Indirect,
+        Shape::PointerChase => ShapeKind::PointerChase,
+        Shape::Invariant => ShapeKind::Invariant,
+        Shape::Unsupported(why) => ShapeKind::Unsupported(why.clone()),
+    }
+}
+
+/// Runs the pass on `module`; returns whether the IR changed.
+pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bool {
+    let mut report = ModuleReport::new(PASS_NAME, module.identifier());
+    let profile = match options.prefetch_profile.as_deref().map(load_profile) {
+        None => None,
+        Some(Ok(p)) => Some(p),
+        Some(Err(message)) => {
+            report.push(
+                "",
+                "warning",
+                format!("{message}; falling back to static heuristics"),
+                json!({}),
+            );
+            None
+        }
+    };
+    let mut changed = false;
+    for function in module.functions() {
+        if function.is_declaration() {
+            continue;
+        }
+        let facts = analyses.loops(function);
+        if facts.loops.is_empty() {
+            continue;
+        }
+        let symbol = function.name();
+        let raw = function.raw();
+        let views = FunctionLoopViews::new(raw, &facts);
+        let (stem, sites) = load_sites(raw, &symbol, &views.innermost);
+        let mut use_profile = profile.clone();
+        if let Some(p) = &profile {
+            let ids: HashSet<u64> = sites.iter().map(|s| s.id).collect();
+            let profiled: Vec<u64> = p
+                .sites
+                .values()
+                .filter(|s| s.function == stem)
+                .map(|s| s.id)
+                .collect();
+            if !profiled.is_empty() && !profiled.iter().any(|id| ids.contains(id)) {
+                report.push(
+                    &symbol,
+                    "warning",
+                    format!(
+                        "stale profile: {} profiled load site(s) of this function match none of its current sites \
+                         (the source or flags changed since profiling); using static heuristics here, re-run `cargo hallows profile`",
+                        profiled.len()
+                    ),
+                    json!({ "profiled_sites": profiled.len() }),
+                );
+                use_profile = None;
+            }
+        }
+        // Analyse every site first; the IR changes only after all decisions.
+        let mut analysed = Vec::new();
+        for site in &sites {
+            let l = &views.loops[site.loop_index];
+            let (path, path_facts) = views.path_facts(l, site.block);
+            let (shape, chain) = chain::analyse(site.load, l, &path, &path_facts);
+            let mut inductions = Vec::new();
+            let mut bounded = true;
+            for &i in &chain.inductions {
+                let (iv, latch_bounds) = &l.inductions[i];
+                let mut bounds = latch_bounds.clone();
+                bounds.extend(loops::path_bounds(iv, &path_facts));
+                bounded &= latch_bounds.iter().len() > 0;
+                inductions.push((*iv, bounds));
+            }
+            analysed.push((site, shape, chain, inductions, bounded));
+        }
+        let prof_of = |id: u64| match &use_profile {
+            None => ProfileView::None,
+            Some(p) => p
+                .sites
+                .get(&id)
+                .map_or(ProfileView::Missing, ProfileView::Site),
+        };
+        let mut stall: HashMap<usize, f64> = HashMap::new();
+        for (site, ..) in &analysed {
+            if let ProfileView::Site(p) = prof_of(site.id) {
+                if p.miss_rate >= MISS_THRESHOLD {
+                    *stall.entry(site.loop_index).or_default() += p.miss_rate * p.miss_latency_ns;
+                }
+            }
+        }
+        let mut plans = Vec::new();
+        for (site, shape, chain, inductions, bounded) in &analysed {
+            let l = &views.loops[site.loop_index];
+            let ctx = LoopContext {
+                bounded: *bounded,
+                body_instructions: l.body_instructions,
+                constant_trip: l.constant_trip,
+                stall_ns: stall.get(&site.loop_index).copied().unwrap_or(0.0),
+            };
+            let pv = prof_of(site.id);
+            let decision = decide(&kind(shape), pv, &ctx);
+            let mut data = json!({
+                "site": format!("{:016x}", site.id),
+                "pattern": shape.label(),
+                "loop_depth": l.depth,
+                "load_index": site.ordinal,
+                "mode": if use_profile.is_some() { "profile" } else { "static" },
+            });
+            if let Shape::Indirect { loads, .. } = shape {
+                data["chain_loads"] = json!(loads);
+            }
+            if let ProfileView::Site(p) = pv {
+                data["execs"] = json!(p.execs);
+                data["miss_rate"] = json!(p.miss_rate);
+                data["footprint"] = json!(p.footprint);
+                data["address_pattern"] = json!(p.pattern.label());
+                data["trip_count"] = json!(p.trip_count());
+            }
+            match decision {
+                Decision::Insert {
+                    distance,
+                    iter_ns,
+                    reason,
+                } => {
+                    data["distance"] = json!(distance);
+                    data["iter_ns"] = json!(iter_ns);
+                    let label = if l.depth > 1 && matches!(shape, Shape::Indirect { .. }) {
+                        format!("{} in a nested loop", shape.label())
+                    } else {
+                        shape.label().to_string()
+                    };
+                    report.push(&symbol, "inserted", format!("{label}: {reason}"), data);
+                    plans.push(Plan {
+                        load: site.load,
+                        chain,
+                        inductions: inductions.clone(),
+                        distance,
+                        hoist_before: l.preheader.map(ll::terminator),
+                        loop_blocks: &l.blocks,
+                    });
+                }
+                Decision::Skip(reason) => report.push(&symbol, "skipped", reason, data),
+            }
+        }
+        if !plans.is_empty() {
+            // SAFETY: the raw module of the live module view; `insert` only adds instructions
+            // to functions of this module.
+            let raw_module = unsafe { llvm_sys::core::LLVMGetGlobalParent(raw) };
+            for plan in &plans {
+                insert::insert(raw_module, plan);
+            }
+            analyses.invalidate(function);
+            changed = true;
+        }
+    }
+    report.finish(options);
+    changed
+}
