@@ -121,6 +121,9 @@ pub struct RunArgs {
     pub plugin: PluginOptions,
     /// Name of the bin (or example) in the workspace's examples package.
     pub name: String,
+    /// Target directory (default: the one cargo uses here).
+    #[arg(long, value_name = "DIR")]
+    pub target_dir: Option<PathBuf>,
     /// Path to Cargo.toml.
     #[arg(long, value_name = "PATH")]
     pub manifest_path: Option<PathBuf>,

@@ -167,6 +167,7 @@ pub fn ensure_built(rustc: &Rustc, llvm: &LlvmConfig) -> Result<Plugin> {
         .to_path_buf();
     fs::create_dir_all(&root)
         .with_context(|| format!("failed to create the plugin cache {}", root.display()))?;
+    let waiting_since = std::time::SystemTime::now();
     let lock_path = root.join("build.lock");
     let lock = fs::OpenOptions::new()
         .create(true)
@@ -187,7 +188,19 @@ pub fn ensure_built(rustc: &Rustc, llvm: &LlvmConfig) -> Result<Plugin> {
             origin: Origin::Cached,
         });
     }
-    build_into(&root, &dir, &hash, rustc, llvm)?;
+    // Or failed to build it: do not repeat the same failing build for every waiting process.
+    let log_path = root.join(format!("{}-{hash}.build.log", rustc.llvm_major));
+    let failed_meanwhile = fs::metadata(&log_path)
+        .and_then(|m| m.modified())
+        .is_ok_and(|modified| modified >= waiting_since);
+    if failed_meanwhile {
+        return Err(build_failure(
+            &log_path,
+            "another cargo-hallows just failed to build it",
+            rustc.llvm_major,
+        ));
+    }
+    build_into(&root, &dir, &hash, &log_path, rustc, llvm)?;
     drop(lock);
     Ok(Plugin {
         path: so,
@@ -197,13 +210,19 @@ pub fn ensure_built(rustc: &Rustc, llvm: &LlvmConfig) -> Result<Plugin> {
 }
 
 /// Builds the plugin and publishes it as `dir`. The caller holds the build lock.
-fn build_into(root: &Path, dir: &Path, hash: &str, rustc: &Rustc, llvm: &LlvmConfig) -> Result<()> {
+fn build_into(
+    root: &Path,
+    dir: &Path,
+    hash: &str,
+    log_path: &Path,
+    rustc: &Rustc,
+    llvm: &LlvmConfig,
+) -> Result<()> {
     let pid = std::process::id();
     let src = root.join(format!("src-{}-{hash}-{pid}", rustc.llvm_major));
     let _ = fs::remove_dir_all(&src);
     write_sources(&src)?;
     let target_dir = root.join("build-target");
-    let log_path = root.join(format!("{}-{hash}.build.log", rustc.llvm_major));
     term::status(&format!(
         "building the pass plugin for LLVM {} (once per toolchain and plugin version, takes a minute)",
         rustc.llvm_major
@@ -240,15 +259,13 @@ fn build_into(root: &Path, dir: &Path, hash: &str, rustc: &Rustc, llvm: &LlvmCon
     let status = command
         .status()
         .with_context(|| format!("failed to run `{} build`", cargo.to_string_lossy()))?;
+    let _ = fs::remove_dir_all(&src);
     if !status.success() {
-        let text = fs::read_to_string(&log_path).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        let tail = lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].join("\n");
-        bail!(
-            "failed to build the pass plugin ({status}); last lines of the build log {}:\n{tail}\n\nrun `cargo hallows doctor` to check the LLVM {} installation",
-            log_path.display(),
-            rustc.llvm_major
-        );
+        return Err(build_failure(
+            log_path,
+            &status.to_string(),
+            rustc.llvm_major,
+        ));
     }
     let built = target_dir.join("release").join(PLUGIN_FILE_NAME);
     if !built.is_file() {
@@ -264,12 +281,22 @@ fn build_into(root: &Path, dir: &Path, hash: &str, rustc: &Rustc, llvm: &LlvmCon
         .with_context(|| format!("failed to create {}", staging.display()))?;
     fs::copy(&built, staging.join(PLUGIN_FILE_NAME))
         .with_context(|| format!("failed to copy {} into the cache", built.display()))?;
-    let _ = fs::copy(&log_path, staging.join("build.log"));
+    let _ = fs::copy(log_path, staging.join("build.log"));
     fs::rename(&staging, dir)
         .with_context(|| format!("failed to move the plugin into {}", dir.display()))?;
-    let _ = fs::remove_file(&log_path);
-    let _ = fs::remove_dir_all(&src);
+    let _ = fs::remove_file(log_path);
     Ok(())
+}
+
+/// The error for a failed plugin build: what happened and the tail of its log.
+fn build_failure(log_path: &Path, what: &str, llvm_major: u32) -> anyhow::Error {
+    let text = fs::read_to_string(log_path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    let tail = lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].join("\n");
+    anyhow::anyhow!(
+        "failed to build the pass plugin ({what}); last lines of the build log {}:\n{tail}\n\nrun `cargo hallows doctor` to check the LLVM {llvm_major} installation",
+        log_path.display()
+    )
 }
 
 /// Writes the embedded plugin crate into `dir` as a standalone package.

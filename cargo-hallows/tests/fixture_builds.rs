@@ -237,6 +237,42 @@ fn user_rustc_wrapper_is_chained() {
 }
 
 #[test]
+fn build_without_the_plugin_running_is_an_error() {
+    // A user wrapper that drops the plugin flag: cargo succeeds, but the plugin never ran.
+    let dir = fixture("user-rustflags", "plugin-dropped");
+    let tools = scratch("plugin-dropped-tools");
+    let wrapper = tools.join("drop-plugin.sh");
+    let script = "#!/bin/sh\nrustc=$1; shift\nfor a in \"$@\"; do shift; case \"$a\" in -Zllvm-plugins=*) ;; *) set -- \"$@\" \"$a\";; esac; done\nexec \"$rustc\" \"$@\"\n";
+    fs::write(&wrapper, script).unwrap();
+    fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755)).unwrap();
+    let target = scratch("plugin-dropped-target");
+    let out = common::output(
+        hallows(&dir)
+            .args(["build", "--release", "--target-dir"])
+            .arg(&target)
+            .env("RUSTC_WRAPPER", &wrapper),
+    );
+    let stderr = text(&out).1;
+    assert!(
+        !out.status.success(),
+        "a build without the plugin passed:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("wrote no report") && stderr.contains("fixture_user_rustflags"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn build_script_probes_see_the_stable_compiler() {
+    let dir = fixture("build-probe", "build-probe");
+    let (output, _) = build_both(&dir, "build-probe", "fixture-build-probe", &[]);
+    // On a stable toolchain the plain build says "not available"; with a nightly toolchain both
+    // builds agree the other way. What matters is that cargo-hallows did not change the answer.
+    assert!(output.starts_with("nightly features: "), "{output}");
+}
+
+#[test]
 fn marker_flag_does_not_change_the_binary() {
     let dir = fixture("itoa-dep", "marker");
     let a = scratch("marker-a");

@@ -64,6 +64,9 @@ pub fn run(args: RunArgs) -> Result<()> {
     if let Some(path) = &args.manifest_path {
         cargo_args.extend(["--manifest-path".into(), path.display().to_string()]);
     }
+    if let Some(dir) = &args.target_dir {
+        cargo_args.extend(["--target-dir".into(), dir.display().to_string()]);
+    }
     let built = build::build(args.plugin.clone(), cargo_args, &[])?;
     let mut exe = built.target_dir.join(&built.profile_dir);
     if kind == "example" {

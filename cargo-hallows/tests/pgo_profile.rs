@@ -1,0 +1,141 @@
+//! `cargo hallows profile` collects a PGO profile that later release builds use: the program
+//! still prints the same, the passes see profile data, and damaged or stale profiles are
+//! reported instead of silently used.
+
+mod common;
+
+use common::{cargo, fixture, hallows, output, run_ok, scratch, text};
+use std::fs;
+use std::process::Command;
+
+#[test]
+fn profile_then_build_uses_it() {
+    let dir = fixture("itoa-dep", "pgo");
+    let target = scratch("pgo-target");
+    let plain = scratch("pgo-plain");
+    run_ok(
+        cargo(&dir)
+            .args(["build", "--release", "--quiet", "--target-dir"])
+            .arg(&plain),
+    );
+    let expected = text(&run_ok(&mut Command::new(
+        plain.join("release/fixture-itoa-dep"),
+    )))
+    .0;
+
+    let out = run_ok(
+        hallows(&dir)
+            .args(["profile", "--bin", "fixture-itoa-dep", "--target-dir"])
+            .arg(&target),
+    );
+    let (stdout, stderr) = text(&out);
+    assert_eq!(stdout, expected, "the training run prints something else");
+    assert!(stderr.contains("PGO profile"), "{stderr}");
+    let profiles = target.join("hallows/profiles");
+    let profdata: Vec<_> = fs::read_dir(&profiles)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "profdata"))
+        .collect();
+    assert_eq!(profdata.len(), 1, "{profdata:?}");
+
+    let out = run_ok(
+        hallows(&dir)
+            .args(["build", "--release", "--target-dir"])
+            .arg(&target),
+    );
+    assert!(
+        text(&out).1.contains("using PGO profile"),
+        "{}",
+        text(&out).1
+    );
+    let got = text(&run_ok(&mut Command::new(
+        target.join("release/fixture-itoa-dep"),
+    )))
+    .0;
+    assert_eq!(got, expected);
+    let report = text(&run_ok(
+        hallows(&dir)
+            .args([
+                "report",
+                "--json",
+                "--pass",
+                "inventory",
+                "--function",
+                "fixture_digit_checksum",
+                "--target-dir",
+            ])
+            .arg(&target),
+    ))
+    .0;
+    assert!(
+        report.contains("\"has_profile\":true"),
+        "the pass saw no profile data:\n{report}"
+    );
+
+    // --no-profile builds without it (and rebuilds, since the flags differ).
+    let out = run_ok(
+        hallows(&dir)
+            .args(["build", "--release", "--no-profile", "--target-dir"])
+            .arg(&target),
+    );
+    let stderr = text(&out).1;
+    assert!(
+        !stderr.contains("using PGO profile") && stderr.contains("Compiling fixture-itoa-dep"),
+        "{stderr}"
+    );
+
+    // A source newer than the profile: warned about, still used.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let main = dir.join("src/main.rs");
+    fs::write(&main, fs::read_to_string(&main).unwrap() + "\n// edited\n").unwrap();
+    let out = run_ok(
+        hallows(&dir)
+            .args(["build", "--release", "--target-dir"])
+            .arg(&target),
+    );
+    assert!(
+        text(&out)
+            .1
+            .contains("changed after the PGO profile was collected"),
+        "{}",
+        text(&out).1
+    );
+
+    // Damaged profiles stop the build with a clear error.
+    fs::write(&profdata[0], b"garbage, not a profile").unwrap();
+    let out = output(
+        hallows(&dir)
+            .args(["build", "--release", "--target-dir"])
+            .arg(&target),
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out).1.contains("corrupt") && text(&out).1.contains("--no-profile"),
+        "{}",
+        text(&out).1
+    );
+    fs::write(&profdata[0], b"").unwrap();
+    let out = output(
+        hallows(&dir)
+            .args(["build", "--release", "--target-dir"])
+            .arg(&target),
+    );
+    assert!(!out.status.success());
+    assert!(text(&out).1.contains("is empty"), "{}", text(&out).1);
+    // Debug builds are not affected by a release profile.
+    run_ok(hallows(&dir).args(["build", "--target-dir"]).arg(&target));
+}
+
+#[test]
+fn profile_needs_a_unique_bin() {
+    let dir = fixture("two-members", "pgo-choose");
+    let out = output(hallows(&dir).args(["profile", "--bin", "nope"]));
+    assert!(!out.status.success());
+    assert!(
+        text(&out).1.contains("no bin target named `nope`"),
+        "{}",
+        text(&out).1
+    );
+}
