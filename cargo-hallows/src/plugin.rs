@@ -227,7 +227,7 @@ fn build_into(
         "building the pass plugin for LLVM {} (once per toolchain and plugin version, takes a minute)",
         rustc.llvm_major
     ));
-    let log = fs::File::create(&log_path)
+    let log = fs::File::create(log_path)
         .with_context(|| format!("failed to create {}", log_path.display()))?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(&cargo);
