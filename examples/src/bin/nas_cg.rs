@@ -123,14 +123,22 @@ fn spmv_plain(a: &Csr, x: &[f64], y: &mut [f64]) {
 
 fn spmv_prefetch(a: &Csr, x: &[f64], y: &mut [f64]) {
     let distance = prefetch::distance(DISTANCE);
+    let nnz = a.col.len();
     for (r, out) in y.iter_mut().enumerate() {
         let (start, end) = (a.row_start[r] as usize, a.row_start[r + 1] as usize);
+        let (cols, vals) = (&a.col[start..end], &a.val[start..end]);
         let mut acc = 0.0f64;
-        for e in start..end {
-            if let Some(&ahead) = a.col.get(e + distance) {
-                prefetch_index(x, ahead as usize);
+        if end + distance <= nnz {
+            // The common case: the whole look-ahead window exists, one prefetch per non-zero.
+            let ahead = &a.col[start + distance..end + distance];
+            for ((&c, &v), &next) in cols.iter().zip(vals).zip(ahead) {
+                prefetch_index(x, next as usize);
+                acc += f64::from(v) * x[c as usize];
             }
-            acc += f64::from(a.val[e]) * x[a.col[e] as usize];
+        } else {
+            for (&c, &v) in cols.iter().zip(vals) {
+                acc += f64::from(v) * x[c as usize];
+            }
         }
         *out = acc;
     }

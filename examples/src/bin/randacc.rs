@@ -26,7 +26,7 @@ const POLY: u64 = 0x7;
 const UPDATES_PER_WORD: usize = 4;
 
 /// How many updates ahead the prefetch variant prefetches (tuned on the project's machine).
-const DISTANCE: usize = 32;
+const DISTANCE: usize = 16;
 
 const WORKLOAD: Workload = Workload {
     name: "randacc",

@@ -1,0 +1,235 @@
+#!/usr/bin/env bash
+# Benchmarks the branchy example workloads three ways: a plain release build, PGO alone, and
+# `cargo hallows` (PGO plus the railway branch-layout pass).
+#
+#   scripts/bench-pgo.sh [--reps N] [--small] [--workloads "interp json lexer"] [--no-hallows]
+#                        [--callgrind]
+#
+# Every variant gets its own target directory under $BENCH_TARGET_DIR (default target/bench-pgo):
+#   plain    cargo build --release
+#   pgo      the cargo-pgo recipe on stable rustc: build with `-C profile-generate=DIR`, run each
+#            workload on the training input (`--seed 1`), `llvm-profdata-NN merge`, rebuild with
+#            `-C profile-use=FILE` (NN = the LLVM major version of rustc, from `rustc -vV`)
+#   hallows  per workload: `cargo hallows profile --bin W -- --seed 1` (instrumented build,
+#            training run, merge), then `cargo hallows build --release --passes
+#            inventory,railway --bin W` (PGO profile plus the railway layout pass)
+# Then every binary runs on the evaluation input (the default seed 42, different from the
+# training input) N times (default 5), the variants interleaved (plain, pgo, hallows, plain, ...)
+# so machine noise hits them alike; every run must print the same result line. The Markdown
+# table gives median kernel times (`kernel_cpu_s` from the workload's stderr: CPU time of the
+# measured kernel, input generation excluded, robust on a shared machine), the ratios PGO/plain
+# and hallows/PGO, and their geometric means. `--callgrind` adds instruction counts of one run
+# of each binary under valgrind's callgrind on a reduced input (needs valgrind).
+#
+# Environment: CARGO, BENCH_TARGET_DIR, HALLOWS_CLI (a `cargo-hallows` binary to use instead of
+# building the workspace's), RUSTFLAGS (kept: the PGO flags are appended to it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+reps=5
+size_args=()
+workloads="interp json lexer"
+want_hallows=auto
+callgrind=no
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --reps) reps=${2:?--reps needs a number}; shift 2 ;;
+        --reps=*) reps=${1#--reps=}; shift ;;
+        --small) size_args=(--small); shift ;;
+        --workloads) workloads=${2:?--workloads needs a list}; shift 2 ;;
+        --no-hallows) want_hallows=no; shift ;;
+        --callgrind) callgrind=yes; shift ;;
+        -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "error: unknown argument \`$1\`; see \`$0 --help\`" >&2; exit 2 ;;
+    esac
+done
+case "$reps" in
+    ''|*[!0-9]*|0) echo "error: --reps expects a positive integer, found \`$reps\`" >&2; exit 2 ;;
+esac
+
+cargo=${CARGO:-cargo}
+base=${BENCH_TARGET_DIR:-$root/target/bench-pgo}
+mkdir -p "$base"
+log=$base/build.log
+: >"$log"
+training_args=(--seed 1)
+
+llvm_major=$(rustc -vV | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p')
+profdata=$(command -v "llvm-profdata-$llvm_major" || command -v llvm-profdata || true)
+if [ -z "$profdata" ]; then
+    echo "error: llvm-profdata-$llvm_major not found; run scripts/setup.sh (or apt-get install llvm-$llvm_major)" >&2
+    exit 1
+fi
+if [ "$callgrind" = yes ] && ! command -v valgrind >/dev/null; then
+    echo "error: --callgrind needs valgrind; run scripts/setup.sh (or apt-get install valgrind)" >&2
+    exit 1
+fi
+
+build() { # build NAME TARGET_DIR [extra RUSTFLAGS]
+    local name=$1 dir=$2 flags=${3:-}
+    echo "bench-pgo: building $name in $dir" >&2
+    if ! RUSTFLAGS="${RUSTFLAGS:-}${flags:+ $flags}" "$cargo" build --release --quiet -p hallows-examples \
+        --bins --target-dir "$dir" >>"$log" 2>&1; then
+        echo "error: the $name build failed; see $log" >&2
+        exit 1
+    fi
+}
+
+# 1. plain
+build plain "$base/plain"
+
+# 2. PGO alone, the cargo-pgo way.
+raw=$base/pgo-raw
+rm -rf "$raw"
+mkdir -p "$raw"
+build "instrumented (-C profile-generate)" "$base/pgo-gen" "-Cprofile-generate=$raw"
+for w in $workloads; do
+    echo "bench-pgo: training run: $w ${training_args[*]}" >&2
+    LLVM_PROFILE_FILE="$raw/$w-%p-%m.profraw" "$base/pgo-gen/release/$w" "${size_args[@]}" \
+        "${training_args[@]}" >/dev/null 2>>"$log"
+done
+"$profdata" merge -o "$base/pgo.profdata" "$raw"/*.profraw 2>>"$log"
+build "PGO (-C profile-use)" "$base/pgo" "-Cprofile-use=$base/pgo.profdata"
+
+# 3. cargo hallows: profile then build, per workload (the CLI keeps one profile per target dir).
+hallows_note=""
+have_hallows=no
+if [ "$want_hallows" != no ]; then
+    cli=${HALLOWS_CLI:-}
+    if [ -z "$cli" ]; then
+        echo "bench-pgo: building cargo-hallows" >&2
+        if "$cargo" build --release --quiet -p cargo-hallows --target-dir "$base/tool" >>"$log" 2>&1; then
+            cli=$base/tool/release/cargo-hallows
+        else
+            hallows_note="cargo-hallows did not build (see $log)"
+        fi
+    fi
+    if [ -n "$cli" ]; then
+        have_hallows=yes
+        for w in $workloads; do
+            echo "bench-pgo: cargo hallows profile + build --passes inventory,railway: $w" >&2
+            if ! "$cli" hallows profile -p hallows-examples --bin "$w" --target-dir "$base/hallows-$w" \
+                -- "${size_args[@]}" "${training_args[@]}" >>"$log" 2>&1; then
+                hallows_note="\`cargo hallows profile --bin $w\` failed (see $log)"
+                have_hallows=no
+                break
+            fi
+            if ! "$cli" hallows build --passes inventory,railway --release -p hallows-examples --bin "$w" \
+                --target-dir "$base/hallows-$w" >>"$log" 2>&1; then
+                hallows_note="\`cargo hallows build --passes inventory,railway --bin $w\` failed (see $log)"
+                have_hallows=no
+                break
+            fi
+        done
+    fi
+    if [ "$have_hallows" = no ]; then
+        echo "bench-pgo: no hallows column: $hallows_note" >&2
+    fi
+fi
+
+bin_of() { # bin_of VARIANT WORKLOAD
+    case $1 in
+        plain) echo "$base/plain/release/$2" ;;
+        pgo) echo "$base/pgo/release/$2" ;;
+        hallows) echo "$base/hallows-$2/release/$2" ;;
+    esac
+}
+variants="plain pgo"
+[ "$have_hallows" = yes ] && variants="plain pgo hallows"
+
+results=$(mktemp -d)
+trap 'rm -rf "$results"' EXIT
+
+run_once() { # run_once BIN OUT_FILE ARGS...: appends stdout to OUT_FILE, prints kernel_cpu_s
+    local bin=$1 out=$2; shift 2
+    local err
+    err=$(mktemp)
+    if ! "$bin" "$@" >>"$out" 2>"$err"; then
+        echo "error: $bin $* failed:" >&2
+        cat "$err" >&2
+        rm -f "$err"
+        return 1
+    fi
+    sed -n 's/.* kernel_cpu_s=\([0-9.]*\).*/\1/p' "$err"
+    rm -f "$err"
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.6f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+
+for w in $workloads; do
+    echo "bench-pgo: timing $w ($reps reps, evaluation input)" >&2
+    for ((r = 0; r < reps; r++)); do
+        for v in $variants; do
+            run_once "$(bin_of "$v" "$w")" "$results/$w.out" "${size_args[@]}" >>"$results/$w.$v"
+        done
+    done
+    if [ "$callgrind" = yes ]; then
+        case $w in
+            interp) cg_args=(--size 256K) ;;
+            json) cg_args=(--size 4000) ;;
+            lexer) cg_args=(--size 2M) ;;
+            *) cg_args=(--small) ;;
+        esac
+        for v in $variants; do
+            valgrind --tool=callgrind --callgrind-out-file=/dev/null "$(bin_of "$v" "$w")" "${cg_args[@]}" \
+                2>&1 >/dev/null | sed -n 's/.*Collected : \([0-9]*\).*/\1/p' >"$results/$w.$v.ir"
+        done
+    fi
+done
+
+echo
+echo "Branchy workloads, median kernel CPU time of $reps interleaved runs on the evaluation input"
+echo "(seed 42; training seed 1; $(date -u +%Y-%m-%d), $(nproc) cores). Ratio < 1 is faster."
+echo
+header="| workload | plain (s) | PGO (s) |"
+rule="|---|---:|---:|"
+[ "$have_hallows" = yes ] && { header="$header hallows (s) |"; rule="$rule---:|"; }
+header="$header PGO/plain |"; rule="$rule---:|"
+[ "$have_hallows" = yes ] && { header="$header hallows/PGO |"; rule="$rule---:|"; }
+if [ "$callgrind" = yes ]; then
+    header="$header Ir plain | Ir PGO |"; rule="$rule---:|---:|"
+    [ "$have_hallows" = yes ] && { header="$header Ir hallows |"; rule="$rule---:|"; }
+fi
+header="$header outputs |"; rule="$rule---|"
+echo "$header"
+echo "$rule"
+status=0
+sum_pgo=0; sum_hal=0; n=0
+for w in $workloads; do
+    if [ "$(sort -u "$results/$w.out" | wc -l)" = 1 ]; then same=same; else same=DIFFER; status=1; fi
+    p=$(median <"$results/$w.plain")
+    g=$(median <"$results/$w.pgo")
+    rg=$(ratio "$g" "$p")
+    row="| $w | $p | $g |"
+    n=$((n + 1))
+    sum_pgo=$(awk -v s="$sum_pgo" -v r="$rg" 'BEGIN { printf "%.9f", s + log(r) }')
+    if [ "$have_hallows" = yes ]; then
+        h=$(median <"$results/$w.hallows")
+        rh=$(ratio "$h" "$g")
+        sum_hal=$(awk -v s="$sum_hal" -v r="$rh" 'BEGIN { printf "%.9f", s + log(r) }')
+        row="$row $h | $rg | $rh |"
+    else
+        row="$row $rg |"
+    fi
+    if [ "$callgrind" = yes ]; then
+        for v in $variants; do row="$row $(cat "$results/$w.$v.ir") |"; done
+    fi
+    echo "$row $same |"
+done
+geo_pgo=$(awk -v s="$sum_pgo" -v n="$n" 'BEGIN { printf "%.3f", exp(s / n) }')
+if [ "$have_hallows" = yes ]; then
+    geo_hal=$(awk -v s="$sum_hal" -v n="$n" 'BEGIN { printf "%.3f", exp(s / n) }')
+    echo "| **geomean** | | | | **$geo_pgo** | **$geo_hal** |"
+else
+    echo "| **geomean** | | | **$geo_pgo** |"
+fi
+if [ -n "$hallows_note" ]; then
+    echo
+    echo "No hallows column: $hallows_note."
+fi
+if [ "$status" != 0 ]; then
+    echo "error: some builds printed different results (see DIFFER above)" >&2
+fi
+exit "$status"

@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# Benchmarks the memory-bound example kernels: plain code vs the hand-tuned software-prefetch
+# variant (and vs a `cargo hallows build` with the prefetch pass, when that build works).
+#
+#   scripts/bench-prefetch.sh [--reps N] [--small] [--kernels "nas_is bfs ..."] [--no-hallows]
+#
+# Builds `hallows-examples` in separate target directories under $BENCH_TARGET_DIR (default
+# target/bench-prefetch): `plain` (cargo build --release) and `hallows` (cargo hallows build
+# --release --passes inventory,prefetch). Then runs every kernel with its default input
+# (4x the last-level cache) N times (default 5), the variants interleaved (plain, hand-tuned,
+# hallows, plain, ...) so machine noise hits them alike, checks that every run prints the same
+# result line, and prints a Markdown table of median kernel times (the `kernel_cpu_s` each workload
+# reports on stderr: CPU time of the kernel alone, robust on a shared machine), the ratios against plain and their geometric
+# mean over the five prefetch kernels. `ptrchase` and `compute` are controls without a
+# hand-tuned variant: prefetching cannot help them, and the hallows column must not hurt them.
+#
+# Environment: CARGO (cargo to use), BENCH_TARGET_DIR, HALLOWS_CLI (a `cargo-hallows` binary to
+# use instead of building the workspace's), HALLOWS_EXAMPLES_PREFETCH_DISTANCE (overrides the
+# hand-tuned distances; see examples/src/prefetch.rs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+reps=5
+size_args=()
+kernels="nas_is nas_cg randacc hashjoin bfs"
+controls="ptrchase compute"
+want_hallows=auto
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --reps) reps=${2:?--reps needs a number}; shift 2 ;;
+        --reps=*) reps=${1#--reps=}; shift ;;
+        --small) size_args=(--small); shift ;;
+        --kernels) kernels=${2:?--kernels needs a list}; controls=""; shift 2 ;;
+        --no-hallows) want_hallows=no; shift ;;
+        -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "error: unknown argument \`$1\`; see \`$0 --help\`" >&2; exit 2 ;;
+    esac
+done
+case "$reps" in
+    ''|*[!0-9]*|0) echo "error: --reps expects a positive integer, found \`$reps\`" >&2; exit 2 ;;
+esac
+
+cargo=${CARGO:-cargo}
+base=${BENCH_TARGET_DIR:-$root/target/bench-prefetch}
+mkdir -p "$base"
+log=$base/build.log
+: >"$log"
+
+echo "bench-prefetch: building plain (cargo build --release) in $base/plain" >&2
+if ! "$cargo" build --release --quiet -p hallows-examples --bins --target-dir "$base/plain" >>"$log" 2>&1; then
+    echo "error: the plain build failed; see $log" >&2
+    exit 1
+fi
+
+# The hallows column: the workspace's cargo-hallows with the prefetch pass, if it builds.
+hallows_note=""
+have_hallows=no
+if [ "$want_hallows" != no ]; then
+    cli=${HALLOWS_CLI:-}
+    if [ -z "$cli" ]; then
+        echo "bench-prefetch: building cargo-hallows" >&2
+        if "$cargo" build --release --quiet -p cargo-hallows --target-dir "$base/tool" >>"$log" 2>&1; then
+            cli=$base/tool/release/cargo-hallows
+        else
+            hallows_note="cargo-hallows did not build (see $log)"
+        fi
+    fi
+    if [ -n "$cli" ]; then
+        echo "bench-prefetch: building hallows (cargo hallows build --release --passes inventory,prefetch)" >&2
+        if "$cli" hallows build --passes inventory,prefetch --release -p hallows-examples --bins \
+            --target-dir "$base/hallows" >>"$log" 2>&1; then
+            have_hallows=yes
+        else
+            hallows_note="\`cargo hallows build --passes inventory,prefetch\` failed (see $log)"
+        fi
+    fi
+    if [ "$have_hallows" = no ]; then
+        echo "bench-prefetch: no hallows column: $hallows_note" >&2
+    fi
+fi
+
+# run_once BIN OUT_FILE ARGS...: runs BIN, appends its stdout to OUT_FILE, prints kernel_s.
+run_once() {
+    local bin=$1 out=$2; shift 2
+    local err
+    err=$(mktemp)
+    if ! "$bin" "$@" >>"$out" 2>"$err"; then
+        echo "error: $bin $* failed:" >&2
+        cat "$err" >&2
+        rm -f "$err"
+        return 1
+    fi
+    sed -n 's/.* kernel_cpu_s=\([0-9.]*\).*/\1/p' "$err"
+    rm -f "$err"
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.6f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+results=$(mktemp -d)
+trap 'rm -rf "$results"' EXIT
+
+for w in $kernels $controls; do
+    tuned=yes
+    case " $controls " in *" $w "*) tuned=no ;; esac
+    echo "bench-prefetch: $w ($reps reps)" >&2
+    for ((r = 0; r < reps; r++)); do
+        run_once "$base/plain/release/$w" "$results/$w.out" "${size_args[@]}" --variant plain >>"$results/$w.plain"
+        if [ "$tuned" = yes ]; then
+            run_once "$base/plain/release/$w" "$results/$w.out" "${size_args[@]}" --variant prefetch >>"$results/$w.tuned"
+        fi
+        if [ "$have_hallows" = yes ]; then
+            run_once "$base/hallows/release/$w" "$results/$w.out" "${size_args[@]}" --variant plain >>"$results/$w.hallows"
+        fi
+    done
+done
+
+echo
+echo "Memory-bound kernels, median kernel CPU time of $reps interleaved runs ($(date -u +%Y-%m-%d), $(nproc) cores,"
+echo "LLC $(cat /sys/devices/system/cpu/cpu0/cache/index3/size 2>/dev/null || echo unknown); ratio < 1 is faster than plain)."
+echo
+if [ "$have_hallows" = yes ]; then
+    echo "| kernel | plain (s) | hand-tuned (s) | hallows (s) | tuned/plain | hallows/plain | outputs |"
+    echo "|---|---:|---:|---:|---:|---:|---|"
+else
+    echo "| kernel | plain (s) | hand-tuned (s) | tuned/plain | outputs |"
+    echo "|---|---:|---:|---:|---|"
+fi
+status=0
+log_tuned=0; log_hallows=0; n_geo=0
+for w in $kernels $controls; do
+    if [ "$(sort -u "$results/$w.out" | wc -l)" = 1 ]; then same=same; else same=DIFFER; status=1; fi
+    p=$(median <"$results/$w.plain")
+    t="—"; tr="—"; h="—"; hr="—"
+    if [ -s "$results/$w.tuned" ]; then
+        t=$(median <"$results/$w.tuned")
+        tr=$(awk -v a="$t" -v b="$p" 'BEGIN { printf "%.3f", a / b }')
+    fi
+    if [ -s "$results/$w.hallows" ]; then
+        h=$(median <"$results/$w.hallows")
+        hr=$(awk -v a="$h" -v b="$p" 'BEGIN { printf "%.3f", a / b }')
+    fi
+    if [ "$tr" != "—" ]; then
+        n_geo=$((n_geo + 1))
+        log_tuned=$(awk -v s="$log_tuned" -v r="$tr" 'BEGIN { printf "%.9f", s + log(r) }')
+        if [ "$hr" != "—" ]; then
+            log_hallows=$(awk -v s="$log_hallows" -v r="$hr" 'BEGIN { printf "%.9f", s + log(r) }')
+        fi
+    fi
+    if [ "$have_hallows" = yes ]; then
+        echo "| $w | $p | $t | $h | $tr | $hr | $same |"
+    else
+        echo "| $w | $p | $t | $tr | $same |"
+    fi
+done
+if [ "$n_geo" -gt 0 ]; then
+    gt=$(awk -v s="$log_tuned" -v n="$n_geo" 'BEGIN { printf "%.3f", exp(s / n) }')
+    if [ "$have_hallows" = yes ]; then
+        gh=$(awk -v s="$log_hallows" -v n="$n_geo" 'BEGIN { printf "%.3f", exp(s / n) }')
+        echo "| **geomean** (prefetch kernels) | | | | **$gt** | **$gh** | |"
+    else
+        echo "| **geomean** (prefetch kernels) | | | **$gt** | |"
+    fi
+fi
+if [ -n "$hallows_note" ]; then
+    echo
+    echo "No hallows column: $hallows_note."
+fi
+if [ "$status" != 0 ]; then
+    echo "error: some variants printed different results (see DIFFER above)" >&2
+fi
+exit "$status"
