@@ -1,1 +1,140 @@
-fn main() {}
+//! Contention benchmark: a shared counter (hand-written versions), a stack and a map (derived
+//! lock versions) at 1, 2, 4 and 8 threads with short and long critical sections, each fixed
+//! version against the `#[multiversion_contention]` dispatcher.
+//!
+//! `cargo bench -p hallows-macros --bench contention -- --warm-up-time 1 --measurement-time 2`;
+//! `scripts/bench-ratios.py` (in this crate) turns criterion's estimates into the README table.
+
+#[path = "support/workloads.rs"]
+mod workloads;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Barrier, Mutex};
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use hallows_runtime::contention::{Dispatcher, Probe};
+use workloads::{Counter, Map, Stack};
+
+/// Dispatcher whose probes the fixed versions report to (its choice is ignored).
+static FIXED: Dispatcher = Dispatcher::new("bench::fixed", 3);
+
+/// Work steps inside a short and a long critical section.
+const SECTIONS: [(&str, u32); 2] = [("short", 0), ("long", 200)];
+const THREADS: [usize; 4] = [1, 2, 4, 8];
+/// Variants: the three fixed versions, then the dispatcher.
+const VARIANTS: [&str; 4] = ["optimistic", "backoff", "queued", "adaptive"];
+
+/// Runs `iters` operations split over `threads` threads started together; returns the time.
+fn run<S: Send + Sync + 'static>(state: &Arc<S>, threads: usize, iters: u64, op: fn(&S, u64)) -> Duration {
+    let per_thread = iters.div_ceil(threads as u64);
+    let barrier = Arc::new(Barrier::new(threads + 1));
+    let handles: Vec<_> = (0..threads)
+        .map(|t| {
+            let (state, barrier) = (state.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                for i in 0..per_thread {
+                    op(&state, i.wrapping_mul(2654435761).wrapping_add(t as u64));
+                }
+            })
+        })
+        .collect();
+    barrier.wait();
+    let start = Instant::now();
+    for h in handles {
+        h.join().unwrap();
+    }
+    start.elapsed()
+}
+
+fn probe(version: usize) -> Probe {
+    FIXED.probe(version as u8)
+}
+
+fn counter_op(variant: usize) -> fn(&Counter, u64) {
+    match variant {
+        0 => |c, _| {
+            c.add_optimistic(1, probe(0));
+        },
+        1 => |c, _| {
+            c.add_backoff(1, probe(1));
+        },
+        2 => |c, _| {
+            c.add_queued(1, probe(2));
+        },
+        _ => |c, _| {
+            c.add(1);
+        },
+    }
+}
+
+fn stack_op(variant: usize) -> fn(&Stack, u64) {
+    match variant {
+        0 => |s, v| {
+            s.update_fixed(v, 0, probe(0));
+        },
+        1 => |s, v| {
+            s.update_fixed(v, 1, probe(1));
+        },
+        2 => |s, v| {
+            s.update_fixed(v, 2, probe(2));
+        },
+        _ => |s, v| {
+            s.update(v);
+        },
+    }
+}
+
+fn map_op(variant: usize) -> fn(&Map, u64) {
+    match variant {
+        0 => |m, k| {
+            m.bump_fixed(k, 1, 0, probe(0));
+        },
+        1 => |m, k| {
+            m.bump_fixed(k, 1, 1, probe(1));
+        },
+        2 => |m, k| {
+            m.bump_fixed(k, 1, 2, probe(2));
+        },
+        _ => |m, k| {
+            m.bump(k, 1);
+        },
+    }
+}
+
+fn contention(c: &mut Criterion) {
+    for (section, steps) in SECTIONS {
+        for workload in ["counter", "stack", "map"] {
+            let mut group = c.benchmark_group(format!("contention/{workload}/{section}"));
+            group.sample_size(10);
+            for threads in THREADS {
+                group.throughput(Throughput::Elements(1));
+                for (variant, name) in VARIANTS.iter().enumerate() {
+                    let id = BenchmarkId::new(*name, threads);
+                    match workload {
+                        "counter" => {
+                            let state = Arc::new(Counter::new(steps));
+                            let op = counter_op(variant);
+                            group.bench_function(id, |b| b.iter_custom(|iters| run(&state, threads, iters, op)));
+                        }
+                        "stack" => {
+                            let state = Arc::new(Stack { items: Mutex::new(Vec::new()), steps });
+                            let op = stack_op(variant);
+                            group.bench_function(id, |b| b.iter_custom(|iters| run(&state, threads, iters, op)));
+                        }
+                        _ => {
+                            let state = Arc::new(Map { entries: Mutex::new(HashMap::new()), steps });
+                            let op = map_op(variant);
+                            group.bench_function(id, |b| b.iter_custom(|iters| run(&state, threads, iters, op)));
+                        }
+                    }
+                }
+            }
+            group.finish();
+        }
+    }
+}
+
+criterion_group!(benches, contention);
+criterion_main!(benches);

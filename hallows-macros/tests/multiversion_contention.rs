@@ -1,0 +1,112 @@
+//! `#[multiversion_contention]`: results stay exact while versions switch, the dispatcher
+//! escalates under contention and comes back down without it, and decisions are reported.
+
+#[path = "../benches/support/workloads.rs"]
+mod workloads;
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use hallows_runtime::contention;
+use workloads::{Counter, Map, Stack};
+
+fn threads() -> usize {
+    if cfg!(miri) {
+        2
+    } else {
+        4
+    }
+}
+
+fn ops() -> u64 {
+    if cfg!(miri) {
+        50
+    } else {
+        20_000
+    }
+}
+
+#[test]
+fn counter_stays_exact_under_contention_and_switches_versions() {
+    let counter = Arc::new(Counter::new(16));
+    let handles: Vec<_> = (0..threads())
+        .map(|_| {
+            let c = counter.clone();
+            std::thread::spawn(move || {
+                for _ in 0..ops() {
+                    c.add(1);
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert_eq!(counter.value.load(Ordering::Relaxed), threads() as u64 * ops());
+
+    // Single-threaded, every version goes through at its first attempt: the dispatcher calms
+    // down to version 0 (after the dwell).
+    for _ in 0..40 {
+        std::thread::sleep(contention::MIN_DWELL);
+        for _ in 0..2 * contention::CALM_STREAK {
+            counter.add(1);
+        }
+    }
+    let decisions: Vec<_> = contention::decisions()
+        .into_iter()
+        .filter(|d| d.dispatcher.ends_with("Counter::add"))
+        .collect();
+    eprintln!("{decisions:?}");
+    if let Some(last) = decisions.last() {
+        assert_eq!(last.to, 0, "{decisions:?}");
+        assert!(decisions.iter().all(|d| d.from.abs_diff(d.to) == 1));
+    }
+}
+
+#[test]
+fn derived_critical_sections_stay_exact() {
+    let stack = Arc::new(Stack { items: Mutex::new(Vec::new()), steps: 8 });
+    let map = Arc::new(Map { entries: Mutex::new(HashMap::new()), steps: 8 });
+    let handles: Vec<_> = (0..threads())
+        .map(|t| {
+            let (s, m) = (stack.clone(), map.clone());
+            std::thread::spawn(move || {
+                for i in 0..ops() {
+                    s.update(2 * i); // push
+                    m.bump(i + t as u64, 1);
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let total = threads() as u64 * ops();
+    assert_eq!(stack.items.lock().unwrap().len() as u64, total);
+    assert_eq!(map.entries.lock().unwrap().values().sum::<u64>(), total);
+    // Pops (odd values) take the items back out.
+    for i in 0..total {
+        stack.update(2 * i + 1);
+    }
+    assert!(stack.items.lock().unwrap().is_empty());
+}
+
+#[test]
+fn decisions_are_written_as_contention_records() {
+    static D: contention::Dispatcher = contention::Dispatcher::new("tests::reported", 2);
+    for _ in 0..contention::ESCALATE_FAILURES {
+        D.probe(0).contended(1);
+    }
+    assert_eq!(D.mode(), 1);
+    let dir = std::env::temp_dir().join(format!("hallows-contention-{}", std::process::id()));
+    // Environment variables are process-wide: this is the only test of this binary setting it.
+    std::env::set_var("HALLOWS_REPORT_DIR", &dir);
+    let path = contention::write_report().unwrap().unwrap();
+    std::env::remove_var("HALLOWS_REPORT_DIR");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.lines().all(|l| l.starts_with("{\"schema\":1,\"producer\":\"macros\",\"pass\":\"contention\"")));
+    assert!(text.contains("\"function\":\"tests::reported\",\"symbol\":\"\",\"action\":\"summary\""), "{text}");
+    assert!(text.contains("\"action\":\"switched\",\"reason\":\"switched from version 0 to 1"), "{text}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
