@@ -9,15 +9,22 @@
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/SmallVector.h"
+#include "llvm/Analysis/AssumptionCache.h"
 #include "llvm/Analysis/BlockFrequencyInfo.h"
+#include "llvm/Analysis/BranchProbabilityInfo.h"
 #include "llvm/Analysis/LoopInfo.h"
 #include "llvm/Analysis/ScalarEvolution.h"
 #include "llvm/IR/BasicBlock.h"
+#include "llvm/IR/Dominators.h"
 #include "llvm/IR/Function.h"
 #include "llvm/IR/Module.h"
 #include "llvm/IR/PassManager.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Plugins/PassPlugin.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Transforms/Utils/CodeExtractor.h"
+
+#include <cstring>
 
 #include <algorithm>
 #include <vector>
@@ -204,6 +211,73 @@ void hallows_shim_invalidate(void *Opaque, LLVMValueRef FnRef) {
   auto *Ctx = static_cast<ShimContext *>(Opaque);
   Function &F = *unwrapFunction(FnRef);
   Ctx->FAM->invalidate(F, PreservedAnalyses::none());
+}
+
+int hallows_shim_edge_probabilities(void *Opaque, LLVMValueRef FnRef, uint32_t *Out,
+                                    size_t NumEdges) {
+  auto *Ctx = static_cast<ShimContext *>(Opaque);
+  Function &F = *unwrapFunction(FnRef);
+  if (F.isDeclaration())
+    return 0;
+  BranchProbabilityInfo &BPI = Ctx->FAM->getResult<BranchProbabilityAnalysis>(F);
+  size_t I = 0;
+  for (BasicBlock &BB : F) {
+    const Instruction *Term = BB.getTerminator();
+    if (!Term)
+      return 0;
+    unsigned N = Term->getNumSuccessors();
+    for (unsigned S = 0; S < N; ++S) {
+      if (I >= NumEdges)
+        return 0;
+      Out[I++] = BPI.getEdgeProbability(&BB, S).getNumerator();
+    }
+  }
+  return I == NumEdges ? 1 : 0;
+}
+
+LLVMValueRef hallows_shim_extract_region(void *Opaque, LLVMValueRef FnRef,
+                                         const LLVMBasicBlockRef *Blocks, size_t NumBlocks) {
+  auto *Ctx = static_cast<ShimContext *>(Opaque);
+  Function &F = *unwrapFunction(FnRef);
+  SmallVector<BasicBlock *, 16> Region;
+  for (size_t I = 0; I < NumBlocks; ++I)
+    Region.push_back(unwrap(Blocks[I]));
+  DominatorTree &DT = Ctx->FAM->getResult<DominatorTreeAnalysis>(F);
+  BlockFrequencyInfo &BFI = Ctx->FAM->getResult<BlockFrequencyAnalysis>(F);
+  BranchProbabilityInfo &BPI = Ctx->FAM->getResult<BranchProbabilityAnalysis>(F);
+  AssumptionCache &AC = Ctx->FAM->getResult<AssumptionAnalysis>(F);
+  CodeExtractor CE(Region, &DT, /*AggregateArgs=*/false, &BFI, &BPI, &AC,
+                   /*AllowVarArgs=*/false, /*AllowAlloca=*/false,
+                   /*AllocationBlock=*/nullptr, /*Suffix=*/"hallows.cold");
+  if (!CE.isEligible())
+    return nullptr;
+  CodeExtractorAnalysisCache CEAC(F);
+  Function *Out = CE.extractCodeRegion(CEAC);
+  return Out ? wrap(static_cast<Value *>(Out)) : nullptr;
+}
+
+int hallows_shim_get_section_prefix(LLVMValueRef FnRef, char *Out, size_t Capacity) {
+  Function &F = *unwrapFunction(FnRef);
+  std::optional<StringRef> Prefix = F.getSectionPrefix();
+  if (!Prefix)
+    return -1;
+  size_t N = std::min(Prefix->size(), Capacity);
+  if (N)
+    std::memcpy(Out, Prefix->data(), N);
+  return static_cast<int>(Prefix->size());
+}
+
+void hallows_shim_set_section_prefix(LLVMValueRef FnRef, const char *Prefix) {
+  unwrapFunction(FnRef)->setSectionPrefix(Prefix);
+}
+
+int hallows_shim_set_llvm_option(const char *Name, const char *Value) {
+  auto &Options = cl::getRegisteredOptions(cl::SubCommand::getTopLevel());
+  auto It = Options.find(Name);
+  if (It == Options.end())
+    return 0;
+  // addOccurrence returns true on a parse error.
+  return It->second->addOccurrence(0, Name, Value) ? 0 : 1;
 }
 
 } // extern "C"

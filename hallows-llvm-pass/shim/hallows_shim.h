@@ -55,6 +55,21 @@ size_t hallows_shim_loops(void *ctx, LLVMValueRef function, HallowsLoop *out, si
 int hallows_shim_block_frequencies(void *ctx, LLVMValueRef function, uint64_t *out,
                                    size_t num_blocks, uint64_t *entry_frequency);
 void hallows_shim_invalidate(void *ctx, LLVMValueRef function);
+/* Edge probabilities (BranchProbabilityInfo), numerators over 2^31, one per successor of each
+ * block in function order; returns 1 when `num_edges` matched. */
+int hallows_shim_edge_probabilities(void *ctx, LLVMValueRef function, uint32_t *out,
+                                    size_t num_edges);
+/* Moves `blocks` (a single-entry region) into a new function with CodeExtractor; returns the new
+ * function, or NULL when the region cannot be extracted. The caller invalidates analyses. */
+LLVMValueRef hallows_shim_extract_region(void *ctx, LLVMValueRef function,
+                                         const LLVMBasicBlockRef *blocks, size_t num_blocks);
+/* The function's section prefix (e.g. "hot"); writes up to `capacity` bytes, returns its length
+ * or -1 when it has none. */
+int hallows_shim_get_section_prefix(LLVMValueRef function, char *out, size_t capacity);
+void hallows_shim_set_section_prefix(LLVMValueRef function, const char *prefix);
+/* Sets a registered LLVM command-line option (as if given on the command line); returns 1 when
+ * the option exists and accepted the value. */
+int hallows_shim_set_llvm_option(const char *name, const char *value);
 
 #ifdef __cplusplus
 }

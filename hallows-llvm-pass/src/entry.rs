@@ -28,7 +28,7 @@ use llvm_sys::prelude::LLVMModuleRef;
 use crate::ir::Module;
 use crate::options::{options, PassSet, MESSAGE_PREFIX};
 use crate::shim::{self, Analyses};
-use crate::{inventory, prefetch};
+use crate::{inventory, prefetch, railway};
 
 /// Pipeline name of a pass id.
 pub fn pass_name(pass: u32) -> &'static str {
@@ -60,7 +60,14 @@ pub fn schedule(enabled: PassSet, extension_point: u32, phase: u32) -> u32 {
 /// Called by the shim's extension-point callbacks: which passes to add.
 #[no_mangle]
 pub extern "C" fn hallows_rust_schedule(extension_point: u32, phase: u32) -> u32 {
-    catch_unwind(|| schedule(options().passes, extension_point, phase)).unwrap_or_else(|_| {
+    catch_unwind(|| {
+        let mask = schedule(options().passes, extension_point, phase);
+        if mask & (1 << shim::PASS_RAILWAY) != 0 {
+            railway::configure_backend(options());
+        }
+        mask
+    })
+    .unwrap_or_else(|_| {
         eprintln!(
             "{MESSAGE_PREFIX}: error: internal error while scheduling passes; scheduling none"
         );
@@ -88,13 +95,7 @@ pub unsafe extern "C" fn hallows_rust_run_pass(
         match pass {
             shim::PASS_INVENTORY => inventory::run(module, &analyses, print, options()),
             shim::PASS_PREFETCH => prefetch::run(module, &analyses, options()),
-            shim::PASS_RAILWAY => {
-                eprintln!(
-                    "{MESSAGE_PREFIX}: warning: hallows-railway is not available in this build; \
-                     module left unchanged"
-                );
-                false
-            }
+            shim::PASS_RAILWAY => railway::run(module, &analyses, options()),
             _ => false,
         }
     }));

@@ -10,7 +10,7 @@ use std::marker::PhantomData;
 
 use llvm_sys::core::*;
 use llvm_sys::prelude::{LLVMBasicBlockRef, LLVMContextRef, LLVMModuleRef, LLVMValueRef};
-use llvm_sys::LLVMOpcode;
+use llvm_sys::{LLVMAttributeFunctionIndex, LLVMOpcode};
 
 /// Name of the metadata kind that holds profile data.
 const PROF_KIND: &str = "prof";
@@ -127,6 +127,69 @@ impl<'m> Module<'m> {
 }
 
 impl<'m> Function<'m> {
+    /// Wraps a function handed over by the shim.
+    ///
+    /// # Safety
+    /// `raw` must be a live function of the module being run, alive for `'m`.
+    pub unsafe fn from_raw(raw: LLVMValueRef) -> Self {
+        Function {
+            raw,
+            _m: PhantomData,
+        }
+    }
+
+    /// True when the function has the enum attribute `name` (e.g. `optnone`, `cold`).
+    pub fn has_attribute(self, name: &str) -> bool {
+        // SAFETY: the function is live; the name pointer/length describe a valid string.
+        unsafe {
+            let kind = LLVMGetEnumAttributeKindForName(name.as_ptr().cast(), name.len());
+            kind != 0
+                && !LLVMGetEnumAttributeAtIndex(self.raw, LLVMAttributeFunctionIndex, kind)
+                    .is_null()
+        }
+    }
+
+    /// Adds the enum attribute `name` (e.g. `cold`, `noinline`) unless it is unknown.
+    pub fn add_attribute(self, module: Module<'m>, name: &str) {
+        // SAFETY: the function and its context are live.
+        unsafe {
+            let kind = LLVMGetEnumAttributeKindForName(name.as_ptr().cast(), name.len());
+            if kind != 0 {
+                let attr = LLVMCreateEnumAttribute(module.context(), kind, 0);
+                LLVMAddAttributeAtIndex(self.raw, LLVMAttributeFunctionIndex, attr);
+            }
+        }
+    }
+
+    /// True when the function is placed in an explicit section (prefixes would not apply).
+    pub fn has_explicit_section(self) -> bool {
+        // SAFETY: the function is live; LLVM returns null or a NUL-terminated string it owns.
+        unsafe {
+            let s = LLVMGetSection(self.raw);
+            !s.is_null() && *s != 0
+        }
+    }
+
+    /// Call instructions that call this function.
+    pub fn call_sites(self) -> Vec<Instruction<'m>> {
+        let mut out = Vec::new();
+        // SAFETY: the function is live; the use list is walked without changing it.
+        unsafe {
+            let mut u = LLVMGetFirstUse(self.raw);
+            while !u.is_null() {
+                let user = LLVMGetUser(u);
+                if !LLVMIsACallInst(user).is_null() && LLVMGetCalledValue(user) == self.raw {
+                    out.push(Instruction {
+                        raw: user,
+                        _m: PhantomData,
+                    });
+                }
+                u = LLVMGetNextUse(u);
+            }
+        }
+        out
+    }
+
     /// The underlying LLVM value.
     pub fn raw(self) -> LLVMValueRef {
         self.raw
@@ -223,6 +286,26 @@ impl<'m> Block<'m> {
         value_name(unsafe { LLVMBasicBlockAsValue(self.raw) })
     }
 
+    /// Moves this block right after `after` in their function.
+    pub fn move_after(self, after: Block<'m>) {
+        // SAFETY: both blocks are live and belong to the same function.
+        unsafe { LLVMMoveBasicBlockAfter(self.raw, after.raw) }
+    }
+
+    /// True when the block starts with an exception-handling pad (`landingpad`, `cleanuppad`,
+    /// `catchpad`, `catchswitch`).
+    pub fn is_eh_pad(self) -> bool {
+        self.instructions().first().is_some_and(|i| {
+            matches!(
+                i.opcode(),
+                LLVMOpcode::LLVMLandingPad
+                    | LLVMOpcode::LLVMCleanupPad
+                    | LLVMOpcode::LLVMCatchPad
+                    | LLVMOpcode::LLVMCatchSwitch
+            )
+        })
+    }
+
     /// Instructions in order.
     pub fn instructions(self) -> Vec<Instruction<'m>> {
         let mut out = Vec::new();
@@ -261,6 +344,23 @@ impl<'m> Instruction<'m> {
     pub fn opcode(self) -> LLVMOpcode {
         // SAFETY: the instruction is live.
         unsafe { LLVMGetInstructionOpcode(self.raw) }
+    }
+
+    /// Adds the enum attribute `name` to this call site (e.g. `cold`).
+    pub fn add_call_attribute(self, module: Module<'m>, name: &str) {
+        // SAFETY: the instruction is a live call; its context is live.
+        unsafe {
+            let kind = LLVMGetEnumAttributeKindForName(name.as_ptr().cast(), name.len());
+            if kind != 0 {
+                let attr = LLVMCreateEnumAttribute(module.context(), kind, 0);
+                LLVMAddCallSiteAttribute(self.raw, LLVMAttributeFunctionIndex, attr);
+            }
+        }
+    }
+
+    /// True for a `phi`.
+    pub fn is_phi(self) -> bool {
+        self.opcode() == LLVMOpcode::LLVMPHI
     }
 
     /// True for a conditional `br`.

@@ -16,6 +16,7 @@
 //! | [`report`]    | JSON-lines report records (docs/REPORT_FORMAT.md) |
 //! | [`inventory`] | `hallows-inventory` / `print<hallows-inventory>`: what the IR contains |
 //! | [`prefetch`]  | `hallows-prefetch`: loads in loops (analysis only for now) |
+//! | [`railway`]   | `hallows-railway`: profile-guided block layout and hot/cold splitting |
 //!
 //! Pipeline names: `hallows-inventory`, `print<hallows-inventory>`, `hallows-railway`,
 //! `hallows-prefetch`. Loaded into rustc or a linker, the plugin schedules the passes named in
@@ -28,6 +29,7 @@ pub mod ir;
 pub mod names;
 pub mod options;
 pub mod prefetch;
+pub mod railway;
 pub mod report;
 pub mod shim;
 

@@ -9,6 +9,7 @@
 //! | `HALLOWS_REPORT_DIR` | absolute directory for JSON-lines reports (unset: no files) |
 //! | `HALLOWS_REPORT_STDERR` | `1` also prints every record as a readable line on stderr |
 //! | `HALLOWS_PREFETCH_PROFILE` | access-pattern profile for `hallows-prefetch` |
+//! | `HALLOWS_RAILWAY_BACKEND` | `0` keeps the backend's default block placement when `railway` is scheduled (default `1`: ext-TSP placement for functions with profile data) |
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -21,6 +22,30 @@ pub const ENV_REPORT_DIR: &str = "HALLOWS_REPORT_DIR";
 pub const ENV_REPORT_STDERR: &str = "HALLOWS_REPORT_STDERR";
 /// Environment variable naming the prefetch access profile.
 pub const ENV_PREFETCH_PROFILE: &str = "HALLOWS_PREFETCH_PROFILE";
+
+/// Environment variable that, set to `0`, keeps the backend's default block placement.
+pub const ENV_RAILWAY_BACKEND: &str = "HALLOWS_RAILWAY_BACKEND";
+
+/// Estimated machine-code bytes per IR instruction, for layout distances and cold-split sizes.
+/// Average x86-64 instruction length is about 4 bytes, and most IR instructions lower to one or
+/// two machine instructions (PHIs, which lower to none, are not counted).
+pub const BYTES_PER_INSTRUCTION: u64 = 4;
+/// Functions with more blocks than this are left alone by `hallows-railway` (with a reason), so
+/// compile time stays bounded even for generated code; up to it the layout is ext-TSP or, above
+/// `railway::layout::MAX_EXT_TSP_BLOCKS`, the linear-time greedy fallback.
+pub const MAX_RAILWAY_BLOCKS: usize = 20_000;
+/// A never-executed region is moved into its own cold function only from this estimated size on
+/// (about 24 instructions): smaller ones cost more in the call and argument set-up than they save,
+/// and stay at the function's cold tail instead.
+pub const MIN_COLD_SPLIT_BYTES: u64 = 96;
+/// At most this many cold regions are split out of one function (bounds compile time).
+pub const MAX_COLD_SPLITS_PER_FUNCTION: usize = 8;
+/// A function whose hottest block runs at least 1/`HOT_FUNCTION_DIVISOR` as often as the
+/// module's hottest block gets the `hot` section prefix.
+pub const HOT_FUNCTION_DIVISOR: u64 = 100;
+/// A new layout must beat the current one by this fraction of its score to be applied, so that
+/// ties and rounding never cause churn.
+pub const MIN_RELATIVE_SCORE_GAIN: f64 = 1e-6;
 
 /// Passes scheduled when `HALLOWS_PASSES` is unset: the inventory never changes the IR.
 pub const DEFAULT_PASSES: &str = "inventory";
@@ -50,6 +75,8 @@ pub struct Options {
     pub report_stderr: bool,
     /// Access profile for the prefetch pass.
     pub prefetch_profile: Option<PathBuf>,
+    /// Switch the backend's block placement to ext-TSP when railway is scheduled.
+    pub railway_backend: bool,
 }
 
 /// Parses a `HALLOWS_PASSES` value: the passes named, and the names not understood.
@@ -82,6 +109,7 @@ pub fn options_from(
     report_dir: Option<&str>,
     report_stderr: Option<&str>,
     prefetch_profile: Option<&str>,
+    railway_backend: Option<&str>,
 ) -> (Options, Vec<String>) {
     let mut warnings = Vec::new();
     let (passes, unknown) = parse_passes(passes.unwrap_or(DEFAULT_PASSES));
@@ -110,12 +138,14 @@ pub fn options_from(
     let prefetch_profile = prefetch_profile
         .filter(|p| !p.is_empty())
         .map(PathBuf::from);
+    let railway_backend = !matches!(railway_backend.map(str::trim), Some("0" | "false" | "no"));
     (
         Options {
             passes,
             report_dir,
             report_stderr,
             prefetch_profile,
+            railway_backend,
         },
         warnings,
     )
@@ -131,6 +161,7 @@ pub fn options() -> &'static Options {
             var(ENV_REPORT_DIR).as_deref(),
             var(ENV_REPORT_STDERR).as_deref(),
             var(ENV_PREFETCH_PROFILE).as_deref(),
+            var(ENV_RAILWAY_BACKEND).as_deref(),
         );
         for w in warnings {
             eprintln!("{MESSAGE_PREFIX}: warning: {w}");
@@ -145,10 +176,11 @@ mod tests {
 
     #[test]
     fn default_is_inventory_only() {
-        let (o, w) = options_from(None, None, None, None);
+        let (o, w) = options_from(None, None, None, None, None);
         assert!(o.passes.inventory && !o.passes.railway && !o.passes.prefetch);
         assert!(w.is_empty());
         assert!(o.report_dir.is_none() && !o.report_stderr);
+        assert!(o.railway_backend);
     }
 
     #[test]
@@ -167,7 +199,7 @@ mod tests {
 
     #[test]
     fn unknown_pass_gives_one_warning_and_is_ignored() {
-        let (o, w) = options_from(Some("inventory,tunnel,bogus"), None, None, None);
+        let (o, w) = options_from(Some("inventory,tunnel,bogus"), None, None, None, None);
         assert!(o.passes.inventory && !o.passes.railway);
         assert_eq!(w.len(), 1);
         assert!(
@@ -179,11 +211,12 @@ mod tests {
 
     #[test]
     fn relative_report_dir_is_refused_with_a_warning() {
-        let (o, w) = options_from(None, Some("reports"), Some("1"), None);
+        let (o, w) = options_from(None, Some("reports"), Some("1"), None, Some("0"));
         assert!(o.report_dir.is_none());
         assert!(o.report_stderr);
+        assert!(!o.railway_backend);
         assert!(w[0].contains("absolute"));
-        let (o, _) = options_from(None, Some("/tmp/r"), None, None);
+        let (o, _) = options_from(None, Some("/tmp/r"), None, None, None);
         assert_eq!(o.report_dir, Some(PathBuf::from("/tmp/r")));
     }
 }

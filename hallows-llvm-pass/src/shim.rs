@@ -79,6 +79,63 @@ extern "C" {
         entry_frequency: *mut u64,
     ) -> i32;
     fn hallows_shim_invalidate(ctx: *mut c_void, function: LLVMValueRef);
+    fn hallows_shim_edge_probabilities(
+        ctx: *mut c_void,
+        function: LLVMValueRef,
+        out: *mut u32,
+        num_edges: usize,
+    ) -> i32;
+    fn hallows_shim_extract_region(
+        ctx: *mut c_void,
+        function: LLVMValueRef,
+        blocks: *const LLVMBasicBlockRef,
+        num_blocks: usize,
+    ) -> LLVMValueRef;
+    fn hallows_shim_get_section_prefix(
+        function: LLVMValueRef,
+        out: *mut c_char,
+        capacity: usize,
+    ) -> i32;
+    fn hallows_shim_set_section_prefix(function: LLVMValueRef, prefix: *const c_char);
+    fn hallows_shim_set_llvm_option(name: *const c_char, value: *const c_char) -> i32;
+}
+
+/// Denominator of the shim's edge probabilities (`llvm::BranchProbability`).
+pub const PROBABILITY_DENOMINATOR: u64 = 1 << 31;
+
+/// Longest section prefix read back (LLVM uses `hot`, `unlikely`, `unknown`).
+const MAX_SECTION_PREFIX: usize = 64;
+
+/// The section prefix of `function` (`hot`, `unlikely`, ...), if it has one.
+pub fn section_prefix(function: Function<'_>) -> Option<String> {
+    let mut buf = [0u8; MAX_SECTION_PREFIX];
+    // SAFETY: `function` is live; the shim writes at most `buf.len()` bytes.
+    let len = unsafe {
+        hallows_shim_get_section_prefix(function.raw(), buf.as_mut_ptr().cast(), buf.len())
+    };
+    let len = usize::try_from(len).ok()?;
+    Some(String::from_utf8_lossy(&buf[..len.min(buf.len())]).into_owned())
+}
+
+/// Sets the section prefix of `function`: with function sections its code goes to
+/// `.text.<prefix>.<name>`, so linkers group hot (and unlikely) code together.
+pub fn set_section_prefix(function: Function<'_>, prefix: &str) {
+    let Ok(prefix) = std::ffi::CString::new(prefix) else {
+        return;
+    };
+    // SAFETY: `function` is live; `prefix` is a NUL-terminated string LLVM copies.
+    unsafe { hallows_shim_set_section_prefix(function.raw(), prefix.as_ptr()) }
+}
+
+/// Sets a registered LLVM command-line option in this process, as `-name=value` would.
+/// Returns false when the option does not exist or rejects the value.
+pub fn set_llvm_option(name: &str, value: &str) -> bool {
+    let (Ok(name), Ok(value)) = (std::ffi::CString::new(name), std::ffi::CString::new(value))
+    else {
+        return false;
+    };
+    // SAFETY: both are NUL-terminated strings that outlive the call; LLVM copies what it keeps.
+    unsafe { hallows_shim_set_llvm_option(name.as_ptr(), value.as_ptr()) == 1 }
 }
 
 /// What the shim knows about a loop's trip count (from ScalarEvolution).
@@ -223,6 +280,38 @@ impl<'m> Analyses<'m> {
             )
         };
         (ok == 1).then_some((out, entry))
+    }
+
+    /// Edge probabilities of every terminator's successors (numerators over
+    /// [`PROBABILITY_DENOMINATOR`]), blocks in function order, successors in operand order.
+    pub fn edge_probabilities(&self, function: Function<'m>, num_edges: usize) -> Option<Vec<u32>> {
+        if function.is_declaration() {
+            return None;
+        }
+        let mut out = vec![0u32; num_edges];
+        // SAFETY: `self.ctx` is live, `function` is defined and `out` has `num_edges` entries.
+        let ok = unsafe {
+            hallows_shim_edge_probabilities(self.ctx, function.raw(), out.as_mut_ptr(), num_edges)
+        };
+        (ok == 1).then_some(out)
+    }
+
+    /// Moves the single-entry region `blocks` of `function` into a new function (LLVM's
+    /// CodeExtractor) and returns it; `None` when the region is not extractable. Analyses of
+    /// `function` are invalidated either way.
+    pub fn extract_region(
+        &self,
+        function: Function<'m>,
+        blocks: &[Block<'m>],
+    ) -> Option<Function<'m>> {
+        let raw: Vec<LLVMBasicBlockRef> = blocks.iter().map(|b| b.raw()).collect();
+        // SAFETY: `self.ctx` is live; `raw` holds `raw.len()` live blocks of `function`.
+        let out = unsafe {
+            hallows_shim_extract_region(self.ctx, function.raw(), raw.as_ptr(), raw.len())
+        };
+        self.invalidate(function);
+        // SAFETY: a non-null result is the new function, owned by the module being run.
+        (!out.is_null()).then(|| unsafe { Function::from_raw(out) })
     }
 
     /// Drops every cached analysis of `function`; call after changing its IR.

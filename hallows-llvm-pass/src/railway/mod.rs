@@ -1,0 +1,390 @@
+//! `hallows-railway`: profile-guided basic-block layout.
+//!
+//! Per function with profile data:
+//! 1. block counts from the `!prof` branch weights ([`cfg`]);
+//! 2. *tracks* — chains in which each block falls through to its hottest successor — chosen by
+//!    the ext-TSP objective ([`layout`], Newell & Pupyrev, IEEE TC 2020), entry first, never
+//!    executed blocks last;
+//! 3. the blocks are moved into track order;
+//! 4. never-executed single-entry regions of at least `MIN_COLD_SPLIT_BYTES` move into separate
+//!    functions marked `cold`/`noinline` with section prefix `unlikely` ([`cold`]); smaller cold
+//!    blocks stay at the function's cold tail;
+//! 5. functions never entered get `cold` and the `unlikely` section prefix, functions whose hottest
+//!    block is within `1/HOT_FUNCTION_DIVISOR` of the module's hottest get the `hot` prefix, so
+//!    linkers group hot code together (`.text.hot.*`).
+//!
+//! The backend's block placement follows the same objective and profile: when `railway` is
+//! scheduled by `HALLOWS_PASSES`, the plugin turns on LLVM's ext-TSP machine block placement for
+//! functions with profile data ([`configure_backend`]).
+//!
+//! Block order and outlining never change behaviour; all decisions are made before the IR is
+//! touched. One report record per function: layout score before and after, expected
+//! fall-through ratio, blocks moved, bytes split cold, and the reason when it left the function
+//! alone.
+
+pub mod cfg;
+pub mod cold;
+pub mod layout;
+
+use std::sync::OnceLock;
+
+use serde_json::{json, Value};
+
+use crate::ir::{Function, Module};
+use crate::options::{
+    Options, HOT_FUNCTION_DIVISOR, MAX_COLD_SPLITS_PER_FUNCTION, MAX_RAILWAY_BLOCKS,
+    MESSAGE_PREFIX, MIN_COLD_SPLIT_BYTES, MIN_RELATIVE_SCORE_GAIN,
+};
+use crate::report::ModuleReport;
+use crate::shim::{self, Analyses};
+use cold::{find_cold_regions, ColdRegion};
+use layout::{compute_layout, ext_tsp_score, fallthrough_ratio, Layout};
+
+/// Section prefix of hot functions.
+pub const PREFIX_HOT: &str = "hot";
+/// Section prefix of never-executed code.
+pub const PREFIX_UNLIKELY: &str = "unlikely";
+
+/// LLVM options that make MachineBlockPlacement use ext-TSP on functions with profile data.
+const BACKEND_OPTIONS: [(&str, &str); 2] = [
+    ("enable-ext-tsp-block-placement", "true"),
+    ("ext-tsp-apply-without-profile", "false"),
+];
+
+/// Switches the backend's block placement (in this process) to ext-TSP for functions with
+/// profile data, once. Returns whether every option was accepted.
+pub fn configure_backend(options: &Options) -> bool {
+    static ACCEPTED: OnceLock<bool> = OnceLock::new();
+    if !options.railway_backend {
+        return false;
+    }
+    *ACCEPTED.get_or_init(|| {
+        let accepted = BACKEND_OPTIONS
+            .iter()
+            .all(|(name, value)| shim::set_llvm_option(name, value));
+        if !accepted {
+            eprintln!(
+                "{MESSAGE_PREFIX}: warning: this LLVM has no ext-TSP machine block placement \
+                 options; the backend keeps its default block placement"
+            );
+        } else if options.report_stderr {
+            eprintln!(
+                "{MESSAGE_PREFIX}: hallows-railway: backend block placement set to ext-TSP for \
+                 functions with profile data"
+            );
+        }
+        accepted
+    })
+}
+
+/// What the pass decided for one function, before touching it.
+enum Plan<'m> {
+    /// Left alone, with the reason.
+    Skip {
+        symbol: String,
+        action: &'static str,
+        reason: String,
+        data: Value,
+    },
+    /// Never entered: mark cold.
+    NeverExecuted {
+        function: Function<'m>,
+        symbol: String,
+    },
+    /// Lay out (and maybe split).
+    Layout(Box<LayoutPlan<'m>>),
+}
+
+struct LayoutPlan<'m> {
+    function: Function<'m>,
+    symbol: String,
+    cfg: cfg::FunctionCfg<'m>,
+    layout: Layout,
+    score_before: f64,
+    score_after: f64,
+    apply_order: bool,
+    regions: Vec<ColdRegion>,
+    has_entry_count: bool,
+    max_count: u64,
+}
+
+/// Runs the railway pass on every defined function of `module`.
+pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bool {
+    let mut report = ModuleReport::new("hallows-railway", module.identifier());
+    let prof_kind = module.prof_kind();
+    let plans: Vec<Plan<'_>> = module
+        .functions()
+        .into_iter()
+        .filter(|f| !f.is_declaration())
+        .map(|f| plan_function(module, f, analyses, prof_kind))
+        .collect();
+    let module_max = plans
+        .iter()
+        .filter_map(|p| match p {
+            Plan::Layout(l) if l.has_entry_count => Some(l.max_count),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0);
+    let mut changed = false;
+    for plan in plans {
+        changed |= apply(module, analyses, plan, module_max, &mut report);
+    }
+    report.finish(options);
+    changed
+}
+
+fn plan_function<'m>(
+    module: Module<'m>,
+    function: Function<'m>,
+    analyses: &Analyses<'m>,
+    prof_kind: u32,
+) -> Plan<'m> {
+    let symbol = function.name();
+    let blocks = function.block_count();
+    let skip = |reason: String| Plan::Skip {
+        symbol: symbol.clone(),
+        action: "skipped",
+        reason,
+        data: json!({ "blocks": blocks }),
+    };
+    if function.has_attribute("optnone") {
+        return skip("left alone: the function is `optnone`".to_owned());
+    }
+    let entry_count = function.entry_count(module);
+    let has_weights = || {
+        function
+            .blocks()
+            .iter()
+            .filter_map(|b| b.terminator())
+            .any(|t| t.branch_weights(prof_kind).is_some())
+    };
+    if entry_count.is_none() && !has_weights() {
+        return skip("left alone: no profile data (no entry count, no branch weights)".to_owned());
+    }
+    if entry_count == Some(0) {
+        return Plan::NeverExecuted { function, symbol };
+    }
+    if blocks > MAX_RAILWAY_BLOCKS {
+        return skip(format!(
+            "left alone: {blocks} blocks exceed the limit of {MAX_RAILWAY_BLOCKS} \
+             (MAX_RAILWAY_BLOCKS) that keeps compile time bounded"
+        ));
+    }
+    if blocks < 2 {
+        return Plan::Skip {
+            symbol,
+            action: "unchanged",
+            reason: "a single block has no layout to choose".to_owned(),
+            data: json!({ "blocks": blocks }),
+        };
+    }
+    let cfg = match cfg::build(module, function, analyses) {
+        Ok(cfg) => cfg,
+        Err(e) => return skip(e.reason().to_owned()),
+    };
+    let layout = match compute_layout(&cfg.graph) {
+        Ok(layout) => layout,
+        Err(e) => return skip(format!("left alone: {e}")),
+    };
+    let identity: Vec<usize> = (0..cfg.graph.len()).collect();
+    let score_before = ext_tsp_score(&cfg.graph, &identity);
+    let score_after = ext_tsp_score(&cfg.graph, &layout.order);
+    let better =
+        score_after > score_before * (1.0 + MIN_RELATIVE_SCORE_GAIN) && layout.order != identity;
+    let regions = find_cold_regions(
+        &cfg.graph,
+        &cfg.eh_pad,
+        MIN_COLD_SPLIT_BYTES,
+        MAX_COLD_SPLITS_PER_FUNCTION,
+    );
+    let max_count = cfg.graph.counts.iter().copied().max().unwrap_or(0);
+    Plan::Layout(Box::new(LayoutPlan {
+        function,
+        symbol,
+        cfg,
+        layout,
+        score_before,
+        score_after,
+        apply_order: better,
+        regions,
+        has_entry_count: entry_count.is_some(),
+        max_count,
+    }))
+}
+
+/// Sets `prefix` unless the function already has a prefix or an explicit section.
+fn try_set_prefix(function: Function<'_>, prefix: &str) -> bool {
+    if function.has_explicit_section() || shim::section_prefix(function).is_some() {
+        return false;
+    }
+    shim::set_section_prefix(function, prefix);
+    true
+}
+
+fn apply<'m>(
+    module: Module<'m>,
+    analyses: &Analyses<'m>,
+    plan: Plan<'m>,
+    module_max: u64,
+    report: &mut ModuleReport,
+) -> bool {
+    match plan {
+        Plan::Skip {
+            symbol,
+            action,
+            reason,
+            data,
+        } => {
+            report.push(&symbol, action, reason, data);
+            false
+        }
+        Plan::NeverExecuted { function, symbol } => {
+            let was_cold = function.has_attribute("cold");
+            if !was_cold {
+                function.add_attribute(module, "cold");
+            }
+            let prefixed = try_set_prefix(function, PREFIX_UNLIKELY);
+            report.push(
+                &symbol,
+                "marked-cold",
+                "never executed in the profile: marked `cold` and placed with unlikely code",
+                json!({
+                    "entry_count": 0,
+                    "cold_attribute_added": !was_cold,
+                    "section_prefix": if prefixed { Some(PREFIX_UNLIKELY) } else { None },
+                }),
+            );
+            !was_cold || prefixed
+        }
+        Plan::Layout(plan) => apply_layout(module, analyses, *plan, module_max, report),
+    }
+}
+
+fn apply_layout<'m>(
+    module: Module<'m>,
+    analyses: &Analyses<'m>,
+    plan: LayoutPlan<'m>,
+    module_max: u64,
+    report: &mut ModuleReport,
+) -> bool {
+    let LayoutPlan {
+        function,
+        symbol,
+        cfg,
+        layout,
+        score_before,
+        score_after,
+        apply_order,
+        regions,
+        has_entry_count,
+        max_count,
+    } = plan;
+    let graph = &cfg.graph;
+    let identity: Vec<usize> = (0..graph.len()).collect();
+    let final_order = if apply_order {
+        &layout.order
+    } else {
+        &identity
+    };
+    let blocks_moved = final_order
+        .iter()
+        .enumerate()
+        .filter(|(i, b)| *i != **b)
+        .count();
+    if apply_order {
+        for pair in layout.order.windows(2) {
+            cfg.blocks[pair[1]].move_after(cfg.blocks[pair[0]]);
+        }
+        analyses.invalidate(function);
+    }
+    let mut bytes_split = 0u64;
+    let mut regions_split = 0usize;
+    let mut regions_refused = 0usize;
+    for region in &regions {
+        let blocks: Vec<_> = region.blocks.iter().map(|&b| cfg.blocks[b]).collect();
+        match analyses.extract_region(function, &blocks) {
+            Some(outlined) => {
+                outlined.add_attribute(module, "cold");
+                outlined.add_attribute(module, "noinline");
+                try_set_prefix(outlined, PREFIX_UNLIKELY);
+                for call in outlined.call_sites() {
+                    call.add_call_attribute(module, "cold");
+                }
+                bytes_split += region.bytes;
+                regions_split += 1;
+            }
+            None => regions_refused += 1,
+        }
+    }
+    let hot = has_entry_count
+        && max_count > 0
+        && u128::from(max_count) * u128::from(HOT_FUNCTION_DIVISOR) >= u128::from(module_max);
+    let prefix = (hot && try_set_prefix(function, PREFIX_HOT)).then_some(PREFIX_HOT);
+    let cold_blocks = graph
+        .counts
+        .iter()
+        .enumerate()
+        .filter(|(b, c)| *b != 0 && **c == 0)
+        .count();
+    let (action, reason) = if apply_order {
+        (
+            "reordered",
+            format!(
+                "blocks laid out in hot tracks ({}): score {:.0} -> {:.0}{}",
+                layout.algorithm.name(),
+                score_before,
+                score_after,
+                if regions_split > 0 {
+                    format!("; {regions_split} cold region(s) moved to cold functions")
+                } else {
+                    String::new()
+                }
+            ),
+        )
+    } else if regions_split > 0 {
+        (
+            "split-cold",
+            format!("{regions_split} cold region(s) moved to cold functions; the block order already scores best"),
+        )
+    } else if prefix.is_some() {
+        (
+            "marked-hot",
+            "the block order already scores best; the function is hot".to_owned(),
+        )
+    } else {
+        (
+            "unchanged",
+            "the block order already scores best".to_owned(),
+        )
+    };
+    report.push(
+        &symbol,
+        action,
+        reason,
+        json!({
+            "algorithm": layout.algorithm.name(),
+            "blocks": graph.len(),
+            "score_before": round2(score_before),
+            "score_after": round2(if apply_order { score_after } else { score_before }),
+            "fallthrough_before": round4(fallthrough_ratio(graph, &identity)),
+            "fallthrough_after": round4(fallthrough_ratio(graph, final_order)),
+            "blocks_moved": blocks_moved,
+            "cold_blocks": cold_blocks,
+            "cold_regions_split": regions_split,
+            "cold_regions_refused": regions_refused,
+            "bytes_split_cold": bytes_split,
+            "section_prefix": prefix,
+            "max_block_count": max_count,
+        }),
+    );
+    apply_order || regions_split > 0 || prefix.is_some()
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+fn round4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}

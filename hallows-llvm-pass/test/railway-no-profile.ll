@@ -1,0 +1,28 @@
+; Without profile data hallows-railway leaves a function exactly as it is and says why.
+; RUN: opt -load-pass-plugin=%plugin -passes='hallows-railway,verify' -S %s | FileCheck %s
+; RUN: env HALLOWS_REPORT_STDERR=1 opt -load-pass-plugin=%plugin -passes=hallows-railway -disable-output %s 2>&1 | FileCheck %s --check-prefix=REPORT
+
+; CHECK-LABEL: define i32 @plain(i1 %c, i32 %x) {
+; CHECK-NEXT:  entry:
+; CHECK-NEXT:    br i1 %c, label %left, label %right
+; CHECK-EMPTY:
+; CHECK-NEXT:  left:
+; CHECK:       right:
+; CHECK:       join:
+; CHECK-NOT:   section_prefix
+; CHECK-NOT:   attributes
+
+; REPORT: hallows: hallows-railway: skipped `plain` (railway): left alone: no profile data (no entry count, no branch weights); {"blocks":4}
+define i32 @plain(i1 %c, i32 %x) {
+entry:
+  br i1 %c, label %left, label %right
+left:
+  %a = mul i32 %x, 3
+  br label %join
+right:
+  %b = add i32 %x, 1
+  br label %join
+join:
+  %r = phi i32 [ %a, %left ], [ %b, %right ]
+  ret i32 %r
+}
