@@ -9,9 +9,9 @@
 # --release --passes inventory,prefetch). Then runs every kernel with its default input
 # (4x the last-level cache) N times (default 5), the variants interleaved (plain, hand-tuned,
 # hallows, plain, ...) so machine noise hits them alike, checks that every run prints the same
-# result line, and prints a Markdown table of median kernel times (the `kernel_cpu_s` each workload
-# reports on stderr: CPU time of the kernel alone, robust on a shared machine), the ratios against plain and their geometric
-# mean over the five prefetch kernels. `ptrchase` and `compute` are controls without a
+# result line, and prints a Markdown table of median kernel times (`kernel_cpu_s` from each
+# workload's stderr: CPU time of the kernel alone, input generation excluded, robust on a shared
+# machine), the ratios against plain and their geometric mean over the five prefetch kernels. `ptrchase` and `compute` are controls without a
 # hand-tuned variant: prefetching cannot help them, and the hallows column must not hurt them.
 #
 # Environment: CARGO (cargo to use), BENCH_TARGET_DIR, HALLOWS_CLI (a `cargo-hallows` binary to

@@ -28,10 +28,10 @@ const AVERAGE_DEGREE: usize = 8;
 const ROOTS: usize = 2;
 
 /// Queue entries ahead for the edge-list prefetch (the row start is prefetched twice as far).
-const DISTANCE: usize = 8;
+const DISTANCE: usize = 16;
 
 /// Edges ahead for the parent prefetch inside the edge scan.
-const EDGE_DISTANCE: usize = 8;
+const EDGE_DISTANCE: usize = 16;
 
 /// Parent value of a vertex not reached yet.
 const UNREACHED: u32 = u32::MAX;
@@ -192,4 +192,93 @@ fn bfs_prefetch(graph: &Graph, root: u32, parent: &mut [u32], queue: &mut [u32])
         }
     }
     (tail, scanned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Graph500's validation: the root is its own parent, every other reached vertex's parent
+    /// is a reached neighbour one level closer to the root, and no edge joins a reached vertex
+    /// to an unreached one.
+    fn validate(graph: &Graph, root: u32, parent: &[u32]) {
+        let n = parent.len();
+        let neighbours =
+            |v: usize| &graph.col[graph.row_start[v] as usize..graph.row_start[v + 1] as usize];
+        let mut level = vec![u32::MAX; n];
+        level[root as usize] = 0;
+        // Levels by walking parent chains (each chain must reach the root without a cycle).
+        for v in 0..n {
+            if parent[v] == UNREACHED {
+                continue;
+            }
+            let mut chain = vec![v];
+            let mut at = v;
+            while level[at] == u32::MAX {
+                at = parent[at] as usize;
+                assert!(chain.len() <= n, "parent cycle through {v}");
+                chain.push(at);
+            }
+            let mut l = level[at];
+            for &u in chain.iter().rev().skip(1) {
+                l += 1;
+                level[u] = l;
+            }
+        }
+        assert_eq!(parent[root as usize], root);
+        for v in 0..n {
+            if parent[v] == UNREACHED {
+                assert!(neighbours(v)
+                    .iter()
+                    .all(|&u| parent[u as usize] == UNREACHED));
+                continue;
+            }
+            if v != root as usize {
+                assert!(
+                    neighbours(v).contains(&parent[v]),
+                    "{v}'s parent is not a neighbour"
+                );
+            }
+            for &u in neighbours(v) {
+                assert!(
+                    level[u as usize].abs_diff(level[v]) <= 1,
+                    "edge {v}-{u} skips a level"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn both_variants_build_the_same_valid_bfs_tree() {
+        let graph = generate(3000, 4).unwrap();
+        let mut rng = Rng::new(1);
+        for _ in 0..3 {
+            let root = pick_root(&graph, &mut rng);
+            let (mut p1, mut q1) = (vec![UNREACHED; 3000], vec![0; 3000]);
+            let (mut p2, mut q2) = (vec![UNREACHED; 3000], vec![0; 3000]);
+            let a = bfs_plain(&graph, root, &mut p1, &mut q1);
+            let b = bfs_prefetch(&graph, root, &mut p2, &mut q2);
+            assert_eq!(a, b);
+            assert_eq!(p1, p2);
+            validate(&graph, root, &p1);
+            assert!(
+                a.0 > 2900,
+                "the giant component should hold nearly all vertices: {}",
+                a.0
+            );
+        }
+    }
+
+    #[test]
+    fn every_edge_is_stored_in_both_directions() {
+        let graph = generate(500, 2).unwrap();
+        for v in 0..500 {
+            for &u in &graph.col[graph.row_start[v] as usize..graph.row_start[v + 1] as usize] {
+                let back = &graph.col[graph.row_start[u as usize] as usize
+                    ..graph.row_start[u as usize + 1] as usize];
+                assert!(back.contains(&(v as u32)));
+                assert_ne!(u as usize, v, "self-loop");
+            }
+        }
+    }
 }

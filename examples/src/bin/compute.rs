@@ -74,3 +74,27 @@ fn escape_time(cr: f64, ci: f64) -> u32 {
     }
     MAX_ITERATIONS
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_points() {
+        assert_eq!(
+            escape_time(0.0, 0.0),
+            MAX_ITERATIONS,
+            "the origin is in the set"
+        );
+        assert_eq!(escape_time(-1.0, 0.0), MAX_ITERATIONS, "a period-2 point");
+        assert_eq!(
+            escape_time(2.0, 2.0),
+            1,
+            "far outside: escapes after one step"
+        );
+        assert!(
+            escape_time(0.26, 0.0) > 10,
+            "just outside the cusp escapes slowly"
+        );
+    }
+}

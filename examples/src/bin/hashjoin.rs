@@ -245,3 +245,43 @@ fn probe_prefetch(table: &Table, keys: &[u64], distance: usize) -> (u64, u64, u6
     }
     (matches, payloads, sum.finish())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_every_build_key_and_no_other_even_with_overflow_chains() {
+        // 64 home buckets for 1000 keys: long overflow chains.
+        let mut table = Table::with_home_buckets(64).unwrap();
+        let keys: Vec<u64> = (0..1000).map(|i| mix64(i) | 1).collect();
+        build_plain(&mut table, &keys);
+        assert!(table.buckets.len() > 64, "no overflow bucket was needed");
+        for (i, &k) in keys.iter().enumerate() {
+            assert_eq!(table.lookup(k), Some(i as u32));
+        }
+        assert_eq!(table.lookup(2), None, "even keys were never inserted");
+    }
+
+    #[test]
+    fn variants_build_the_same_table_and_find_the_same_matches() {
+        let (build, probe) = generate(5000, 8).unwrap();
+        let mut a = Table::with_home_buckets(2500).unwrap();
+        let mut b = Table::with_home_buckets(2500).unwrap();
+        build_plain(&mut a, &build);
+        build_prefetch(&mut b, &build, 16);
+        assert_eq!(a.buckets.len(), b.buckets.len());
+        let plain = probe_plain(&a, &probe);
+        assert_eq!(plain, probe_prefetch(&b, &probe, 16));
+        // About half the probes hit.
+        assert!((4000..6000).contains(&plain.0), "{} matches", plain.0);
+    }
+
+    #[test]
+    fn a_single_bucket_table_works() {
+        let mut table = Table::with_home_buckets(1).unwrap();
+        build_plain(&mut table, &[7, 8, 9, 10, 11]);
+        assert_eq!(table.lookup(11), Some(4));
+        assert_eq!(table.lookup(12), None);
+    }
+}

@@ -143,3 +143,36 @@ fn spmv_prefetch(a: &Csr, x: &[f64], y: &mut [f64]) {
         *out = acc;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spmv_matches_a_dense_product() {
+        // [[1 0 2], [0 0 0], [0 3 0]] as CSR.
+        let a = Csr {
+            row_start: vec![0, 2, 2, 3],
+            col: vec![0, 2, 1],
+            val: vec![1.0, 2.0, 3.0],
+        };
+        let x = [1.0, 10.0, 100.0];
+        let mut y = [0.0; 3];
+        spmv_plain(&a, &x, &mut y);
+        assert_eq!(y, [201.0, 0.0, 30.0]);
+        let mut z = [9.0; 3];
+        spmv_prefetch(&a, &x, &mut z);
+        assert_eq!(z, y);
+    }
+
+    #[test]
+    fn variants_agree_bit_for_bit_on_a_random_matrix() {
+        let a = generate(5000, 3).unwrap();
+        assert_eq!(a.row_start.len(), 5001);
+        let x: Vec<f64> = (0..5000).map(|i| 1.0 / (i as f64 + 1.0)).collect();
+        let (mut y1, mut y2) = (vec![0.0; 5000], vec![0.0; 5000]);
+        spmv_plain(&a, &x, &mut y1);
+        spmv_prefetch(&a, &x, &mut y2);
+        assert!(y1.iter().zip(&y2).all(|(a, b)| a.to_bits() == b.to_bits()));
+    }
+}

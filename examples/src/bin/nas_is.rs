@@ -123,3 +123,33 @@ fn prefix_sum(counts: &mut [u32]) {
         *c = running;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_sum_gives_inclusive_ranks() {
+        let mut counts = vec![2, 0, 3, 1];
+        prefix_sum(&mut counts);
+        assert_eq!(counts, [2, 2, 5, 6]);
+    }
+
+    #[test]
+    fn both_variants_count_every_key() {
+        let keys = generate_keys(10_000, 1000, 5).unwrap();
+        let mut plain = vec![0u32; 1000];
+        let mut tuned = vec![0u32; 1000];
+        count_plain(&keys, &mut plain);
+        count_prefetch(&keys, &mut tuned);
+        assert_eq!(plain, tuned);
+        assert_eq!(plain.iter().map(|&c| c as usize).sum::<usize>(), keys.len());
+        // NPB's distribution: the middle of the range is far denser than the edges.
+        assert!(
+            plain[500] > 10 * plain[10].max(1),
+            "{} vs {}",
+            plain[500],
+            plain[10]
+        );
+    }
+}

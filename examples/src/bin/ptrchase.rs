@@ -92,3 +92,34 @@ fn chase(nodes: &[Node], steps: usize) -> (usize, u64, u64) {
     sum.add_u64(total);
     (at, total, sum.finish())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_list_is_one_cycle_through_every_node() {
+        for n in [2, 3, 1000] {
+            let nodes = generate(n, 6).unwrap();
+            let mut seen = vec![false; n];
+            let mut at = 0;
+            for _ in 0..n {
+                assert!(!seen[at], "node {at} visited twice before the lap ended");
+                seen[at] = true;
+                at = nodes[at].next as usize;
+            }
+            assert_eq!(at, 0);
+        }
+    }
+
+    #[test]
+    fn chase_sums_the_visited_values() {
+        let nodes = [
+            Node { next: 1, value: 5 },
+            Node { next: 2, value: 7 },
+            Node { next: 0, value: 11 },
+        ];
+        let (end, total, _) = chase(&nodes, 4);
+        assert_eq!((end, total), (1, 5 + 7 + 11 + 5));
+    }
+}

@@ -109,3 +109,27 @@ fn update_prefetch(table: &mut [u64], start: u64, updates: usize) {
         table[(r & mask) as usize] ^= r;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lfsr_shifts_and_feeds_back_the_polynomial() {
+        assert_eq!(next_random(1), 2);
+        assert_eq!(next_random(1 << 63), POLY);
+        assert_eq!(next_random((1 << 63) | 1), 2 ^ POLY);
+    }
+
+    #[test]
+    fn variants_agree_and_a_second_pass_restores_the_table() {
+        let initial: Vec<u64> = (0..1024).collect();
+        let (mut a, mut b) = (initial.clone(), initial.clone());
+        update_plain(&mut a, 12345, 4096);
+        update_prefetch(&mut b, 12345, 4096);
+        assert_eq!(a, b);
+        assert_ne!(a, initial);
+        update_plain(&mut a, 12345, 4096);
+        assert_eq!(a, initial);
+    }
+}
