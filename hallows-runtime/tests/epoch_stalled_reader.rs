@@ -15,7 +15,7 @@ use support::epoch_stack::{Stack, Tracked};
 
 #[test]
 fn stalled_reader_holds_back_only_objects_born_before_it_stalled() {
-    let ops = if cfg!(miri) { 300 } else { 100_000 };
+    let ops = if cfg!(miri) { 150 } else { 100_000 };
     let drops: Arc<Vec<AtomicUsize>> =
         Arc::new((0..ops + 8).map(|_| AtomicUsize::new(0)).collect());
     let collector = Collector::new();

@@ -569,11 +569,12 @@ mod tests {
         let collector = Collector::new();
         let handle = collector.register();
         let slot = Atomic::null();
-        churn(&handle, &slot, &drops, 1000);
+        let n = if cfg!(miri) { 200 } else { 1000 };
+        churn(&handle, &slot, &drops, n);
         assert!(handle.garbage_len() < SCAN_THRESHOLD_MIN, "{handle:?}");
         handle.flush();
         assert_eq!(handle.garbage_len(), 0);
-        assert_eq!(drops.load(std::sync::atomic::Ordering::Relaxed), 999);
+        assert_eq!(drops.load(std::sync::atomic::Ordering::Relaxed), n - 1);
         // SAFETY: nothing else references the slot.
         drop(unsafe { slot.into_owned() });
     }
@@ -588,21 +589,22 @@ mod tests {
         let slot = Atomic::new(Counted(first.clone()));
         let rguard = reader.pin();
         let seen = slot.load(&rguard);
-        churn(&writer, &slot, &drops, 500);
+        let n = if cfg!(miri) { 100 } else { 500 };
+        churn(&writer, &slot, &drops, n);
         writer.flush();
         // The reader's interval is [0, 0]: it holds back only the objects born in epoch 0
         // (the first one and those published before the writer's first advance).
         assert_eq!(first.load(std::sync::atomic::Ordering::Relaxed), 0);
         assert_eq!(
             drops.load(std::sync::atomic::Ordering::Relaxed),
-            499 - ADVANCE_EVERY_INITIAL
+            n - 1 - ADVANCE_EVERY_INITIAL
         );
         // SAFETY: protected by `rguard`.
         assert!(unsafe { seen.as_ref() }.is_some());
         drop(rguard);
         writer.flush();
         assert_eq!(first.load(std::sync::atomic::Ordering::Relaxed), 1);
-        assert_eq!(drops.load(std::sync::atomic::Ordering::Relaxed), 499);
+        assert_eq!(drops.load(std::sync::atomic::Ordering::Relaxed), n - 1);
         assert_eq!(collector.pending(), 0);
         // SAFETY: nothing else references the slot.
         drop(unsafe { slot.into_owned() });
@@ -650,7 +652,9 @@ mod tests {
             }
             assert!(writer.advance_every() < ADVANCE_EVERY_INITIAL, "{writer:?}");
         }
-        churn(&writer, &slot, &drops, 20 * SCAN_THRESHOLD_MIN);
+        // Enough scans (one per SCAN_THRESHOLD_MIN retires) to double 32 → 256.
+        let rounds = if cfg!(miri) { 6 } else { 20 };
+        churn(&writer, &slot, &drops, rounds * SCAN_THRESHOLD_MIN);
         assert_eq!(writer.advance_every(), ADVANCE_EVERY_MAX);
         // SAFETY: nothing else references the slot.
         drop(unsafe { slot.into_owned() });

@@ -1,0 +1,129 @@
+//! Bounded MPSC queues, side by side: two producers send `ITEMS` values each through a queue of
+//! `CAPACITY` slots to one consumer. Compared: hallows' `queue::mpsc`, crossbeam's `ArrayQueue`
+//! and bounded channel, `std::sync::mpsc::sync_channel` and flume's bounded channel.
+//!
+//! Run: `cargo bench -p hallows-runtime --bench mpsc -- --warm-up-time 1 --measurement-time 2`
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+
+const PRODUCERS: u64 = 2;
+const ITEMS: u64 = 20_000;
+const CAPACITY: usize = 1024;
+
+fn hallows_mpsc() {
+    let (tx, mut rx) = hallows_runtime::queue::mpsc::bounded::<u64>(CAPACITY).unwrap();
+    std::thread::scope(|s| {
+        for _ in 0..PRODUCERS {
+            let tx = tx.clone();
+            s.spawn(move || {
+                for i in 0..ITEMS {
+                    tx.push(i).unwrap();
+                }
+            });
+        }
+        let mut got = 0;
+        let mut sum = 0;
+        while got < PRODUCERS * ITEMS {
+            let n = rx.pop_batch(64, |v| sum += v);
+            if n == 0 {
+                std::hint::spin_loop();
+            }
+            got += n as u64;
+        }
+        black_box(sum);
+    });
+}
+
+fn crossbeam_array_queue() {
+    let q = crossbeam_queue::ArrayQueue::<u64>::new(CAPACITY);
+    std::thread::scope(|s| {
+        for _ in 0..PRODUCERS {
+            let q = &q;
+            s.spawn(move || {
+                for i in 0..ITEMS {
+                    let mut v = i;
+                    while let Err(back) = q.push(v) {
+                        v = back;
+                        std::hint::spin_loop();
+                    }
+                }
+            });
+        }
+        let mut got = 0;
+        let mut sum = 0;
+        while got < PRODUCERS * ITEMS {
+            match q.pop() {
+                Some(v) => {
+                    sum += v;
+                    got += 1;
+                }
+                None => std::hint::spin_loop(),
+            }
+        }
+        black_box(sum);
+    });
+}
+
+fn crossbeam_channel_bounded() {
+    let (tx, rx) = crossbeam_channel::bounded::<u64>(CAPACITY);
+    std::thread::scope(|s| {
+        for _ in 0..PRODUCERS {
+            let tx = tx.clone();
+            s.spawn(move || {
+                for i in 0..ITEMS {
+                    tx.send(i).unwrap();
+                }
+            });
+        }
+        let sum: u64 = (0..PRODUCERS * ITEMS).map(|_| rx.recv().unwrap()).sum();
+        black_box(sum);
+    });
+}
+
+fn std_sync_channel() {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<u64>(CAPACITY);
+    std::thread::scope(|s| {
+        for _ in 0..PRODUCERS {
+            let tx = tx.clone();
+            s.spawn(move || {
+                for i in 0..ITEMS {
+                    tx.send(i).unwrap();
+                }
+            });
+        }
+        let sum: u64 = (0..PRODUCERS * ITEMS).map(|_| rx.recv().unwrap()).sum();
+        black_box(sum);
+    });
+}
+
+fn flume_bounded() {
+    let (tx, rx) = flume::bounded::<u64>(CAPACITY);
+    std::thread::scope(|s| {
+        for _ in 0..PRODUCERS {
+            let tx = tx.clone();
+            s.spawn(move || {
+                for i in 0..ITEMS {
+                    tx.send(i).unwrap();
+                }
+            });
+        }
+        let sum: u64 = (0..PRODUCERS * ITEMS).map(|_| rx.recv().unwrap()).sum();
+        black_box(sum);
+    });
+}
+
+fn mpsc(c: &mut Criterion) {
+    let mut group = c.benchmark_group("mpsc_2_producers");
+    group.throughput(Throughput::Elements(PRODUCERS * ITEMS));
+    group.bench_function("hallows_mpsc", |b| b.iter(hallows_mpsc));
+    group.bench_function("crossbeam_array_queue", |b| b.iter(crossbeam_array_queue));
+    group.bench_function("crossbeam_channel", |b| b.iter(crossbeam_channel_bounded));
+    group.bench_function("std_sync_channel", |b| b.iter(std_sync_channel));
+    group.bench_function("flume", |b| b.iter(flume_bounded));
+    group.finish();
+}
+
+criterion_group!(benches, mpsc);
+criterion_main!(benches);
