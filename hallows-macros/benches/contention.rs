@@ -26,7 +26,12 @@ const THREADS: [usize; 4] = [1, 2, 4, 8];
 const VARIANTS: [&str; 4] = ["optimistic", "backoff", "queued", "adaptive"];
 
 /// Runs `iters` operations split over `threads` threads started together; returns the time.
-fn run<S: Send + Sync + 'static>(state: &Arc<S>, threads: usize, iters: u64, op: fn(&S, u64)) -> Duration {
+fn run<S: Send + Sync + 'static>(
+    state: &Arc<S>,
+    threads: usize,
+    iters: u64,
+    op: fn(&S, u64),
+) -> Duration {
     let per_thread = iters.div_ceil(threads as u64);
     let barrier = Arc::new(Barrier::new(threads + 1));
     let handles: Vec<_> = (0..threads)
@@ -116,17 +121,29 @@ fn contention(c: &mut Criterion) {
                         "counter" => {
                             let state = Arc::new(Counter::new(steps));
                             let op = counter_op(variant);
-                            group.bench_function(id, |b| b.iter_custom(|iters| run(&state, threads, iters, op)));
+                            group.bench_function(id, |b| {
+                                b.iter_custom(|iters| run(&state, threads, iters, op))
+                            });
                         }
                         "stack" => {
-                            let state = Arc::new(Stack { items: Mutex::new(Vec::new()), steps });
+                            let state = Arc::new(Stack {
+                                items: Mutex::new(Vec::new()),
+                                steps,
+                            });
                             let op = stack_op(variant);
-                            group.bench_function(id, |b| b.iter_custom(|iters| run(&state, threads, iters, op)));
+                            group.bench_function(id, |b| {
+                                b.iter_custom(|iters| run(&state, threads, iters, op))
+                            });
                         }
                         _ => {
-                            let state = Arc::new(Map { entries: Mutex::new(HashMap::new()), steps });
+                            let state = Arc::new(Map {
+                                entries: Mutex::new(HashMap::new()),
+                                steps,
+                            });
                             let op = map_op(variant);
-                            group.bench_function(id, |b| b.iter_custom(|iters| run(&state, threads, iters, op)));
+                            group.bench_function(id, |b| {
+                                b.iter_custom(|iters| run(&state, threads, iters, op))
+                            });
                         }
                     }
                 }

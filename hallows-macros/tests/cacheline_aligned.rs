@@ -72,7 +72,10 @@ fn isolated_named_fields_start_lines_and_share_none() {
     let line = CACHE_LINE_PAIR;
     assert_eq!(offset_of!(Queue, head) % line, 0);
     assert_eq!(offset_of!(Queue, tail) % line, 0);
-    assert_ne!(offset_of!(Queue, head) / line, offset_of!(Queue, tail) / line);
+    assert_ne!(
+        offset_of!(Queue, head) / line,
+        offset_of!(Queue, tail) / line
+    );
     assert!(offset_of!(Queue, capacity) / line != offset_of!(Queue, tail) / line);
     // The unmarked fields still pack together.
     assert_eq!(offset_of!(Queue, mask), offset_of!(Queue, capacity) + 8);
@@ -138,7 +141,12 @@ where
 
 #[test]
 fn generics_are_supported() {
-    let mut p = PerCore::<u32, 3> { value: 1, name: "x", slots: [0; 3], ..make_pads() };
+    let mut p = PerCore::<u32, 3> {
+        value: 1,
+        name: "x",
+        slots: [0; 3],
+        ..make_pads()
+    };
     p.value += 1;
     assert_eq!(p.value, 2);
     assert_eq!(offset_of!(PerCore<'static, u64, 4>, name) % 128, 0);
@@ -159,7 +167,12 @@ impl Default for Big {
 }
 
 fn make_pads<'a>() -> PerCore<'a, u32, 3> {
-    PerCore { value: 0, name: "", slots: [0; 3], __hallows_pad_0: Default::default() }
+    PerCore {
+        value: 0,
+        name: "",
+        slots: [0; 3],
+        __hallows_pad_0: Default::default(),
+    }
 }
 
 #[cacheline_aligned]
@@ -199,8 +212,9 @@ fn statics_and_array_elements_get_their_own_lines() {
     let a = &PER_CORE[0] as *const _ as usize;
     let b = &PER_CORE[1] as *const _ as usize;
     assert_eq!(b - a, 64);
-    // SAFETY: only this test touches SCRATCH.
-    let third = unsafe { *(*(&raw const SCRATCH))[2] };
+    let scratch = &raw const SCRATCH;
+    // SAFETY: only this test touches SCRATCH, and it only reads it.
+    let third = unsafe { *(*scratch)[2] };
     assert_eq!(third, 3);
 }
 
@@ -221,7 +235,9 @@ fn the_map_flags_atomics_sharing_a_line() {
     assert_eq!(warnings[0].neighbours, vec!["flag"]);
     assert!(map.field("counter").unwrap().is_atomic);
     assert!(!map.field("flag").unwrap().is_atomic);
-    assert!(map.to_string().contains("warning: atomic `counter` shares line 0 with flag"));
+    assert!(map
+        .to_string()
+        .contains("warning: atomic `counter` shares line 0 with flag"));
 }
 
 #[test]
@@ -233,7 +249,9 @@ fn the_map_is_written_as_report_records() {
         .expect("report written")
         .expect("HALLOWS_REPORT_DIR is set");
     hallows_runtime::layout::register::<Queue>();
-    let path2 = hallows_runtime::layout::write_registered_report().unwrap().unwrap();
+    let path2 = hallows_runtime::layout::write_registered_report()
+        .unwrap()
+        .unwrap();
     std::env::remove_var("HALLOWS_REPORT_DIR");
     assert_eq!(path, path2);
     let text = std::fs::read_to_string(&path).unwrap();

@@ -80,7 +80,9 @@ fn generic_functions_are_cloned_per_instantiation() {
 
 #[test]
 fn methods_with_every_receiver_kind() {
-    let mut h = Histogram { bins: vec![1u8, 2, 3] };
+    let mut h = Histogram {
+        bins: vec![1u8, 2, 3],
+    };
     assert_eq!(h.total(), 6);
     assert_eq!(h.push_all([4u8, 5]), 5);
     assert_eq!(h.total(), 15);
@@ -95,6 +97,9 @@ fn the_best_supported_clone_is_chosen() {
     let v3 = hallows_runtime::cpu_features::mask_of(&["avx", "avx2", "fma", "bmi2"]).unwrap();
     let expected_best = hallows_runtime::cpu_features::supports(v3);
     let selection = hallows_runtime::__private::Selection::new();
-    let masks = [hallows_runtime::__private::const_mask("x86_64", &["avx", "avx2", "fma", "bmi2"])];
+    let masks = [hallows_runtime::__private::const_mask(
+        "x86_64",
+        &["avx", "avx2", "fma", "bmi2"],
+    )];
     assert_eq!(selection.get(&masks) == 0, expected_best);
 }

@@ -43,7 +43,10 @@ fn counter_stays_exact_under_contention_and_switches_versions() {
     for h in handles {
         h.join().unwrap();
     }
-    assert_eq!(counter.value.load(Ordering::Relaxed), threads() as u64 * ops());
+    assert_eq!(
+        counter.value.load(Ordering::Relaxed),
+        threads() as u64 * ops()
+    );
 
     // Single-threaded, every version goes through at its first attempt: the dispatcher calms
     // down to version 0 (after the dwell).
@@ -66,8 +69,14 @@ fn counter_stays_exact_under_contention_and_switches_versions() {
 
 #[test]
 fn derived_critical_sections_stay_exact() {
-    let stack = Arc::new(Stack { items: Mutex::new(Vec::new()), steps: 8 });
-    let map = Arc::new(Map { entries: Mutex::new(HashMap::new()), steps: 8 });
+    let stack = Arc::new(Stack {
+        items: Mutex::new(Vec::new()),
+        steps: 8,
+    });
+    let map = Arc::new(Map {
+        entries: Mutex::new(HashMap::new()),
+        steps: 8,
+    });
     let handles: Vec<_> = (0..threads())
         .map(|t| {
             let (s, m) = (stack.clone(), map.clone());
@@ -105,8 +114,16 @@ fn decisions_are_written_as_contention_records() {
     let path = contention::write_report().unwrap().unwrap();
     std::env::remove_var("HALLOWS_REPORT_DIR");
     let text = std::fs::read_to_string(&path).unwrap();
-    assert!(text.lines().all(|l| l.starts_with("{\"schema\":1,\"producer\":\"macros\",\"pass\":\"contention\"")));
-    assert!(text.contains("\"function\":\"tests::reported\",\"symbol\":\"\",\"action\":\"summary\""), "{text}");
-    assert!(text.contains("\"action\":\"switched\",\"reason\":\"switched from version 0 to 1"), "{text}");
+    assert!(text
+        .lines()
+        .all(|l| l.starts_with("{\"schema\":1,\"producer\":\"macros\",\"pass\":\"contention\"")));
+    assert!(
+        text.contains("\"function\":\"tests::reported\",\"symbol\":\"\",\"action\":\"summary\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("\"action\":\"switched\",\"reason\":\"switched from version 0 to 1"),
+        "{text}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

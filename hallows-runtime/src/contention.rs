@@ -64,7 +64,9 @@ pub const MAX_LOGGED_DECISIONS: usize = 4096;
 fn now_ns() -> u64 {
     static START: OnceLock<Instant> = OnceLock::new();
     let start = *START.get_or_init(Instant::now);
-    u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX).max(1)
+    u64::try_from(start.elapsed().as_nanos())
+        .unwrap_or(u64::MAX)
+        .max(1)
 }
 
 /// Chooses among the versions of one operation; one per multiversioned function (a `static`).
@@ -137,7 +139,13 @@ impl Dispatcher {
 
     /// Tries to switch from `from` to `to`; returns whether this call switched.
     #[cold]
-    fn try_switch_cold(&'static self, from: u8, to: u8, reason: &'static str, evidence: u64) -> bool {
+    fn try_switch_cold(
+        &'static self,
+        from: u8,
+        to: u8,
+        reason: &'static str,
+        evidence: u64,
+    ) -> bool {
         let now = now_ns();
         let last = self.last_switch_ns.load(Ordering::Relaxed);
         let dwell = self.dwell_ns.load(Ordering::Relaxed);
@@ -427,7 +435,7 @@ pub fn lock_spinning<'m, T>(mutex: &'m Mutex<T>, probe: Probe) -> MutexGuard<'m,
             }
             Err(TryLockError::WouldBlock) => {
                 failed += 1;
-                if failed % SPINS_BEFORE_YIELD == 0 {
+                if failed.is_multiple_of(SPINS_BEFORE_YIELD) {
                     std::thread::yield_now();
                 } else {
                     core::hint::spin_loop();
@@ -489,7 +497,10 @@ pub const LOCK_VERSIONS: u8 = 3;
 
 /// Acquires `mutex` with the version `dispatcher` currently chooses.
 #[inline]
-pub fn lock_adaptive<'m, T>(dispatcher: &'static Dispatcher, mutex: &'m Mutex<T>) -> MutexGuard<'m, T> {
+pub fn lock_adaptive<'m, T>(
+    dispatcher: &'static Dispatcher,
+    mutex: &'m Mutex<T>,
+) -> MutexGuard<'m, T> {
     match dispatcher.mode() {
         0 => lock_spinning(mutex, dispatcher.probe(0)),
         1 => lock_backoff(mutex, dispatcher.probe(1)),
@@ -531,7 +542,10 @@ mod tests {
             D.probe(1).uncontended();
         }
         assert_eq!(D.mode(), 0);
-        let log: Vec<Decision> = decisions().into_iter().filter(|d| d.dispatcher == D.name()).collect();
+        let log: Vec<Decision> = decisions()
+            .into_iter()
+            .filter(|d| d.dispatcher == D.name())
+            .collect();
         assert_eq!(log.len(), 2);
         assert_eq!((log[0].from, log[0].to), (0, 1));
         assert_eq!((log[1].from, log[1].to), (1, 0));

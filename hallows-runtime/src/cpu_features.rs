@@ -116,7 +116,10 @@ pub const fn const_mask(arch: &str, names: &[&str]) -> u64 {
             }
             j += 1;
         }
-        assert!(found, "hallows: unknown target feature in a #[multiversion] target");
+        assert!(
+            found,
+            "hallows: unknown target feature in a #[multiversion] target"
+        );
         i += 1;
     }
     mask

@@ -47,7 +47,6 @@ use std::io;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-
 /// One field of a [`TypeLayout`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldLayout {
@@ -243,13 +242,7 @@ impl TypeLayout {
             fields,
             warning_json
         );
-        report_file::record(
-            "cacheline-layout",
-            self.type_name,
-            "layout",
-            &reason,
-            &data,
-        )
+        report_file::record("cacheline-layout", self.type_name, "layout", &reason, &data)
     }
 }
 
@@ -370,8 +363,18 @@ pub mod support {
         )*};
     }
     line_breaks!(
-        Align1 = 1, Align2 = 2, Align4 = 4, Align8 = 8, Align16 = 16, Align32 = 32, Align64 = 64,
-        Align128 = 128, Align256 = 256, Align512 = 512, Align1024 = 1024, Align2048 = 2048,
+        Align1 = 1,
+        Align2 = 2,
+        Align4 = 4,
+        Align8 = 8,
+        Align16 = 16,
+        Align32 = 32,
+        Align64 = 64,
+        Align128 = 128,
+        Align256 = 256,
+        Align512 = 512,
+        Align1024 = 1024,
+        Align2048 = 2048,
         Align4096 = 4096,
     );
 
@@ -519,7 +522,13 @@ pub(crate) mod report_file {
     }
 
     /// One schema-1 record with `producer: "macros"`; `data` is a JSON object.
-    pub(crate) fn record(pass: &str, function: &str, action: &str, reason: &str, data: &str) -> String {
+    pub(crate) fn record(
+        pass: &str,
+        function: &str,
+        action: &str,
+        reason: &str,
+        data: &str,
+    ) -> String {
         let ts_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis())
@@ -605,14 +614,19 @@ mod tests {
         assert_eq!(w[0].neighbours, vec!["a", "c"]);
         assert_eq!(map.lines(), 4);
         let drawn = map.to_string();
-        assert!(drawn.contains("warning: atomic `b` shares line 0 with a, c"), "{drawn}");
+        assert!(
+            drawn.contains("warning: atomic `b` shares line 0 with a, c"),
+            "{drawn}"
+        );
     }
 
     #[test]
     fn record_is_one_json_line() {
         let rec = manual_map().to_record();
         assert!(!rec.contains('\n'));
-        assert!(rec.starts_with("{\"schema\":1,\"producer\":\"macros\",\"pass\":\"cacheline-layout\""));
+        assert!(
+            rec.starts_with("{\"schema\":1,\"producer\":\"macros\",\"pass\":\"cacheline-layout\"")
+        );
         assert!(rec.contains("\"action\":\"layout\""));
         assert!(rec.contains("\"shares_with\":[\"a\",\"c\"]"));
     }

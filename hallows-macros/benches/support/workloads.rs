@@ -24,6 +24,13 @@ pub fn work(seed: u64, steps: u32) -> u64 {
     x
 }
 
+/// Runs `steps` of [`work`] and keeps the result alive, without changing any value: the
+/// time an update spends between reading and publishing.
+#[inline]
+pub fn spend(seed: u64, steps: u32) {
+    std::hint::black_box(work(seed, steps));
+}
+
 /// Largest exponential backoff of the counter's backoff version, in spin hints.
 const MAX_BACKOFF: u32 = 1 << 10;
 
@@ -48,8 +55,14 @@ impl Counter {
         let mut failed = 0;
         let mut current = self.value.load(Ordering::Relaxed);
         loop {
-            let next = current.wrapping_add(n).wrapping_add(std::hint::black_box(work(current, self.steps)) & 0);
-            match self.value.compare_exchange_weak(current, next, Ordering::AcqRel, Ordering::Relaxed) {
+            spend(current, self.steps);
+            let next = current.wrapping_add(n);
+            match self.value.compare_exchange_weak(
+                current,
+                next,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
                 Ok(previous) => {
                     probe.contended(failed);
                     return previous;
@@ -68,8 +81,13 @@ impl Counter {
         let mut backoff = 1;
         loop {
             let current = self.value.load(Ordering::Relaxed);
-            let next = current.wrapping_add(n).wrapping_add(std::hint::black_box(work(current, self.steps)) & 0);
-            if self.value.compare_exchange(current, next, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
+            spend(current, self.steps);
+            let next = current.wrapping_add(n);
+            if self
+                .value
+                .compare_exchange(current, next, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+            {
                 if failed == 0 {
                     probe.uncontended();
                 } else {
@@ -104,8 +122,10 @@ impl Counter {
             }
         };
         let current = self.value.load(Ordering::Relaxed);
-        let next = current.wrapping_add(n).wrapping_add(std::hint::black_box(work(current, self.steps)) & 0);
-        self.value.fetch_add(next.wrapping_sub(current), Ordering::AcqRel)
+        spend(current, self.steps);
+        let next = current.wrapping_add(n);
+        self.value
+            .fetch_add(next.wrapping_sub(current), Ordering::AcqRel)
     }
 }
 
@@ -131,7 +151,7 @@ impl Stack {
     /// Pushes `v`, or pops when `v` is odd; returns the length after.
     #[multiversion_contention(lock = self.items, guard = items)]
     pub fn update(&self, v: u64) -> usize {
-        if v % 2 == 0 {
+        if v.is_multiple_of(2) {
             items.push(work(v, self.steps));
         } else {
             items.pop();
@@ -150,9 +170,9 @@ impl Map {
     /// Adds `by` to the entry of `key`; returns the new value.
     #[multiversion_contention(lock = self.entries, guard = entries)]
     pub fn bump(&self, key: u64, by: u64) -> u64 {
-        let extra = std::hint::black_box(work(key, self.steps)) & 0;
+        spend(key, self.steps);
         let slot = entries.entry(key % 64).or_insert(0);
-        *slot += by + extra;
+        *slot += by;
         *slot
     }
 }
@@ -161,7 +181,7 @@ impl Stack {
     /// [`Stack::update`] with derived version `version` fixed (for comparisons).
     pub fn update_fixed(&self, v: u64, version: usize, probe: Probe) -> usize {
         let mut items = fixed_lock(&self.items, version, probe);
-        if v % 2 == 0 {
+        if v.is_multiple_of(2) {
             items.push(work(v, self.steps));
         } else {
             items.pop();
@@ -174,9 +194,9 @@ impl Map {
     /// [`Map::bump`] with derived version `version` fixed (for comparisons).
     pub fn bump_fixed(&self, key: u64, by: u64, version: usize, probe: Probe) -> u64 {
         let mut entries = fixed_lock(&self.entries, version, probe);
-        let extra = std::hint::black_box(work(key, self.steps)) & 0;
+        spend(key, self.steps);
         let slot = entries.entry(key % 64).or_insert(0);
-        *slot += by + extra;
+        *slot += by;
         *slot
     }
 }

@@ -40,13 +40,22 @@ fn line(align: Alignment) -> Line {
 pub(crate) fn expand(ast: &Ast) -> TokenStream {
     let line = line(ast.align);
     match &ast.target {
-        Target::Struct { item, isolated, has_repr_c } => expand_struct(item, isolated, *has_repr_c, &line),
+        Target::Struct {
+            item,
+            isolated,
+            has_repr_c,
+        } => expand_struct(item, isolated, *has_repr_c, &line),
         Target::Enum(item) => expand_enum(item, &line),
         Target::Static(item) => expand_static(item, &line),
     }
 }
 
-fn expand_struct(item: &syn::ItemStruct, isolated: &[bool], has_repr_c: bool, line: &Line) -> TokenStream {
+fn expand_struct(
+    item: &syn::ItemStruct,
+    isolated: &[bool],
+    has_repr_c: bool,
+    line: &Line,
+) -> TokenStream {
     let mut item = item.clone();
     let any_isolated = isolated.iter().any(|i| *i);
     let break_ty = &line.break_ty;
@@ -58,8 +67,16 @@ fn expand_struct(item: &syn::ItemStruct, isolated: &[bool], has_repr_c: bool, li
         .iter()
         .enumerate()
         .map(|(i, f)| match &f.ident {
-            Some(ident) => (syn::Member::Named(ident.clone()), ident.to_string(), isolated[i]),
-            None => (syn::Member::Unnamed(syn::Index::from(i)), i.to_string(), isolated[i]),
+            Some(ident) => (
+                syn::Member::Named(ident.clone()),
+                ident.to_string(),
+                isolated[i],
+            ),
+            None => (
+                syn::Member::Unnamed(syn::Index::from(i)),
+                i.to_string(),
+                isolated[i],
+            ),
         })
         .collect();
 
@@ -95,7 +112,8 @@ fn expand_struct(item: &syn::ItemStruct, isolated: &[bool], has_repr_c: bool, li
             for (i, field) in fields.unnamed.iter_mut().enumerate() {
                 if isolated[i] {
                     let ty: &Type = &field.ty;
-                    field.ty = syn::parse_quote!(::hallows_runtime::__private::Isolated<#ty, #break_ty>);
+                    field.ty =
+                        syn::parse_quote!(::hallows_runtime::__private::Isolated<#ty, #break_ty>);
                 }
             }
         }
@@ -103,7 +121,11 @@ fn expand_struct(item: &syn::ItemStruct, isolated: &[bool], has_repr_c: bool, li
     }
 
     let repr = &line.repr;
-    let repr_c = if any_isolated && named && !has_repr_c { quote!(#[repr(C)]) } else { quote!() };
+    let repr_c = if any_isolated && named && !has_repr_c {
+        quote!(#[repr(C)])
+    } else {
+        quote!()
+    };
     let attrs = &item.attrs;
     let rest = {
         let mut bare = item.clone();
@@ -148,13 +170,16 @@ fn layout_impl(
     let line_size = &line.size;
     let name = ident.to_string();
     let align_msg = format!("hallows: `{name}` is not aligned to its cache line size");
-    let size_msg = format!("hallows: the size of `{name}` is not a multiple of its cache line size");
+    let size_msg =
+        format!("hallows: the size of `{name}` is not a multiple of its cache line size");
     let mut checks = Vec::new();
     for (member, field_name, isolated) in fields {
         if !isolated {
             continue;
         }
-        let start_msg = format!("hallows: isolated field `{field_name}` of `{name}` does not start a cache line");
+        let start_msg = format!(
+            "hallows: isolated field `{field_name}` of `{name}` does not start a cache line"
+        );
         checks.push(quote! {
             ::core::assert!(#p::offset_of!(Self, #member) % #line_size == 0, #start_msg);
         });
@@ -229,9 +254,12 @@ fn expand_static(item: &syn::ItemStatic, line: &Line) -> TokenStream {
             syn::parse_quote!(#p::Isolated::<#other, #break_ty>::new(#expr)),
         ),
     };
-    let msg = format!("hallows: static `{}` is not aligned to its cache line size", item.ident);
-    item.ty = Box::new(ty.clone());
-    item.expr = Box::new(expr);
+    let msg = format!(
+        "hallows: static `{}` is not aligned to its cache line size",
+        item.ident
+    );
+    *item.ty = ty.clone();
+    *item.expr = expr;
     let check_ty = match &ty {
         Type::Array(array) => array.elem.to_token_stream(),
         other => other.to_token_stream(),

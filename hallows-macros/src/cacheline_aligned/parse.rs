@@ -24,7 +24,11 @@ pub(crate) enum Alignment {
 /// What the attribute is applied to, with per-field isolation decided.
 pub(crate) enum Target {
     /// A struct; `isolated[i]` tells whether field `i` gets its own lines.
-    Struct { item: syn::ItemStruct, isolated: Vec<bool>, has_repr_c: bool },
+    Struct {
+        item: syn::ItemStruct,
+        isolated: Vec<bool>,
+        has_repr_c: bool,
+    },
     /// An enum (alignment only).
     Enum(syn::ItemEnum),
     /// A static: the whole value, or each element of an array, on its own lines.
@@ -60,14 +64,23 @@ fn parse_args(input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<Args> 
             if name == "align" {
                 let eq: Token![=] = input.parse()?;
                 let lit: LitInt = input.parse().map_err(|_| {
-                    syn::Error::new(eq.span, "expected an alignment in bytes after `align =`, like `align = 64`")
+                    syn::Error::new(
+                        eq.span,
+                        "expected an alignment in bytes after `align =`, like `align = 64`",
+                    )
                 })?;
-                set_align(&mut args, &lit, name.span().join(lit.span()).unwrap_or(lit.span()), errors);
+                set_align(
+                    &mut args,
+                    &lit,
+                    name.span().join(lit.span()).unwrap_or(lit.span()),
+                    errors,
+                );
             } else if name == "isolate" {
                 let arg = if input.peek(syn::token::Paren) {
                     let content;
                     syn::parenthesized!(content in input);
-                    let members = content.parse_terminated(<syn::Member as syn::parse::Parse>::parse, Token![,])?;
+                    let members = content
+                        .parse_terminated(<syn::Member as syn::parse::Parse>::parse, Token![,])?;
                     if members.is_empty() {
                         errors.spanned(&name, "`isolate()` names no field; write `isolate` to isolate every field or `isolate(a, b)`");
                     }
@@ -105,15 +118,21 @@ fn set_align(args: &mut Args, lit: &LitInt, span: Span, errors: &mut Errors) {
     match lit.base10_parse::<u64>() {
         Ok(n) if !n.is_power_of_two() => errors.spanned(
             lit,
-            format!("alignment must be a power of two, found `{n}`; the nearest are `{}` and `{}`",
-                (n.next_power_of_two() / 2).max(1), n.next_power_of_two()),
+            format!(
+                "alignment must be a power of two, found `{n}`; the nearest are `{}` and `{}`",
+                (n.next_power_of_two() / 2).max(1),
+                n.next_power_of_two()
+            ),
         ),
         Ok(n) if n > MAX_ALIGN => errors.spanned(
             lit,
             format!("alignment must be at most {MAX_ALIGN} bytes, found `{n}`"),
         ),
         Ok(n) => args.align = Some((Alignment::Bytes(n), span)),
-        Err(e) => errors.push(syn::Error::new(lit.span(), format!("invalid alignment: {e}"))),
+        Err(e) => errors.push(syn::Error::new(
+            lit.span(),
+            format!("invalid alignment: {e}"),
+        )),
     }
 }
 
@@ -210,7 +229,10 @@ pub(crate) fn parse(args: TokenStream, item: TokenStream) -> Result<Ast, TokenSt
             return Err(fallback(item, &errors));
         }
     };
-    let align = args.align.map(|(a, _)| a).unwrap_or(Alignment::TargetDefault);
+    let align = args
+        .align
+        .map(|(a, _)| a)
+        .unwrap_or(Alignment::TargetDefault);
 
     let target = match &mut item {
         Item::Struct(s) => {
@@ -219,7 +241,10 @@ pub(crate) fn parse(args: TokenStream, item: TokenStream) -> Result<Ast, TokenSt
             match &args.isolate {
                 Some((IsolateArg::All(span), _)) => {
                     if s.fields.is_empty() {
-                        errors.push(syn::Error::new(*span, format!("`isolate` has no effect: `{}` has no fields", s.ident)));
+                        errors.push(syn::Error::new(
+                            *span,
+                            format!("`isolate` has no effect: `{}` has no fields", s.ident),
+                        ));
                     }
                     for (i, field) in s.fields.iter().enumerate() {
                         if isolated[i] {
@@ -231,7 +256,11 @@ pub(crate) fn parse(args: TokenStream, item: TokenStream) -> Result<Ast, TokenSt
                 Some((IsolateArg::Named(members), _)) => {
                     let mut listed = vec![false; isolated.len()];
                     for member in members {
-                        let found = s.fields.iter().enumerate().find(|(i, f)| member_matches(member, *i, f));
+                        let found = s
+                            .fields
+                            .iter()
+                            .enumerate()
+                            .find(|(i, f)| member_matches(member, *i, f));
                         match found {
                             None => errors.spanned(member, format!("no field `{}` in `{}`", member.to_token_stream(), s.ident)),
                             Some((i, _)) if listed[i] => errors.spanned(member, format!("field `{}` is listed twice", member.to_token_stream())),
@@ -245,7 +274,11 @@ pub(crate) fn parse(args: TokenStream, item: TokenStream) -> Result<Ast, TokenSt
                 }
                 None => {}
             }
-            Target::Struct { item: s.clone(), isolated, has_repr_c }
+            Target::Struct {
+                item: s.clone(),
+                isolated,
+                has_repr_c,
+            }
         }
         Item::Enum(e) => {
             check_repr(&e.attrs, &mut errors);
@@ -253,7 +286,10 @@ pub(crate) fn parse(args: TokenStream, item: TokenStream) -> Result<Ast, TokenSt
                 errors.push(syn::Error::new(*span, "`isolate` is not supported on enums: variants overlap in memory; isolate the fields of a struct instead"));
             }
             for variant in &mut e.variants {
-                for (marked, field) in take_isolate_markers(&mut variant.fields, &mut errors).into_iter().zip(variant.fields.iter()) {
+                for (marked, field) in take_isolate_markers(&mut variant.fields, &mut errors)
+                    .into_iter()
+                    .zip(variant.fields.iter())
+                {
                     if marked {
                         errors.push(syn::Error::new(field.span(), "`#[isolate]` is not supported on enum variant fields: variants overlap in memory; isolate the fields of a struct instead"));
                     }
@@ -269,7 +305,12 @@ pub(crate) fn parse(args: TokenStream, item: TokenStream) -> Result<Ast, TokenSt
         }
         other => {
             let (kind, tokens) = describe(other);
-            errors.spanned(tokens, format!("`#[cacheline_aligned]` applies to a struct, an enum or a static, found {kind}"));
+            errors.spanned(
+                tokens,
+                format!(
+                    "`#[cacheline_aligned]` applies to a struct, an enum or a static, found {kind}"
+                ),
+            );
             return Err(fallback(&item, &errors));
         }
     };

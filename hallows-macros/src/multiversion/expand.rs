@@ -20,7 +20,15 @@ use syn::{FnArg, GenericParam, Pat};
 use super::parse::{Ast, Target};
 
 /// Attributes that belong to the dispatcher only (the clones are hidden helpers).
-const DISPATCHER_ONLY: &[&str] = &["doc", "must_use", "inline", "no_mangle", "export_name", "track_caller", "deprecated"];
+const DISPATCHER_ONLY: &[&str] = &[
+    "doc",
+    "must_use",
+    "inline",
+    "no_mangle",
+    "export_name",
+    "track_caller",
+    "deprecated",
+];
 
 pub(crate) fn expand(ast: &Ast) -> TokenStream {
     let func = &ast.func;
@@ -79,13 +87,13 @@ pub(crate) fn expand(ast: &Ast) -> TokenStream {
             }
             FnArg::Typed(typed) => {
                 let ident = format_ident!("__hallows_arg{}", i);
-                typed.pat = Box::new(Pat::Ident(syn::PatIdent {
+                *typed.pat = Pat::Ident(syn::PatIdent {
                     attrs: Vec::new(),
                     by_ref: None,
                     mutability: None,
                     ident: ident.clone(),
                     subpat: None,
-                }));
+                });
                 forwarded.push(quote!(#ident));
             }
         }
@@ -105,7 +113,11 @@ pub(crate) fn expand(ast: &Ast) -> TokenStream {
         })
         .map(|i| quote!(#i))
         .collect();
-    let turbofish = if turbofish_args.is_empty() || has_impl_arg { quote!() } else { quote!(::<#(#turbofish_args),*>) };
+    let turbofish = if turbofish_args.is_empty() || has_impl_arg {
+        quote!()
+    } else {
+        quote!(::<#(#turbofish_args),*>)
+    };
     let call = |ident: &syn::Ident| {
         if is_method {
             quote!(Self::#ident #turbofish(#(#forwarded),*))
@@ -155,10 +167,16 @@ pub(crate) fn expand(ast: &Ast) -> TokenStream {
     let baseline_call = call(&baseline);
     let dispatcher_attrs = &func.attrs;
     let vis = &func.vis;
+    // The dispatcher is small: inline it unless the user said otherwise.
+    let inline = if func.attrs.iter().any(|a| a.path().is_ident("inline")) {
+        quote!()
+    } else {
+        quote!(#[inline])
+    };
     quote! {
         #(#dispatcher_attrs)*
         #[allow(unreachable_code, unused_unsafe, clippy::undocumented_unsafe_blocks, clippy::needless_return)]
-        #[inline]
+        #inline
         #vis #dispatch_sig {
             #(#arch_blocks)*
             unsafe { #baseline_call }

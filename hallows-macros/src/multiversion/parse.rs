@@ -54,11 +54,17 @@ fn parse_target(lit: &LitStr, errors: &mut Errors) -> Option<Target> {
         if !known.contains(&feature) {
             errors.spanned(
                 lit,
-                format!("unknown target feature `{feature}` for `{arch}`; known features: {}", known.join(", ")),
+                format!(
+                    "unknown target feature `{feature}` for `{arch}`; known features: {}",
+                    known.join(", ")
+                ),
             );
             ok = false;
         } else if features.iter().any(|f| f == feature) {
-            errors.spanned(lit, format!("target feature `{feature}` is listed twice in `{label}`"));
+            errors.spanned(
+                lit,
+                format!("target feature `{feature}` is listed twice in `{label}`"),
+            );
             ok = false;
         } else {
             features.push(feature.to_string());
@@ -68,34 +74,53 @@ fn parse_target(lit: &LitStr, errors: &mut Errors) -> Option<Target> {
         errors.spanned(lit, format!("target `{label}` names no feature; write `{arch}+<feature>`, for example `x86_64+avx2`"));
         return None;
     }
-    ok.then_some(Target { arch, features, label })
+    ok.then_some(Target {
+        arch,
+        features,
+        label,
+    })
 }
 
 fn parse_args(input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<Option<Vec<Target>>> {
     let mut targets: Option<Vec<Target>> = None;
     if input.is_empty() {
-        return Err(input.error("expected `targets(..)`, for example `#[multiversion(targets(\"x86-64-v3\", \"x86-64-v2\"))]`"));
+        return Err(syn::Error::new(
+            proc_macro2::Span::call_site(),
+            "expected `targets(..)`, for example `#[multiversion(targets(\"x86-64-v3\", \"x86-64-v2\"))]`",
+        ));
     }
     while !input.is_empty() {
         let name: syn::Ident = input.parse()?;
         if name != "targets" {
-            return Err(syn::Error::new(name.span(), format!("unknown argument `{name}`; expected `targets(..)`")));
+            return Err(syn::Error::new(
+                name.span(),
+                format!("unknown argument `{name}`; expected `targets(..)`"),
+            ));
         }
         let content;
         syn::parenthesized!(content in input);
         let lits = content.parse_terminated(<LitStr as syn::parse::Parse>::parse, Token![,])?;
         if targets.is_some() {
-            errors.spanned(&name, "duplicate `targets` argument; list every target in one `targets(..)`");
+            errors.spanned(
+                &name,
+                "duplicate `targets` argument; list every target in one `targets(..)`",
+            );
         }
         let mut parsed: Vec<Target> = Vec::new();
         let count = lits.len();
         if count == 0 {
-            errors.spanned(&name, "`targets()` lists no target; add one such as `\"x86-64-v3\"`");
+            errors.spanned(
+                &name,
+                "`targets()` lists no target; add one such as `\"x86-64-v3\"`",
+            );
         }
         for (i, lit) in lits.iter().enumerate() {
             if lit.value() == "baseline" {
                 if i + 1 != count {
-                    errors.spanned(lit, "`baseline` must be the last target: later targets would never be chosen");
+                    errors.spanned(
+                        lit,
+                        "`baseline` must be the last target: later targets would never be chosen",
+                    );
                 }
                 continue;
             }
@@ -171,7 +196,10 @@ pub(crate) fn parse(args: TokenStream, item: TokenStream) -> Result<Ast, TokenSt
         }
     }
     if let Some(variadic) = &sig.variadic {
-        errors.spanned(variadic, "`#[multiversion]` cannot clone a variadic function");
+        errors.spanned(
+            variadic,
+            "`#[multiversion]` cannot clone a variadic function",
+        );
     }
     for attr in &func.attrs {
         if attr.path().is_ident("target_feature") {
@@ -189,5 +217,7 @@ fn first_tokens(item: &syn::Item) -> TokenStream {
 }
 
 fn contains_impl_trait(ty: &syn::Type) -> bool {
-    ty.to_token_stream().into_iter().any(|t| matches!(t, proc_macro2::TokenTree::Ident(ref i) if i == "impl"))
+    ty.to_token_stream()
+        .into_iter()
+        .any(|t| matches!(t, proc_macro2::TokenTree::Ident(ref i) if i == "impl"))
 }

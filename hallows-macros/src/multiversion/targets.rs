@@ -6,9 +6,32 @@
 
 /// Features of each architecture, in the runtime's table order.
 pub(crate) const X86_64: &[&str] = &[
-    "sse", "sse2", "sse3", "ssse3", "sse4.1", "sse4.2", "popcnt", "cmpxchg16b", "avx", "avx2",
-    "bmi1", "bmi2", "f16c", "fma", "lzcnt", "movbe", "xsave", "avx512f", "avx512bw", "avx512cd",
-    "avx512dq", "avx512vl", "aes", "pclmulqdq", "sha", "adx",
+    "sse",
+    "sse2",
+    "sse3",
+    "ssse3",
+    "sse4.1",
+    "sse4.2",
+    "popcnt",
+    "cmpxchg16b",
+    "avx",
+    "avx2",
+    "bmi1",
+    "bmi2",
+    "f16c",
+    "fma",
+    "lzcnt",
+    "movbe",
+    "xsave",
+    "avx512f",
+    "avx512bw",
+    "avx512cd",
+    "avx512dq",
+    "avx512vl",
+    "aes",
+    "pclmulqdq",
+    "sha",
+    "adx",
 ];
 
 /// Features of aarch64.
@@ -57,7 +80,11 @@ mod tests {
     fn tables_match_the_runtime() {
         let runtime = hallows_runtime::cpu_features::FEATURES;
         for (arch, names) in [("x86_64", X86_64), ("aarch64", AARCH64)] {
-            let theirs: Vec<&str> = runtime.iter().filter(|f| f.arch == arch).map(|f| f.name).collect();
+            let theirs: Vec<&str> = runtime
+                .iter()
+                .filter(|f| f.arch == arch)
+                .map(|f| f.name)
+                .collect();
             assert_eq!(names, theirs.as_slice(), "{arch}");
         }
     }

@@ -28,7 +28,9 @@ fn expand_impl(mut imp: syn::ItemImpl, dispatches: &[Dispatch]) -> TokenStream {
     let p = quote!(::hallows_runtime::__private);
     let type_name = type_label(&imp.self_ty);
     for dispatch in dispatches {
-        let ImplItem::Fn(f) = &mut imp.items[dispatch.index] else { continue };
+        let ImplItem::Fn(f) = &mut imp.items[dispatch.index] else {
+            continue;
+        };
         let name = f.sig.ident.to_string();
         let label = format!("{type_name}::{name}");
         let mut forwarded = Vec::new();
@@ -42,13 +44,13 @@ fn expand_impl(mut imp: syn::ItemImpl, dispatches: &[Dispatch]) -> TokenStream {
                 }
                 FnArg::Typed(t) => {
                     let ident = format_ident!("__hallows_arg{}", i);
-                    t.pat = Box::new(Pat::Ident(syn::PatIdent {
+                    *t.pat = Pat::Ident(syn::PatIdent {
                         attrs: Vec::new(),
                         by_ref: None,
                         mutability: None,
                         ident: ident.clone(),
                         subpat: None,
-                    }));
+                    });
                     forwarded.push(quote!(#ident));
                 }
             }
@@ -65,14 +67,26 @@ fn expand_impl(mut imp: syn::ItemImpl, dispatches: &[Dispatch]) -> TokenStream {
             })
             .map(|i| quote!(#i))
             .collect();
-        let has_impl_arg = f.sig.inputs.iter().any(|a| quote!(#a).to_string().contains("impl "));
-        let turbofish = if generic_args.is_empty() || has_impl_arg { quote!() } else { quote!(::<#(#generic_args),*>) };
+        let has_impl_arg = f
+            .sig
+            .inputs
+            .iter()
+            .any(|a| quote!(#a).to_string().contains("impl "));
+        let turbofish = if generic_args.is_empty() || has_impl_arg {
+            quote!()
+        } else {
+            quote!(::<#(#generic_args),*>)
+        };
         let count = dispatch.versions.len();
         let count_u8 = proc_macro2::Literal::u8_unsuffixed(count as u8);
         let arms = dispatch.versions.iter().enumerate().map(|(k, version)| {
             let k_u8 = proc_macro2::Literal::u8_unsuffixed(k as u8);
             let call = quote!(Self::#version #turbofish(#(#forwarded,)* DISPATCHER.probe(#k_u8)));
-            let call = if f.sig.unsafety.is_some() { quote!(unsafe { #call }) } else { call };
+            let call = if f.sig.unsafety.is_some() {
+                quote!(unsafe { #call })
+            } else {
+                call
+            };
             if k + 1 == count {
                 quote!(_ => #call,)
             } else {
@@ -89,7 +103,8 @@ fn expand_impl(mut imp: syn::ItemImpl, dispatches: &[Dispatch]) -> TokenStream {
         });
         f.block = body;
         f.attrs.push(syn::parse_quote!(#[inline]));
-        f.attrs.push(syn::parse_quote!(#[allow(clippy::undocumented_unsafe_blocks)]));
+        f.attrs
+            .push(syn::parse_quote!(#[allow(clippy::undocumented_unsafe_blocks)]));
     }
     quote!(#imp)
 }
@@ -105,14 +120,19 @@ fn expand_lock(mut func: syn::ItemFn, lock: &syn::Expr, guard: &syn::Ident) -> T
         let mut #guard = #p::lock_adaptive(&DISPATCHER, &(#lock));
         #block
     });
-    func.block = Box::new(new_block);
+    *func.block = new_block;
     quote!(#func)
 }
 
 /// A short name for the impl's type: its last path segment without generic arguments.
 fn type_label(ty: &syn::Type) -> String {
     match ty {
-        syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default(),
+        syn::Type::Path(p) => p
+            .path
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default(),
         other => quote!(#other).to_string().replace(' ', ""),
     }
 }

@@ -1,0 +1,6 @@
+use hallows_macros::cacheline_aligned;
+
+#[cacheline_aligned]
+fn not_a_type() {}
+
+fn main() {}

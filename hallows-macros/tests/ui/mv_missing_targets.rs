@@ -1,0 +1,6 @@
+use hallows_macros::multiversion;
+
+#[multiversion]
+fn f() {}
+
+fn main() {}

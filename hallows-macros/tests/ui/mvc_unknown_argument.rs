@@ -1,0 +1,15 @@
+use hallows_macros::multiversion_contention;
+use std::sync::Mutex;
+
+struct Map {
+    entries: Mutex<Vec<u64>>,
+}
+
+impl Map {
+    #[multiversion_contention(lock = self.entries, guard = entries, mode = spin)]
+    fn push(&self, v: u64) {
+        entries.push(v);
+    }
+}
+
+fn main() {}
