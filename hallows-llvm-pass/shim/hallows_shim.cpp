@@ -58,7 +58,8 @@ struct HallowsModulePass : PassInfoMixin<HallowsModulePass> {
 void addScheduled(ModulePassManager &MPM, uint32_t Mask) {
   // Fixed order: inventory sees the IR first, prefetch works on loops before the layout pass
   // decides the final block order.
-  for (uint32_t Pass : {HALLOWS_PASS_INVENTORY, HALLOWS_PASS_PREFETCH, HALLOWS_PASS_RAILWAY})
+  for (uint32_t Pass : {HALLOWS_PASS_INVENTORY, HALLOWS_PASS_PREFETCH_INSTRUMENT,
+                        HALLOWS_PASS_PREFETCH, HALLOWS_PASS_RAILWAY})
     if (Mask & (1u << Pass))
       MPM.addPass(HallowsModulePass(Pass, 0));
 }
@@ -74,6 +75,10 @@ bool parsePipelineName(StringRef Name, ModulePassManager &MPM) {
   }
   if (Name == "hallows-railway") {
     MPM.addPass(HallowsModulePass(HALLOWS_PASS_RAILWAY, 0));
+    return true;
+  }
+  if (Name == "hallows-prefetch-instrument") {
+    MPM.addPass(HallowsModulePass(HALLOWS_PASS_PREFETCH_INSTRUMENT, 0));
     return true;
   }
   if (Name == "hallows-prefetch") {

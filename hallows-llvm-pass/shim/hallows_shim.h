@@ -16,6 +16,7 @@ extern "C" {
 #define HALLOWS_PASS_INVENTORY 0u
 #define HALLOWS_PASS_RAILWAY 1u
 #define HALLOWS_PASS_PREFETCH 2u
+#define HALLOWS_PASS_PREFETCH_INSTRUMENT 3u
 
 /* Run flags. */
 #define HALLOWS_RUN_PRINT 1u

@@ -36,6 +36,7 @@ pub fn pass_name(pass: u32) -> &'static str {
         shim::PASS_INVENTORY => "hallows-inventory",
         shim::PASS_RAILWAY => "hallows-railway",
         shim::PASS_PREFETCH => "hallows-prefetch",
+        shim::PASS_PREFETCH_INSTRUMENT => "hallows-prefetch-instrument",
         _ => "hallows-unknown",
     }
 }
@@ -47,7 +48,8 @@ pub fn schedule(enabled: PassSet, extension_point: u32, phase: u32) -> u32 {
     }
     let bit = |on: bool, pass: u32| if on { 1u32 << pass } else { 0 };
     let inventory = bit(enabled.inventory, shim::PASS_INVENTORY);
-    let prefetch = bit(enabled.prefetch, shim::PASS_PREFETCH);
+    let prefetch = bit(enabled.prefetch, shim::PASS_PREFETCH)
+        | bit(enabled.prefetch_instrument, shim::PASS_PREFETCH_INSTRUMENT);
     let railway = bit(enabled.railway, shim::PASS_RAILWAY);
     match extension_point {
         shim::EP_OPTIMIZER_EARLY => inventory,
@@ -95,6 +97,9 @@ pub unsafe extern "C" fn hallows_rust_run_pass(
         match pass {
             shim::PASS_INVENTORY => inventory::run(module, &analyses, print, options()),
             shim::PASS_PREFETCH => prefetch::run(module, &analyses, options()),
+            shim::PASS_PREFETCH_INSTRUMENT => {
+                prefetch::instrument::run(module, &analyses, options())
+            }
             shim::PASS_RAILWAY => railway::run(module, &analyses, options()),
             _ => false,
         }
@@ -120,6 +125,7 @@ mod tests {
         inventory: true,
         railway: true,
         prefetch: true,
+        prefetch_instrument: false,
     };
 
     #[test]

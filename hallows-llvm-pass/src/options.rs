@@ -9,6 +9,7 @@
 //! | `HALLOWS_REPORT_DIR` | absolute directory for JSON-lines reports (unset: no files) |
 //! | `HALLOWS_REPORT_STDERR` | `1` also prints every record as a readable line on stderr |
 //! | `HALLOWS_PREFETCH_PROFILE` | access-pattern profile for `hallows-prefetch` |
+//! | `HALLOWS_PREFETCH_PROFILE_OUT` | read at run time by programs built with `prefetch-instrument`: where they write raw samples |
 //! | `HALLOWS_RAILWAY_BACKEND` | `0` keeps the backend's default block placement when `railway` is scheduled (default `1`: ext-TSP placement for functions with profile data) |
 
 use std::path::PathBuf;
@@ -62,6 +63,9 @@ pub struct PassSet {
     pub railway: bool,
     /// `hallows-prefetch`.
     pub prefetch: bool,
+    /// `hallows-prefetch-instrument` (not part of `all`: it records a profile, it does not
+    /// optimise).
+    pub prefetch_instrument: bool,
 }
 
 /// The plugin's settings, read once from the environment.
@@ -90,11 +94,13 @@ pub fn parse_passes(text: &str) -> (PassSet, Vec<String>) {
             "inventory" => set.inventory = true,
             "railway" => set.railway = true,
             "prefetch" => set.prefetch = true,
+            "prefetch-instrument" => set.prefetch_instrument = true,
             "all" => {
                 set = PassSet {
                     inventory: true,
                     railway: true,
                     prefetch: true,
+                    ..set
                 }
             }
             _ => unknown.push(item.to_owned()),
@@ -115,7 +121,7 @@ pub fn options_from(
     let (passes, unknown) = parse_passes(passes.unwrap_or(DEFAULT_PASSES));
     if !unknown.is_empty() {
         warnings.push(format!(
-            "{ENV_PASSES} names unknown pass(es) {}; ignoring them (known: inventory, railway, prefetch, all)",
+            "{ENV_PASSES} names unknown pass(es) {}; ignoring them (known: inventory, railway, prefetch, prefetch-instrument, all)",
             unknown
                 .iter()
                 .map(|u| format!("`{u}`"))
@@ -191,7 +197,8 @@ mod tests {
             PassSet {
                 inventory: false,
                 railway: true,
-                prefetch: true
+                prefetch: true,
+                prefetch_instrument: false,
             }
         );
         assert!(unknown.is_empty());

@@ -13,6 +13,8 @@ pub const PASS_INVENTORY: u32 = 0;
 pub const PASS_RAILWAY: u32 = 1;
 /// Pass identifier of `hallows-prefetch`.
 pub const PASS_PREFETCH: u32 = 2;
+/// Pass identifier of `hallows-prefetch-instrument`.
+pub const PASS_PREFETCH_INSTRUMENT: u32 = 3;
 
 /// Run flag: print a human-readable form to stderr (`print<...>` pipelines).
 pub const RUN_PRINT: u32 = 1;

@@ -1,6 +1,6 @@
 ; table[hash(keys[i]) & mask] (hash-join probe), iterated with a pointer induction variable as
-; rustc emits for `for &k in keys`: the clone re-hashes keys[i+d]; the look-ahead pointer is
-; clamped to the last element (end - 8) and never behind the current one.
+; rustc emits for `for &k in keys`: the clone re-hashes keys[i+d]; the distance is clamped to
+; the elements left before the last one (end - 8), so the cloned load never passes it.
 ; RUN: opt -load-pass-plugin=%plugin -passes='hallows-prefetch,verify' -S %s | FileCheck %s
 ; RUN: env HALLOWS_REPORT_STDERR=1 opt -load-pass-plugin=%plugin -passes=hallows-prefetch -disable-output %s 2>&1 | FileCheck %s --check-prefix=REPORT
 
@@ -8,13 +8,15 @@
 
 ; CHECK-LABEL: define i64 @probe(
 ; CHECK:       next:
-; CHECK:         %p.ahead = getelementptr i8, ptr %p, i64 [[OFF:[0-9]+]]
-; CHECK-NEXT:    %p.ahead.last = getelementptr i8, ptr %end, i64 -8
-; CHECK-NEXT:    %p.ahead.inside = icmp ult ptr %p.ahead, %p.ahead.last
-; CHECK-NEXT:    %p.ahead.clamp = select i1 %p.ahead.inside, ptr %p.ahead, ptr %p.ahead.last
-; CHECK-NEXT:    %p.ahead.behind = icmp ult ptr %p.ahead.clamp, %p
-; CHECK-NEXT:    %p.ahead.idx = select i1 %p.ahead.behind, ptr %p, ptr %p.ahead.clamp
-; CHECK-NEXT:    %k.ahead = load i64, ptr %p.ahead.idx, align 8
+; CHECK:         %p.pos = ptrtoint ptr %p to i64
+; CHECK-NEXT:    %p.end = ptrtoint ptr %end to i64
+; CHECK-NEXT:    %p.last = sub i64 %p.end, 8
+; CHECK-NEXT:    %p.left = call i64 @llvm.usub.sat.i64(i64 %p.last, i64 %p.pos)
+; CHECK-NEXT:    %p.iters = udiv i64 %p.left, 8
+; CHECK-NEXT:    %hpf.dist = call i64 @llvm.umin.i64(i64 {{[0-9]+}}, i64 %p.iters)
+; CHECK-NEXT:    [[OFF:%.*]] = mul i64 %hpf.dist, 8
+; CHECK-NEXT:    %p.ahead = getelementptr i8, ptr %p, i64 [[OFF]]
+; CHECK-NEXT:    %k.ahead = load i64, ptr %p.ahead, align 8
 ; CHECK-NEXT:    %m.ahead = mul i64 %k.ahead, -7046029254386353131
 ; CHECK-NEXT:    %h.ahead = lshr i64 %m.ahead, 20
 ; CHECK-NEXT:    %slot.ahead = and i64 %h.ahead, %mask

@@ -1,6 +1,6 @@
 ; a[b[i]] (NAS IS's counting loop): without a profile the indirect load is prefetched with a
-; static distance; the cloned b[i+d] load is clamped to the last iteration (n - 1) and never
-; before i; the strided b[i] itself is left to the hardware prefetcher.
+; static distance d; the cloned load reads b[i + min(d, (n - 1) - i)] = b[min(i + d, n - 1)],
+; never past the last iteration; the strided b[i] itself is left to the hardware prefetcher.
 ; RUN: opt -load-pass-plugin=%plugin -passes='hallows-prefetch,verify' -S %s | FileCheck %s
 ; RUN: env HALLOWS_REPORT_STDERR=1 opt -load-pass-plugin=%plugin -passes=hallows-prefetch -disable-output %s 2>&1 | FileCheck %s --check-prefix=REPORT
 
@@ -9,11 +9,11 @@
 
 ; CHECK-LABEL: define void @count(
 ; CHECK:       body:
-; CHECK:         %i.ahead = add i64 %i, [[D:[0-9]+]]
-; CHECK-NEXT:    %i.ahead.last = sub i64 %n, 1
-; CHECK-NEXT:    %i.ahead.clamp = call i64 @llvm.umin.i64(i64 %i.ahead, i64 %i.ahead.last)
-; CHECK-NEXT:    %i.ahead.idx = call i64 @llvm.umax.i64(i64 %i.ahead.clamp, i64 %i)
-; CHECK-NEXT:    %kp.ahead = getelementptr i32, ptr %keys, i64 %i.ahead.idx
+; CHECK:         %i.last = sub i64 %n, 1
+; CHECK-NEXT:    %i.left = call i64 @llvm.usub.sat.i64(i64 %i.last, i64 %i)
+; CHECK-NEXT:    %hpf.dist = call i64 @llvm.umin.i64(i64 {{[0-9]+}}, i64 %i.left)
+; CHECK-NEXT:    %i.ahead = add i64 %i, %hpf.dist
+; CHECK-NEXT:    %kp.ahead = getelementptr i32, ptr %keys, i64 %i.ahead
 ; CHECK-NEXT:    %k.ahead = load i32, ptr %kp.ahead, align 4
 ; CHECK-NEXT:    %kx.ahead = zext i32 %k.ahead to i64
 ; CHECK-NEXT:    %cp.ahead = getelementptr i32, ptr %counts, i64 %kx.ahead

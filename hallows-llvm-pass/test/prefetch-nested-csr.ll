@@ -1,5 +1,5 @@
 ; CSR sparse matrix-vector product (NAS CG): x[col[e]] in the inner loop over a row's
-; nonzeros. The look-ahead index e+d is clamped to the row's end (rowptr[r+1] - 1) and to the
+; nonzeros. The look-ahead distance is clamped to the row's end (rowptr[r+1] - 1) and to the
 ; bounds checks of col and val, so the cloned col[] load stays inside what the loop reads.
 ; RUN: opt -load-pass-plugin=%plugin -passes='hallows-prefetch,verify' -S %s | FileCheck %s
 ; RUN: env HALLOWS_REPORT_STDERR=1 opt -load-pass-plugin=%plugin -passes=hallows-prefetch -disable-output %s 2>&1 | FileCheck %s --check-prefix=REPORT
@@ -8,15 +8,17 @@
 
 ; CHECK-LABEL: define void @spmv(
 ; CHECK:       gather:
-; CHECK:         %e.ahead = add i64 %e, [[D:[0-9]+]]
-; CHECK-NEXT:    %e.ahead.last = sub i64 %hi, 1
-; CHECK-NEXT:    %e.ahead.clamp = call i64 @llvm.umin.i64(i64 %e.ahead, i64 %e.ahead.last)
-; CHECK-NEXT:    %e.ahead.last1 = sub i64 %ncol, 1
-; CHECK-NEXT:    %e.ahead.clamp2 = call i64 @llvm.umin.i64(i64 %e.ahead.clamp, i64 %e.ahead.last1)
-; CHECK-NEXT:    %e.ahead.last3 = sub i64 %nval, 1
-; CHECK-NEXT:    %e.ahead.clamp4 = call i64 @llvm.umin.i64(i64 %e.ahead.clamp2, i64 %e.ahead.last3)
-; CHECK-NEXT:    %e.ahead.idx = call i64 @llvm.umax.i64(i64 %e.ahead.clamp4, i64 %e)
-; CHECK-NEXT:    %colp.ahead = getelementptr i32, ptr %col, i64 %e.ahead.idx
+; CHECK:         %e.last = sub i64 %hi, 1
+; CHECK-NEXT:    %e.left = call i64 @llvm.usub.sat.i64(i64 %e.last, i64 %e)
+; CHECK-NEXT:    %hpf.dist = call i64 @llvm.umin.i64(i64 {{[0-9]+}}, i64 %e.left)
+; CHECK-NEXT:    %e.last1 = sub i64 %ncol, 1
+; CHECK-NEXT:    %e.left2 = call i64 @llvm.usub.sat.i64(i64 %e.last1, i64 %e)
+; CHECK-NEXT:    %hpf.dist3 = call i64 @llvm.umin.i64(i64 %hpf.dist, i64 %e.left2)
+; CHECK-NEXT:    %e.last4 = sub i64 %nval, 1
+; CHECK-NEXT:    %e.left5 = call i64 @llvm.usub.sat.i64(i64 %e.last4, i64 %e)
+; CHECK-NEXT:    %hpf.dist6 = call i64 @llvm.umin.i64(i64 %hpf.dist3, i64 %e.left5)
+; CHECK-NEXT:    %e.ahead = add i64 %e, %hpf.dist6
+; CHECK-NEXT:    %colp.ahead = getelementptr i32, ptr %col, i64 %e.ahead
 ; CHECK-NEXT:    %c.ahead = load i32, ptr %colp.ahead, align 4
 ; CHECK-NEXT:    %cx.ahead = zext i32 %c.ahead to i64
 ; CHECK-NEXT:    %xp.ahead = getelementptr double, ptr %x, i64 %cx.ahead

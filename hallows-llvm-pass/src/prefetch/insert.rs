@@ -1,12 +1,14 @@
 //! Inserting a prefetch: clone the address chain with each induction variable replaced by its
-//! clamped value `d` iterations ahead, then `llvm.prefetch(addr, rw=0, locality=3, data)`.
+//! value `d'` iterations ahead, then `llvm.prefetch(addr, rw=0, locality=3, data)`.
 //!
-//! The look-ahead value of an induction variable `iv` with step `s` is
-//! `max(min(iv + d*s, b1, b2, ...), iv)` where each `b` is an upper bound that holds for `iv`
-//! in every iteration (the loop's last value `n - 1`, bounds checks on the path): so every
-//! cloned load reads an element that some iteration of the original loop reads. Other values
-//! guarded by bounds checks are clamped the same way. Clones drop poison-generating flags and
-//! UB-implying metadata, so they are defined for any value. Prefetches never fault.
+//! The distance is clamped to the iterations left: `d' = min(d, (L - iv) / step)` over every
+//! upper bound `iv <= L` that holds in this iteration for any induction variable of the loop
+//! (the loop's exit test gives `L = n - 1`; bounds checks on the path give more), computed with
+//! a saturating subtraction so it is never negative. Every induction variable the chain reads
+//! then advances by `d' * step`; so every cloned load reads an element some iteration of the
+//! original loop reads too (the index is `min(i + d, n - 1)` for a unit-step loop). Other values
+//! guarded by bounds checks are clamped to their bound as well. Clones drop poison-generating
+//! flags and UB-implying metadata, so they are defined for any value. Prefetches never fault.
 
 use std::collections::{HashMap, HashSet};
 
@@ -27,8 +29,10 @@ pub struct Plan<'a> {
     pub load: Value,
     /// Its address chain.
     pub chain: &'a Chain,
-    /// Induction variables the chain uses, with every bound that holds at the load.
+    /// Every induction variable of the loop with the bounds that hold at the load.
     pub inductions: Vec<(Induction, Vec<Bound>)>,
+    /// Induction variables the chain reads.
+    pub chain_inductions: Vec<Induction>,
     /// Iterations ahead.
     pub distance: u32,
     /// Terminator of the loop's preheader, where loop-invariant limits are computed once.
@@ -119,67 +123,95 @@ fn clamp_int(
     v
 }
 
-/// The clamped look-ahead value of an induction variable.
-fn ahead(
+/// The look-ahead distance in iterations, clamped to the iterations left (an `i64`).
+fn clamped_distance(
     b: LLVMBuilderRef,
     limits: &Limits<'_>,
     module: LLVMModuleRef,
-    iv: &Induction,
-    bounds: &[Bound],
-    distance: u32,
+    plan: &Plan<'_>,
 ) -> Value {
-    let name = format!("{}.ahead", ll::name(iv.phi));
-    let offset = iv.step.saturating_mul(i64::from(distance));
     // SAFETY: (whole block) the builder is positioned in the live function; every operand is a
     // value of that function or a constant of its context, with the types the builders expect.
     unsafe {
-        let ctx = LLVMGetTypeContext(ll::type_of(iv.phi));
-        if iv.pointer {
-            let i8t = LLVMInt8TypeInContext(ctx);
-            let i64t = LLVMInt64TypeInContext(ctx);
-            let n = ll::c_name(&name);
-            let mut off = [const_of(i64t, offset)];
-            let mut t = LLVMBuildGEP2(b, i8t, iv.phi, off.as_mut_ptr(), 1, n.as_ptr());
+        let ctx = LLVMGetTypeContext(ll::type_of(plan.load));
+        let i64t = LLVMInt64TypeInContext(ctx);
+        let mut d = const_of(i64t, i64::from(plan.distance));
+        let mut ty = i64t;
+        let umin = intrinsic(module, "llvm.umin", std::slice::from_mut(&mut ty));
+        let mut ty = i64t;
+        let usub_sat = intrinsic(module, "llvm.usub.sat", std::slice::from_mut(&mut ty));
+        for (iv, bounds) in &plan.inductions {
+            let base = ll::name(iv.phi);
+            let as_i64 = |v: Value, builder: LLVMBuilderRef, what: &str| -> Value {
+                let n = ll::c_name(&format!("{base}.{what}"));
+                if iv.pointer {
+                    LLVMBuildPtrToInt(builder, v, i64t, n.as_ptr())
+                } else {
+                    LLVMBuildZExtOrBitCast(builder, v, i64t, n.as_ptr())
+                }
+            };
+            let here = as_i64(iv.phi, b, "pos");
             for bound in bounds {
-                let mut back = [const_of(i64t, -bound.minus)];
-                let nl = ll::c_name(&format!("{name}.last"));
-                let last = LLVMBuildGEP2(
-                    limits.builder_for(bound.limit),
-                    i8t,
-                    bound.limit,
-                    back.as_mut_ptr(),
-                    1,
-                    nl.as_ptr(),
-                );
-                let nc = ll::c_name(&format!("{name}.inside"));
-                let inside = LLVMBuildICmp(
-                    b,
-                    llvm_sys::LLVMIntPredicate::LLVMIntULT,
-                    t,
-                    last,
-                    nc.as_ptr(),
-                );
-                let ns = ll::c_name(&format!("{name}.clamp"));
-                t = LLVMBuildSelect(b, inside, t, last, ns.as_ptr());
+                let hb = limits.builder_for(bound.limit);
+                let limit = as_i64(bound.limit, hb, "end");
+                let last = if bound.minus == 0 {
+                    limit
+                } else {
+                    let n = ll::c_name(&format!("{base}.last"));
+                    LLVMBuildSub(hb, limit, const_of(i64t, bound.minus), n.as_ptr())
+                };
+                let left = call(b, usub_sat, &mut [last, here], &format!("{base}.left"));
+                let steps = if iv.step == 1 {
+                    left
+                } else {
+                    let n = ll::c_name(&format!("{base}.iters"));
+                    LLVMBuildUDiv(b, left, const_of(i64t, iv.step), n.as_ptr())
+                };
+                d = call(b, umin, &mut [d, steps], "hpf.dist");
             }
-            let nc = ll::c_name(&format!("{name}.behind"));
-            let behind = LLVMBuildICmp(
+        }
+        d
+    }
+}
+
+/// The value of `iv` `d` iterations ahead.
+fn ahead(b: LLVMBuilderRef, iv: &Induction, d: Value) -> Value {
+    let name = format!("{}.ahead", ll::name(iv.phi));
+    let n = ll::c_name(&name);
+    // SAFETY: (whole block) builder positioned in the live function; `d` is an i64 of it.
+    unsafe {
+        let ctx = LLVMGetTypeContext(ll::type_of(iv.phi));
+        let i64t = LLVMInt64TypeInContext(ctx);
+        let no = ll::c_name("");
+        if iv.pointer {
+            let off = if iv.step == 1 {
+                d
+            } else {
+                LLVMBuildMul(b, d, const_of(i64t, iv.step), no.as_ptr())
+            };
+            let mut idx = [off];
+            LLVMBuildGEP2(
                 b,
-                llvm_sys::LLVMIntPredicate::LLVMIntULT,
-                t,
+                LLVMInt8TypeInContext(ctx),
                 iv.phi,
-                nc.as_ptr(),
-            );
-            let ns = ll::c_name(&format!("{name}.idx"));
-            LLVMBuildSelect(b, behind, iv.phi, t, ns.as_ptr())
+                idx.as_mut_ptr(),
+                1,
+                n.as_ptr(),
+            )
         } else {
             let ty = ll::type_of(iv.phi);
-            let n = ll::c_name(&name);
-            let t = LLVMBuildAdd(b, iv.phi, const_of(ty, offset), n.as_ptr());
-            let t = clamp_int(b, limits, module, t, bounds, &name);
-            let mut tyv = ty;
-            let umax = intrinsic(module, "llvm.umax", std::slice::from_mut(&mut tyv));
-            call(b, umax, &mut [t, iv.phi], &format!("{name}.idx"))
+            // `d` is at most the distance (a u32), so narrowing keeps its value.
+            let dd = match LLVMGetIntTypeWidth(ty) {
+                64 => d,
+                w if w < 64 => LLVMBuildTrunc(b, d, ty, no.as_ptr()),
+                _ => LLVMBuildZExt(b, d, ty, no.as_ptr()),
+            };
+            let off = if iv.step == 1 {
+                dd
+            } else {
+                LLVMBuildMul(b, dd, const_of(ty, iv.step), no.as_ptr())
+            };
+            LLVMBuildAdd(b, iv.phi, off, n.as_ptr())
         }
     }
 }
@@ -193,9 +225,9 @@ pub fn insert(module: LLVMModuleRef, plan: &Plan<'_>) {
         loop_blocks: plan.loop_blocks,
     };
     let mut map: HashMap<Value, Value> = HashMap::new();
-    for (iv, bounds) in &plan.inductions {
-        let a = ahead(b, &limits, module, iv, bounds, plan.distance);
-        map.insert(iv.phi, a);
+    let d = clamped_distance(b, &limits, module, plan);
+    for iv in &plan.chain_inductions {
+        map.insert(iv.phi, ahead(b, iv, d));
     }
     for &inst in &plan.chain.insts {
         // SAFETY: `inst` is a live instruction; the clone is new, unattached, and inserted at

@@ -9,7 +9,10 @@
 //!   (bounds checks such as `icmp ult %i, %len` whose other side panics), which hold there.
 //!
 //! A bound is written `v <= limit - minus`. Cloned address chains are clamped with them, so a
-//! cloned load only reads an element some iteration of the original loop reads too.
+//! cloned load only reads an element some iteration of the original loop reads too. An
+//! inequality `iv != n` bounds `iv` by `n - step` for any positive step: the look-ahead
+//! distance is a whole number of steps and never passes the bound, so the cloned index is a
+//! value the loop takes before it could pass `n` (see `insert.rs`).
 
 use std::collections::{HashMap, HashSet};
 
@@ -283,7 +286,7 @@ fn latch_bounds(l: &LoopView, iv: &Induction) -> Vec<Bound> {
             Fact::Upper { value, bound } if value == iv.next => out.push(bound),
             Fact::NotEqual(a, b) if a == iv.next || b == iv.next => {
                 let other = if a == iv.next { b } else { a };
-                if iv.pointer || iv.step == 1 {
+                {
                     out.push(Bound {
                         limit: other,
                         minus: iv.step,
@@ -306,14 +309,10 @@ pub fn path_bounds(iv: &Induction, facts: &[(Fact, usize)]) -> Vec<Bound> {
                 limit: bound.limit,
                 minus: bound.minus.saturating_add(iv.step),
             }),
-            Fact::NotEqual(a, b)
-                if (a == iv.phi || b == iv.phi) && (iv.pointer || iv.step == 1) =>
-            {
-                out.push(Bound {
-                    limit: if a == iv.phi { b } else { a },
-                    minus: iv.step,
-                })
-            }
+            Fact::NotEqual(a, b) if a == iv.phi || b == iv.phi => out.push(Bound {
+                limit: if a == iv.phi { b } else { a },
+                minus: iv.step,
+            }),
             _ => {}
         }
     }

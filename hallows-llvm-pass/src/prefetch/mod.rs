@@ -12,12 +12,14 @@
 //! | [`sites`] | load sites and their stable ids |
 //! | [`insert`] | cloning a chain ahead, clamped, and inserting `llvm.prefetch` |
 //! | [`pass`] | the `hallows-prefetch` driver and its report |
+//! | [`instrument`] | `hallows-prefetch-instrument` and its linked runtime (`runtime.ll`) |
 //! | [`analysis`] | the inventory of loads in loops (analysis only) |
 
 pub mod analysis;
 mod chain;
 pub mod decide;
 mod insert;
+pub mod instrument;
 mod ll;
 mod loops;
 pub mod model;

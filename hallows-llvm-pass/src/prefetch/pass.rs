@@ -113,14 +113,17 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
             let l = &views.loops[site.loop_index];
             let (path, path_facts) = views.path_facts(l, site.block);
             let (shape, chain) = chain::analyse(site.load, l, &path, &path_facts);
+            // Every induction variable of the loop bounds the look-ahead distance; the loop
+            // is bounded when its exit test bounds at least one of them.
             let mut inductions = Vec::new();
-            let mut bounded = true;
-            for &i in &chain.inductions {
-                let (iv, latch_bounds) = &l.inductions[i];
+            let mut bounded = false;
+            for (iv, latch_bounds) in &l.inductions {
+                bounded |= !latch_bounds.is_empty();
                 let mut bounds = latch_bounds.clone();
                 bounds.extend(loops::path_bounds(iv, &path_facts));
-                bounded &= latch_bounds.iter().len() > 0;
-                inductions.push((*iv, bounds));
+                if !bounds.is_empty() {
+                    inductions.push((*iv, bounds));
+                }
             }
             analysed.push((site, shape, chain, inductions, bounded));
         }
@@ -185,6 +188,11 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
                         load: site.load,
                         chain,
                         inductions: inductions.clone(),
+                        chain_inductions: chain
+                            .inductions
+                            .iter()
+                            .map(|&i| l.inductions[i].0)
+                            .collect(),
                         distance,
                         hoist_before: l.preheader.map(ll::terminator),
                         loop_blocks: &l.blocks,

@@ -36,4 +36,13 @@ void hallows_pf_drop_poison(LLVMValueRef Inst) {
   I->dropUBImplyingAttrsAndUnknownMetadata({});
 }
 
+// Returns a block on the edge From -> To that runs exactly when the edge is taken: From itself
+// when To is its only successor, else a new block splitting the edge (phis updated by LLVM).
+LLVMBasicBlockRef hallows_pf_edge_block(LLVMBasicBlockRef From, LLVMBasicBlockRef To) {
+  BasicBlock *F = unwrap(From);
+  if (F->getUniqueSuccessor() == unwrap(To))
+    return From;
+  return wrap(SplitEdge(F, unwrap(To)));
+}
+
 } // extern "C"

@@ -153,6 +153,79 @@ pub fn occupancy_population(draws: u64, distinct: u64) -> u64 {
     hi.round() as u64
 }
 
+/// A gap between sorted sampled addresses this many times the average spacing splits the
+/// samples into separate regions (separate allocations, e.g. a small and a large table used by
+/// the same load site in different calls).
+pub const REGION_GAP_FACTOR: u64 = 64;
+/// Regions with fewer samples are not split further.
+pub const MIN_REGION_SAMPLES: usize = 8;
+
+/// Splits samples into address regions at gaps much larger than their average spacing, so that
+/// one load site used on a small and on a large array is modelled as the mix it is.
+pub fn regions(samples: &[Sample]) -> Vec<Vec<Sample>> {
+    let mut sorted = samples.to_vec();
+    sorted.sort_by_key(|s| s.addr);
+    let mut out = Vec::new();
+    split_regions(&sorted, &mut out);
+    out
+}
+
+fn split_regions(sorted: &[Sample], out: &mut Vec<Vec<Sample>>) {
+    if sorted.len() < MIN_REGION_SAMPLES {
+        if !sorted.is_empty() {
+            out.push(sorted.to_vec());
+        }
+        return;
+    }
+    let range = sorted[sorted.len() - 1].addr - sorted[0].addr;
+    let threshold = (range / sorted.len() as u64)
+        .saturating_mul(REGION_GAP_FACTOR)
+        .max(1 << 16);
+    let cut = sorted
+        .windows(2)
+        .enumerate()
+        .max_by_key(|(_, w)| w[1].addr - w[0].addr);
+    match cut {
+        Some((i, w)) if w[1].addr - w[0].addr > threshold => {
+            split_regions(&sorted[..=i], out);
+            split_regions(&sorted[i + 1..], out);
+        }
+        _ => out.push(sorted.to_vec()),
+    }
+}
+
+/// Footprint and miss estimate of a site, region by region (see [`regions`]): the footprint is
+/// the regions' sum, the miss rate and latency their sample-weighted mix.
+pub fn estimate_site(
+    pattern: AddressPattern,
+    samples: &[Sample],
+    cache: &CacheModel,
+) -> (u64, MissEstimate) {
+    let parts = regions(samples);
+    let total = samples.len().max(1) as f64;
+    let (mut footprint, mut rate, mut stall) = (0u64, 0.0, 0.0);
+    for part in &parts {
+        let f = footprint_bytes(part, cache.line_bytes);
+        let m = estimate_misses(pattern, f, cache);
+        let share = part.len() as f64 / total;
+        footprint = footprint.saturating_add(f);
+        rate += share * m.miss_rate;
+        stall += share * m.miss_rate * m.miss_latency_ns;
+    }
+    let latency = if rate > 0.0 {
+        stall / rate
+    } else {
+        estimate_misses(pattern, footprint, cache).miss_latency_ns
+    };
+    (
+        footprint,
+        MissEstimate {
+            miss_rate: rate,
+            miss_latency_ns: latency,
+        },
+    )
+}
+
 /// Median time per execution between consecutive samples, in cycle-counter ticks.
 pub fn ticks_per_execution(samples: &[Sample], period: u32) -> Option<f64> {
     let mut per: Vec<f64> = samples
@@ -299,6 +372,34 @@ mod tests {
         let distinct = (n * (1.0 - (1.0 - 1.0 / n).powf(draws as f64))).round() as u64;
         let est = occupancy_population(draws, distinct);
         assert!((9_800..10_200).contains(&est), "{est}");
+    }
+
+    #[test]
+    fn a_small_and_a_large_table_are_a_mix() {
+        let cache = CacheModel {
+            dram_latency_ns: 100.0,
+            llc_latency_ns: 10.0,
+            ..CacheModel::default()
+        };
+        // Half the samples in a 4 KiB table, half spread over 256 MiB far away.
+        let small = pseudo_random(500, 64)
+            .into_iter()
+            .map(|l| 0x5555_0000_0000 + l * 64);
+        let large = pseudo_random(500, 1 << 22)
+            .into_iter()
+            .map(|l| 0x7f00_0000_0000 + l * 64);
+        let s = samples(small.chain(large));
+        assert_eq!(regions(&s).len(), 2);
+        let (footprint, m) = estimate_site(AddressPattern::Irregular, &s, &cache);
+        assert!(footprint > 200 << 20, "{footprint}");
+        assert!((m.miss_rate - 0.5).abs() < 0.05, "{m:?}");
+        // One uniform large region is not split.
+        let one = samples(
+            pseudo_random(1000, 1 << 18)
+                .into_iter()
+                .map(|l| 0x1000_0000 + l * 64),
+        );
+        assert_eq!(regions(&one).len(), 1);
     }
 
     #[test]

@@ -134,9 +134,10 @@ pub fn merge(raws: &[RawProfile], machine: CacheModel) -> Profile {
             });
             // Runs of a deterministic program repeat the same samples, which would look like
             // collisions: the footprint comes from the largest run alone.
-            let footprint = best.map_or(0, |(_, s, _)| {
-                pattern::footprint_bytes(s, machine.line_bytes)
-            });
+            let (footprint, miss) = best.map_or(
+                (0, pattern::estimate_misses(pattern, 0, &machine)),
+                |(_, s, _)| pattern::estimate_site(pattern, s, &machine),
+            );
             let mut times: Vec<f64> = a
                 .runs
                 .iter()
@@ -144,7 +145,6 @@ pub fn merge(raws: &[RawProfile], machine: CacheModel) -> Profile {
                 .collect();
             times.sort_by(f64::total_cmp);
             let iter_ns = times.get(times.len() / 2).copied();
-            let miss = pattern::estimate_misses(pattern, footprint, &machine);
             let site = SiteProfile {
                 id,
                 function: a.function,

@@ -30,10 +30,12 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
     fnv1a_extend(FNV_OFFSET, bytes)
 }
 
-/// Removes the legacy-mangling hash segment (`17h` + 16 hex digits before the final `E`).
+/// Removes the parts of a symbol that may change when unrelated flags change: the legacy
+/// mangling's hash segment (`17h` + 16 hex digits before the final `E`), and the crate
+/// disambiguators of v0 mangling (`Cs<base-62>_` becomes `C`).
 ///
 /// Symbols in any other form are returned unchanged.
-pub fn symbol_stem(symbol: &str) -> &str {
+pub fn symbol_stem(symbol: &str) -> std::borrow::Cow<'_, str> {
     const HASH_SEGMENT: usize = "17h0123456789abcdefE".len();
     if symbol.starts_with("_ZN") && symbol.len() > HASH_SEGMENT + 3 {
         let cut = symbol.len() - HASH_SEGMENT;
@@ -43,10 +45,31 @@ pub fn symbol_stem(symbol: &str) -> &str {
             && tail.ends_with('E')
             && hex.bytes().all(|b| b.is_ascii_hexdigit())
         {
-            return &symbol[..cut];
+            return std::borrow::Cow::Borrowed(&symbol[..cut]);
         }
     }
-    symbol
+    if symbol.starts_with("_R") {
+        let bytes = symbol.as_bytes();
+        let mut out = String::with_capacity(symbol.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'C' && bytes.get(i + 1) == Some(&b's') {
+                let digits = bytes[i + 2..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_alphanumeric())
+                    .count();
+                if bytes.get(i + 2 + digits) == Some(&b'_') {
+                    out.push('C');
+                    i += 3 + digits;
+                    continue;
+                }
+            }
+            out.push(bytes[i] as char);
+            i += 1;
+        }
+        return std::borrow::Cow::Owned(out);
+    }
+    std::borrow::Cow::Borrowed(symbol)
 }
 
 /// Hash of a function's unhashed symbol: profiled sites carry it so that a stale profile
@@ -104,7 +127,7 @@ mod tests {
     }
 
     #[test]
-    fn stem_strips_only_the_legacy_hash() {
+    fn stem_strips_hashes_and_crate_disambiguators_only() {
         assert_eq!(
             symbol_stem("_ZN6nas_is4rank17h0123456789abcdefE"),
             "_ZN6nas_is4rank"
@@ -115,8 +138,12 @@ mod tests {
         );
         assert_eq!(symbol_stem("main"), "main");
         assert_eq!(
-            symbol_stem("_RNvCs1234_5crate4main"),
-            "_RNvCs1234_5crate4main"
+            symbol_stem("_RNvCscSYwAIFpW9W_7program4main"),
+            "_RNvC7program4main"
+        );
+        assert_eq!(
+            symbol_stem("_RNvMNtCs1a_5alloc3vecINtB2_3VecmE4push"),
+            "_RNvMNtC5alloc3vecINtB2_3VecmE4push"
         );
     }
 
