@@ -1,0 +1,34 @@
+#!/usr/bin/env python3
+"""Writes prefetch.profile and prefetch-corrupt.profile for prefetch-profile.ll and
+prefetch-profile-corrupt.ll, in the merged-profile format of src/prefetch/model/profile.rs
+(FNV-1a 64 checksum on the `end` line). Site ids are those hallows-prefetch prints for the
+test's functions (HALLOWS_REPORT_STDERR=1); re-run this after changing the test IR."""
+import os
+
+def fnv1a(data: bytes) -> int:
+    h = 0xcbf29ce484222325
+    for b in data:
+        h ^= b
+        h = (h * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+# (site id, function, execs, entries, pattern, footprint, iter_ns, miss, miss_ns)
+SITES = [
+    (0x7c567a8c2a0bf9ee, "column", 1000000, 10, "stride:+4096", 536870912, "40.0000", "0.9500", "100.000"),
+    (0x7aeea1decca9d9fa, "gather_hits", 1000000, 10, "irregular", 16384, "5.0000", "0.0100", "13.000"),
+    (0x4699bc072b4d2272, "short_rows", 300000, 100000, "irregular", 1073741824, "5.0000", "0.9000", "100.000"),
+    (0x1111111111111111, "stale", 1000000, 10, "irregular", 1073741824, "5.0000", "0.9000", "100.000"),
+]
+
+body = "hallows-prefetch-profile 1\n"
+body += "machine line=64 l1d=32768 l2=1048576 llc=33554432 llc_ns=15.000 dram_ns=100.000\n"
+body += "runs 1\n"
+for sid, fn, execs, entries, pattern, footprint, iter_ns, miss, miss_ns in sorted(SITES):
+    body += (f"site {sid:016x} fn={fnv1a(fn.encode()):016x} execs={execs} entries={entries} "
+             f"pattern={pattern} footprint={footprint} iter_ns={iter_ns} miss={miss} miss_ns={miss_ns}\n")
+text = body + f"end {len(SITES)} {fnv1a(body.encode()):016x}\n"
+here = os.path.dirname(os.path.abspath(__file__))
+with open(os.path.join(here, "prefetch.profile"), "w") as f:
+    f.write(text)
+with open(os.path.join(here, "prefetch-corrupt.profile"), "w") as f:
+    f.write(text[: len(text) // 2])

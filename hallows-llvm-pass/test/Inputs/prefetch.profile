@@ -1,0 +1,8 @@
+hallows-prefetch-profile 1
+machine line=64 l1d=32768 l2=1048576 llc=33554432 llc_ns=15.000 dram_ns=100.000
+runs 1
+site 1111111111111111 fn=ee7f9aad45ca109e execs=1000000 entries=10 pattern=irregular footprint=1073741824 iter_ns=5.0000 miss=0.9000 miss_ns=100.000
+site 4699bc072b4d2272 fn=c28503cb85d4cf33 execs=300000 entries=100000 pattern=irregular footprint=1073741824 iter_ns=5.0000 miss=0.9000 miss_ns=100.000
+site 7aeea1decca9d9fa fn=e260eec5de54d299 execs=1000000 entries=10 pattern=irregular footprint=16384 iter_ns=5.0000 miss=0.0100 miss_ns=13.000
+site 7c567a8c2a0bf9ee fn=5f531287628bf287 execs=1000000 entries=10 pattern=stride:+4096 footprint=536870912 iter_ns=40.0000 miss=0.9500 miss_ns=100.000
+end 4 ce450ef4d20d59f5

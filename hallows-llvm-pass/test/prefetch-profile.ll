@@ -1,0 +1,125 @@
+; Profile-guided decisions (Inputs/prefetch.profile, made for the sites of this file):
+; - @column: a 4 KiB-stride walk the profile marks as missing: prefetched, with the distance
+;   from the profile (40 ns per iteration, 100 ns misses at rate 0.95: 100 / (40 - 95/10) -> 4);
+; - @gather_hits: an indirect load the profile says hits (footprint fits in L2): skipped;
+; - @short_rows: an indirect load in a loop averaging 3 iterations per entry: skipped;
+; - @never_ran: a site absent from the profile: skipped as cold;
+; - @stale: the profile has sites of this function, none matching: a stale-profile warning and
+;   static heuristics for it.
+; RUN: env HALLOWS_PREFETCH_PROFILE=%S/Inputs/prefetch.profile opt -load-pass-plugin=%plugin -passes='hallows-prefetch,verify' -S %s | FileCheck %s
+; RUN: env HALLOWS_PREFETCH_PROFILE=%S/Inputs/prefetch.profile HALLOWS_REPORT_STDERR=1 opt -load-pass-plugin=%plugin -passes=hallows-prefetch -disable-output %s 2>&1 | FileCheck %s --check-prefix=REPORT
+
+; REPORT-DAG: inserted `column` {{.*}}stride: profile: miss rate 0.95{{.*}}"distance":4,{{.*}}"mode":"profile"
+; REPORT-DAG: skipped `gather_hits` {{.*}}loads hit: estimated miss rate 0.01
+; REPORT-DAG: skipped `short_rows` {{.*}}tiny trip count: 3.0 iterations per loop entry
+; REPORT-DAG: skipped `never_ran` {{.*}}cold: the site never ran while profiling
+; REPORT-DAG: warning `stale` {{.*}}stale profile: 1 profiled load site(s) of this function match none of its current sites
+; REPORT-DAG: inserted `stale` {{.*}}static heuristics
+
+; CHECK-LABEL: define double @column(
+; CHECK:         %hpf.dist = call i64 @llvm.umin.i64(i64 4, i64 %i.left)
+; CHECK-NEXT:    %i.ahead = add i64 %i, %hpf.dist
+; CHECK-NEXT:    %row.ahead = mul i64 %i.ahead, 512
+; CHECK-NEXT:    %p.ahead = getelementptr double, ptr %m, i64 %row.ahead
+; CHECK-NEXT:    call void @llvm.prefetch.p0(ptr %p.ahead, i32 0, i32 3, i32 1)
+; CHECK-LABEL: define i32 @gather_hits(
+; CHECK-NOT:   @llvm.prefetch
+; CHECK-LABEL: define i32 @short_rows(
+; CHECK-NOT:   @llvm.prefetch
+; CHECK-LABEL: define i32 @never_ran(
+; CHECK-NOT:   @llvm.prefetch
+; CHECK-LABEL: define i32 @stale(
+; CHECK:       @llvm.prefetch
+
+define double @column(ptr %m, i64 %n) {
+entry:
+  br label %loop
+loop:
+  %i = phi i64 [ 0, %entry ], [ %i.next, %loop ]
+  %s = phi double [ 0.0, %entry ], [ %s.next, %loop ]
+  %row = mul nuw i64 %i, 512
+  %p = getelementptr inbounds double, ptr %m, i64 %row
+  %v = load double, ptr %p, align 8
+  %s.next = fadd double %s, %v
+  %i.next = add nuw i64 %i, 1
+  %done = icmp eq i64 %i.next, %n
+  br i1 %done, label %exit, label %loop
+exit:
+  ret double %s.next
+}
+
+define i32 @gather_hits(ptr %a, ptr %b, i64 %n) {
+entry:
+  br label %loop
+loop:
+  %i = phi i64 [ 0, %entry ], [ %i.next, %loop ]
+  %s = phi i32 [ 0, %entry ], [ %s.next, %loop ]
+  %bp = getelementptr inbounds i32, ptr %b, i64 %i
+  %bi = load i32, ptr %bp, align 4
+  %bx = zext i32 %bi to i64
+  %ap = getelementptr inbounds i32, ptr %a, i64 %bx
+  %ai = load i32, ptr %ap, align 4
+  %s.next = add i32 %s, %ai
+  %i.next = add nuw i64 %i, 1
+  %done = icmp eq i64 %i.next, %n
+  br i1 %done, label %exit, label %loop
+exit:
+  ret i32 %s.next
+}
+
+define i32 @short_rows(ptr %a, ptr %b, i64 %n) {
+entry:
+  br label %loop
+loop:
+  %i = phi i64 [ 0, %entry ], [ %i.next, %loop ]
+  %s = phi i32 [ 0, %entry ], [ %s.next, %loop ]
+  %bp = getelementptr inbounds i32, ptr %b, i64 %i
+  %bi = load i32, ptr %bp, align 4
+  %bx = zext i32 %bi to i64
+  %ap = getelementptr inbounds i32, ptr %a, i64 %bx
+  %ai = load i32, ptr %ap, align 4
+  %s.next = add i32 %s, %ai
+  %i.next = add nuw i64 %i, 1
+  %done = icmp eq i64 %i.next, %n
+  br i1 %done, label %exit, label %loop
+exit:
+  ret i32 %s.next
+}
+
+define i32 @never_ran(ptr %a, ptr %b, i64 %n) {
+entry:
+  br label %loop
+loop:
+  %i = phi i64 [ 0, %entry ], [ %i.next, %loop ]
+  %s = phi i32 [ 0, %entry ], [ %s.next, %loop ]
+  %bp = getelementptr inbounds i32, ptr %b, i64 %i
+  %bi = load i32, ptr %bp, align 4
+  %bx = zext i32 %bi to i64
+  %ap = getelementptr inbounds i32, ptr %a, i64 %bx
+  %ai = load i32, ptr %ap, align 4
+  %s.next = add i32 %s, %ai
+  %i.next = add nuw i64 %i, 1
+  %done = icmp eq i64 %i.next, %n
+  br i1 %done, label %exit, label %loop
+exit:
+  ret i32 %s.next
+}
+
+define i32 @stale(ptr %a, ptr %b, i64 %n) {
+entry:
+  br label %loop
+loop:
+  %i = phi i64 [ 0, %entry ], [ %i.next, %loop ]
+  %s = phi i32 [ 0, %entry ], [ %s.next, %loop ]
+  %bp = getelementptr inbounds i32, ptr %b, i64 %i
+  %bi = load i32, ptr %bp, align 4
+  %bx = zext i32 %bi to i64
+  %ap = getelementptr inbounds i32, ptr %a, i64 %bx
+  %ai = load i32, ptr %ap, align 4
+  %s.next = add i32 %s, %ai
+  %i.next = add nuw i64 %i, 1
+  %done = icmp eq i64 %i.next, %n
+  br i1 %done, label %exit, label %loop
+exit:
+  ret i32 %s.next
+}
