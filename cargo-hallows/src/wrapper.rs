@@ -22,7 +22,7 @@ pub const WRAPPER_ENV: &str = "HALLOWS_RUSTC_WRAPPER";
 pub const PLUGIN_ENV: &str = "HALLOWS_WRAPPED_PLUGIN";
 /// The user's own rustc wrapper, run between this wrapper and rustc.
 pub const INNER_WRAPPER_ENV: &str = "HALLOWS_INNER_WRAPPER";
-/// File the wrapper appends `<crate>\t<crate types>\t<emit>` lines to.
+/// File the wrapper appends `<crate>\t<crate types>\t<emit>\t<incremental 0|1>` lines to.
 pub const COMPILE_LOG_ENV: &str = "HALLOWS_COMPILE_LOG";
 
 /// Whether this process was started by cargo as the wrapper.
@@ -40,6 +40,9 @@ pub struct Compilation {
     pub crate_types: String,
     /// `--emit` value.
     pub emit: String,
+    /// Whether `-C incremental` is on: unchanged codegen units are then reused without running
+    /// LLVM, so the plugin may legitimately write nothing.
+    pub incremental: bool,
 }
 
 impl Compilation {
@@ -49,6 +52,7 @@ impl Compilation {
         let mut crate_types = Vec::new();
         let mut emit = String::new();
         let mut json_errors = false;
+        let mut incremental = false;
         let mut i = 0;
         while i < args.len() {
             let arg = args[i].as_str();
@@ -70,6 +74,8 @@ impl Compilation {
                     crate_types.push(arg["--crate-type=".len()..].to_string())
                 }
                 _ if arg.starts_with("--error-format=json") => json_errors = true,
+                _ if arg.starts_with("-Cincremental=") => incremental = true,
+                "-C" if next.is_some_and(|n| n.starts_with("incremental=")) => incremental = true,
                 _ => {}
             }
             i += 1;
@@ -86,6 +92,7 @@ impl Compilation {
             crate_name: crate_name?,
             crate_types,
             emit,
+            incremental,
         })
     }
 
@@ -112,6 +119,7 @@ impl Compilation {
             crate_name: parts.next()?.to_string(),
             crate_types: parts.next()?.to_string(),
             emit: parts.next()?.to_string(),
+            incremental: parts.next()? == "1",
         })
     }
 }
@@ -154,8 +162,11 @@ pub fn run(args: Vec<OsString>) -> Result<std::convert::Infallible> {
         }
         if let Some(log) = std::env::var_os(COMPILE_LOG_ENV) {
             let line = format!(
-                "{}\t{}\t{}\n",
-                compilation.crate_name, compilation.crate_types, compilation.emit
+                "{}\t{}\t{}\t{}\n",
+                compilation.crate_name,
+                compilation.crate_types,
+                compilation.emit,
+                u8::from(compilation.incremental)
             );
             // One small O_APPEND write per process: lines of parallel rustc calls do not interleave.
             let mut file = std::fs::OpenOptions::new()
@@ -191,6 +202,12 @@ mod tests {
         assert_eq!(real.crate_name, "itoa");
         assert!(real.has_codegen());
         assert!(!real.is_linked());
+        assert!(!real.incremental);
+        let incremental = Compilation::from_args(&args(
+            "--crate-name a a.rs --error-format=json -C incremental=/t/i --emit=link",
+        ))
+        .unwrap();
+        assert!(incremental.incremental);
         let bin = Compilation::from_args(&args("--crate-name app src/main.rs --error-format=json --crate-type bin --emit=dep-info,link")).unwrap();
         assert!(bin.is_linked());
         assert!(Compilation::from_args(&args("-vV")).is_none());
@@ -212,8 +229,9 @@ mod tests {
 
     #[test]
     fn log_lines_round_trip() {
-        let c = Compilation::from_log_line("itoa\tlib\tdep-info,link").unwrap();
+        let c = Compilation::from_log_line("itoa\tlib\tdep-info,link\t1").unwrap();
         assert_eq!(c.crate_name, "itoa");
+        assert!(c.incremental);
         assert!(Compilation::from_log_line("broken").is_none());
     }
 }

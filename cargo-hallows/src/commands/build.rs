@@ -323,24 +323,28 @@ fn verify_reports(
     compiled: &[Compilation],
     start_ms: u64,
 ) -> Result<()> {
+    let ran_plugin = |c: &&Compilation| {
+        if mode == Mode::Rustc {
+            c.has_codegen()
+        } else {
+            c.is_linked()
+        }
+    };
+    // With incremental compilation (rustc mode) unchanged codegen units skip LLVM entirely.
     let expected: BTreeSet<&str> = compiled
         .iter()
-        .filter(|c| {
-            if mode == Mode::Rustc {
-                c.has_codegen()
-            } else {
-                c.is_linked()
-            }
-        })
+        .filter(ran_plugin)
+        .filter(|c| mode == Mode::Lto || !c.incremental)
         .map(|c| c.crate_name.as_str())
         .collect();
-    if expected.is_empty() {
+    if !compiled.iter().any(|c| ran_plugin(&c)) {
         term::status(&format!(
             "nothing was recompiled; reports in {} are from an earlier build",
             report_dir.display()
         ));
         return Ok(());
     }
+    let incremental_compiled = compiled.iter().any(|c| ran_plugin(&c) && c.incremental);
     let reports = Reports::read_dir(report_dir)?;
     let fresh: Vec<_> = reports
         .records
@@ -348,12 +352,25 @@ fn verify_reports(
         .filter(|l| l.record.ts_ms + CLOCK_SLACK_MS >= start_ms)
         .collect();
     if fresh.is_empty() {
-        bail!(
-            "the pass plugin wrote no report for the {} crate(s) just compiled ({}); it did not load or did not run. Check `cargo hallows doctor`; plugin: {}",
-            expected.len(),
-            expected.iter().copied().collect::<Vec<_>>().join(", "),
-            plugin.path.display()
-        );
+        if !expected.is_empty() {
+            bail!(
+                "the pass plugin wrote no report for the {} crate(s) just compiled ({}); it did not load or did not run. Check `cargo hallows doctor`; plugin: {}",
+                expected.len(),
+                expected.iter().copied().collect::<Vec<_>>().join(", "),
+                plugin.path.display()
+            );
+        }
+        if incremental_compiled {
+            if reports.records.is_empty() {
+                bail!(
+                    "the pass plugin has written no report in {} although crates were compiled; it did not load or did not run. Check `cargo hallows doctor`; plugin: {}",
+                    report_dir.display(),
+                    plugin.path.display()
+                );
+            }
+            term::status("incremental build: unchanged codegen units kept their earlier reports");
+        }
+        return Ok(());
     }
     let reported: BTreeSet<&str> = fresh
         .iter()
