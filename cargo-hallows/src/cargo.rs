@@ -86,6 +86,8 @@ pub struct BuildSettings {
     pub manifest_path: Option<PathBuf>,
     /// Whether `--config` was given (its rustflags are not merged).
     pub has_config_override: bool,
+    /// `--quiet` / `-q`.
+    pub quiet: bool,
 }
 
 impl BuildSettings {
@@ -119,6 +121,7 @@ impl BuildSettings {
             };
             match name {
                 "--release" | "-r" => settings.release = true,
+                "--quiet" | "-q" => settings.quiet = true,
                 "--profile" => settings.profile = value,
                 "--target-dir" => settings.target_dir = value.map(PathBuf::from),
                 "--target" => settings.targets.extend(value),

@@ -2,6 +2,15 @@
 //! stays free for machine-readable output (`report --json`) and for the user's own programs.
 
 use std::io::{IsTerminal as _, Write as _};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set by `--quiet`: status lines are dropped, warnings and errors still shown.
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// Turns status lines off (for `cargo build --quiet`).
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, Ordering::Relaxed);
+}
 
 /// Prefix of every line cargo-hallows itself prints.
 pub const PREFIX: &str = "hallows:";
@@ -16,6 +25,9 @@ fn paint(code: &str, text: &str) -> String {
 
 /// Prints a status line to stderr: `hallows: <message>`.
 pub fn status(message: &str) {
+    if QUIET.load(Ordering::Relaxed) {
+        return;
+    }
     let _ = writeln!(std::io::stderr(), "{} {message}", paint("1;32", PREFIX));
 }
 

@@ -102,6 +102,17 @@ fn crates_io_dependency() {
         "an unchanged build recompiled:\n{stderr}"
     );
     assert!(stderr.contains("nothing was recompiled"), "{stderr}");
+    // `--quiet` silences cargo-hallows' status lines along with cargo's.
+    let out = run_ok(
+        hallows(&dir)
+            .args(["build", "--quiet", "--release", "--target-dir"])
+            .arg(&target),
+    );
+    assert!(
+        !text(&out).1.contains("hallows: plugin"),
+        "{}",
+        text(&out).1
+    );
     // Other passes change the marker in the flags, so cargo rebuilds.
     let out = run_ok(
         hallows(&dir)

@@ -151,6 +151,9 @@ pub fn build(
     let cargo_args = split_own_flags(&mut options, &cargo_args)?;
     let passes = validate_passes(&options.passes)?;
     let settings = BuildSettings::parse(&cargo_args);
+    if settings.quiet {
+        term::set_quiet(true);
+    }
     if settings.targets.len() > 1 {
         bail!("cargo hallows builds for one `--target` at a time; run it once per target");
     }
