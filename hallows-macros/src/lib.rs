@@ -15,6 +15,7 @@ use proc_macro::TokenStream;
 
 mod cacheline_aligned;
 mod common;
+mod main_attr;
 mod multiversion;
 mod multiversion_contention;
 
@@ -124,4 +125,22 @@ pub fn multiversion(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn multiversion_contention(args: TokenStream, item: TokenStream) -> TokenStream {
     multiversion_contention::expand(args.into(), item.into()).into()
+}
+
+/// Runs an `async fn` (usually `main`) on a Hallows runtime: the function becomes a plain `fn`
+/// that builds `hallows_runtime::Runtime` and `block_on`s the body.
+///
+/// Arguments (all optional): `workers = N` (default: one per CPU) and `pin = true|false`
+/// (default `true`). Use it through the runtime's re-export, `#[hallows_runtime::main]`.
+///
+/// ```
+/// #[hallows_runtime::main(workers = 2)]
+/// async fn main() {
+///     let answer = hallows_runtime::spawn(async { 6 * 7 }).await;
+///     assert_eq!(answer, 42);
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
+    main_attr::expand(args.into(), item.into()).into()
 }

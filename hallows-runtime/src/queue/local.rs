@@ -220,11 +220,9 @@ impl<T> Local<T> {
                 ..w
             };
             // ORDERING: Release pairs with thieves' Acquire loads of the word in
-            // `steal_half_into`. SeqCst (same instruction as Release on x86) because the park
-            // protocol needs this publication in the single total order: a producer pushes,
-            // then SeqCst-loads the sleeper count, while a sleeper SeqCst-increments the count,
-            // fences, then reads this word (scheduler/README.md, "Parking").
-            match self.inner.commit(w, new, Ordering::SeqCst) {
+            // `steal_half_into`. (The park protocol orders this push against sleepers with a
+            // SeqCst fence on each side; see scheduler/README.md, "Parking".)
+            match self.inner.commit(w, new, Ordering::Release) {
                 Ok(()) => return Ok(()),
                 Err(current) => w = current,
             }
@@ -259,8 +257,8 @@ impl<T> Local<T> {
                 tail: w.tail.wrapping_add(items.len() as u16),
                 ..w
             };
-            // ORDERING: SeqCst, as in `push`.
-            match self.inner.commit(w, new, Ordering::SeqCst) {
+            // ORDERING: Release, as in `push`.
+            match self.inner.commit(w, new, Ordering::Release) {
                 Ok(()) => return,
                 Err(current) => w = current,
             }
@@ -366,12 +364,13 @@ fn steal_batch<T>(inner: &Inner<T>, max: usize, out: &mut Vec<NonNull<T>>) -> us
     let start = out.len();
     let mut w = inner.load();
     loop {
+        // Forget whatever a failed attempt copied: those items were not claimed.
+        out.truncate(start);
         let len = w.len();
         if len == 0 || max == 0 {
             return 0;
         }
         let n = len.div_ceil(2).min(max);
-        out.truncate(start);
         for i in 0..n {
             // ORDERING: Relaxed: the Acquire load of `w` made the slots pushed before it
             // visible. If the owner is rewriting this slot concurrently, the word has changed

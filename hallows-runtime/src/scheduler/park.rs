@@ -8,13 +8,13 @@
 //!   a single atomic operation; the mutex and condition variable are touched only when the
 //!   thread really sleeps or really has to be woken, so a busy runtime makes no syscalls.
 //! * [`Sleepers`] — the runtime-wide registry of parked workers that work producers consult.
-//!   Its protocol (announce → re-check → park, against push → check → wake) is the
-//!   store-buffering pattern resolved with `SeqCst`, the same shape as rayon-core's sleep module
+//!   Its protocol (announce → fence → re-check → park, against push → fence → check → wake) is
+//!   the store-buffering pattern resolved with a `SeqCst` fence on each side, the same shape as rayon-core's sleep module
 //!   (`rayon-core/src/sleep/README.md`: "jobs event counter" vs. "sleepy" workers) and tokio's
 //!   `Idle` (`multi_thread/idle.rs`). `README.md` beside this file spells out the steps.
 
 use crate::padding::CachePadded;
-use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use crate::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 use crate::sync::{Condvar, Mutex};
 use core::fmt;
 
@@ -174,9 +174,8 @@ impl Sleepers {
     pub fn announce(&self, worker: usize) {
         // ORDERING: Relaxed: the flag is only claimed through the SeqCst count below.
         self.asleep[worker].store(true, Ordering::Relaxed);
-        // ORDERING: SeqCst: one half of the store-buffering pattern. This increment and the
-        // producer's SeqCst publication of work are totally ordered, so either the producer's
-        // later `should_wake` load sees this sleeper, or our re-check sees its work.
+        // ORDERING: SeqCst; the caller follows it with a SeqCst fence before re-checking, which
+        // pairs with the producer's fence in `should_wake` (store-buffering pattern).
         self.count.fetch_add(1, Ordering::SeqCst);
     }
 
@@ -203,9 +202,13 @@ impl Sleepers {
     /// (nobody asleep) or while another woken worker is still searching.
     #[inline]
     pub fn should_wake(&self) -> bool {
-        // ORDERING: SeqCst: the other half of the store-buffering pattern (see `announce`); the
-        // producer's publication of work was SeqCst too.
-        self.count.load(Ordering::SeqCst) != 0 && self.searching.load(Ordering::SeqCst) == 0
+        // ORDERING: SeqCst fence: pairs with the sleeper's fence between its announce and its
+        // re-check (store-buffering pattern). Whichever fence comes first in the single total
+        // order, either the sleeper's re-check sees the work published before ours, or the
+        // loads below see its announce. The loads themselves can then be Relaxed.
+        fence(Ordering::SeqCst);
+        // ORDERING: Relaxed, ordered by the fence above.
+        self.count.load(Ordering::Relaxed) != 0 && self.searching.load(Ordering::Relaxed) == 0
     }
 
     /// Step P3: claims one sleeping worker, preferring `order` (nearest first), and returns its

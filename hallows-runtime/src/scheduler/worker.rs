@@ -293,8 +293,8 @@ impl Shared {
 
     /// After queuing work for `target`: wake it if it sleeps, else let [`Shared::notify`] decide.
     fn wake_worker_or_any(&self, target: usize, from: Option<usize>) {
-        // The inbox push was SeqCst-published; this SeqCst fence keeps the sleeper check below
-        // in the store-buffering order (README "Parking").
+        // ORDERING: SeqCst fence between publishing the inbox push and reading the target's
+        // sleep flag: the producer side of the park protocol (README "Parking").
         fence(Ordering::SeqCst);
         if self.sleepers.is_asleep(target) {
             if self.sleepers.wake_one(core::iter::once(target)).is_some() {
@@ -728,9 +728,9 @@ impl Worker {
         }
         // S1: announce.
         sleepers.announce(self.index);
-        // ORDERING: SeqCst fence: the announce (SeqCst RMW) precedes every re-check load below
-        // in the single total order; producers SeqCst-publish work and then SeqCst-load the
-        // sleeper count. One of the two sides must see the other.
+        // ORDERING: SeqCst fence between the announce and the re-check loads; producers put one
+        // between publishing work and reading the sleeper count (`Sleepers::should_wake`).
+        // Whichever comes first in the total order of fences, one side sees the other.
         fence(Ordering::SeqCst);
         // S2: re-check.
         let must_stay_up = self.shared.is_shutdown()
