@@ -8,6 +8,10 @@
 ;
 ; RUN: python3 %S/Inputs/large_function.py wide 3000 > %t.wide.ll
 ; RUN: env HALLOWS_REPORT_STDERR=1 opt -load-pass-plugin=%plugin -passes='hallows-railway,verify' -disable-output %t.wide.ll 2>&1 | FileCheck %s --check-prefix=WIDE
+; A 1000-way switch (every block adjacent to the entry's chain) stays bounded by the split-work
+; budget (MAX_EXT_TSP_SPLIT_WORK).
+; RUN: python3 %S/Inputs/wide_switch.py switchy 1000 > %t.switch.ll
+; RUN: env HALLOWS_REPORT_STDERR=1 opt -load-pass-plugin=%plugin -passes='hallows-railway,verify' -disable-output %t.switch.ll 2>&1 | FileCheck %s --check-prefix=SWITCH
 ; RUN: python3 %S/Inputs/large_function.py huge 20001 > %t.huge.ll
 ; RUN: env HALLOWS_REPORT_STDERR=1 opt -load-pass-plugin=%plugin -passes='hallows-railway,verify' -disable-output %t.huge.ll 2>&1 | FileCheck %s --check-prefix=HUGE
 
@@ -15,5 +19,8 @@
 ; WIDE-SAME: "algorithm":"greedy-chains"
 ; WIDE-SAME: "blocks":3000
 ; WIDE-SAME: "fallthrough_after":0.99
+
+; SWITCH: hallows: hallows-railway: reordered `switchy` (railway): blocks laid out in hot tracks (ext-tsp)
+; SWITCH-SAME: "blocks":1003
 
 ; HUGE: hallows: hallows-railway: skipped `huge` (railway): left alone: 20001 blocks exceed the limit of 20000 (MAX_RAILWAY_BLOCKS) that keeps compile time bounded; {"blocks":20001}

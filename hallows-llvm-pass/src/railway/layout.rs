@@ -48,6 +48,12 @@ pub const MAX_SPLIT_CHAIN_BLOCKS: usize = 128;
 /// Chains are not merged beyond this many blocks (bounds the cost of scoring a candidate).
 pub const MAX_CHAIN_BLOCKS: usize = 512;
 
+/// Budget of edge evaluations for split candidates (the expensive part of the search: each
+/// costs the size of both chains). Once spent, only unsplit merges (`X·Y`, `Y·X`, which cost
+/// only the edges between the chains) are tried, so dense CFGs such as a 1000-case switch stay
+/// within a fraction of a second.
+pub const MAX_EXT_TSP_SPLIT_WORK: u64 = 20_000_000;
+
 /// Gains below this are treated as zero, so rounding noise never drives a merge.
 const MIN_GAIN: f64 = 1e-9;
 
@@ -239,7 +245,10 @@ pub fn fallthrough_ratio(graph: &LayoutGraph, order: &[usize]) -> f64 {
 pub fn compute_layout(graph: &LayoutGraph) -> Result<Layout, LayoutError> {
     graph.validate()?;
     let (order, algorithm) = if graph.len() <= MAX_EXT_TSP_BLOCKS {
-        (ExtTsp::new(graph).run(), Algorithm::ExtTsp)
+        (
+            ExtTsp::new(graph, MAX_EXT_TSP_SPLIT_WORK).run(),
+            Algorithm::ExtTsp,
+        )
     } else {
         (greedy_chains(graph), Algorithm::GreedyChains)
     };
@@ -297,10 +306,16 @@ struct ExtTsp<'g> {
     cache: HashMap<(usize, usize), Option<Candidate>>,
     /// Scratch: start offset of each block in the sequence being scored.
     start: Vec<u64>,
+    /// Offset of each block within its current chain.
+    chain_offset: Vec<u64>,
+    /// Edge evaluations spent on split candidates so far.
+    split_work: u64,
+    /// Budget for `split_work`.
+    split_budget: u64,
 }
 
 impl<'g> ExtTsp<'g> {
-    fn new(graph: &'g LayoutGraph) -> Self {
+    fn new(graph: &'g LayoutGraph, split_budget: u64) -> Self {
         let n = graph.len();
         let mut chains: Vec<Option<Chain>> = (0..n)
             .map(|b| {
@@ -334,6 +349,9 @@ impl<'g> ExtTsp<'g> {
             adjacent,
             cache: HashMap::new(),
             start: vec![0; n],
+            chain_offset: vec![0; n],
+            split_work: 0,
+            split_budget,
         };
         for c in 0..n {
             let score = me.chain_score(c);
@@ -367,11 +385,17 @@ impl<'g> ExtTsp<'g> {
             .sum()
     }
 
-    fn run(mut self) -> Vec<usize> {
+    fn run(self) -> Vec<usize> {
+        self.run_with_work().0
+    }
+
+    /// The order and the split work spent.
+    fn run_with_work(mut self) -> (Vec<usize>, u64) {
         while let Some(best) = self.best_candidate() {
             self.merge(best);
         }
-        self.concatenate()
+        let work = self.split_work;
+        (self.concatenate(), work)
     }
 
     /// The highest-gain merge among all adjacent chain pairs (ties: lowest pair).
@@ -417,7 +441,7 @@ impl<'g> ExtTsp<'g> {
         for (x, y) in [(a, b), (b, a)] {
             let x_len = self.chain(x).blocks.len();
             let mut shapes = vec![(MergeShape::XY, 0)];
-            if x_len <= MAX_SPLIT_CHAIN_BLOCKS {
+            if x_len <= MAX_SPLIT_CHAIN_BLOCKS && self.split_work < self.split_budget {
                 for split in 1..x_len {
                     shapes.push((MergeShape::X1YX2, split));
                     shapes.push((MergeShape::YX2X1, split));
@@ -445,10 +469,12 @@ impl<'g> ExtTsp<'g> {
     }
 
     fn keeps_entry_first(&self, x: usize, y: usize, shape: MergeShape, split: usize) -> bool {
-        let first = self.sequence(x, y, shape, split)[0]
-            .first()
-            .copied()
-            .expect("non-empty slice");
+        let (xb, yb) = (&self.chain(x).blocks, &self.chain(y).blocks);
+        let first = match shape {
+            MergeShape::XY | MergeShape::X1YX2 => xb[0],
+            MergeShape::YX2X1 => yb[0],
+            MergeShape::X2YX1 => xb[split],
+        };
         let has_entry = self.chain_of[0] == x || self.chain_of[0] == y;
         !has_entry || first == 0
     }
@@ -474,18 +500,33 @@ impl<'g> ExtTsp<'g> {
         split: usize,
         between: &[usize],
     ) -> f64 {
+        let graph = self.graph;
+        if shape == MergeShape::XY {
+            // Distances inside X and inside Y do not change: only the edges between them are
+            // scored, from the blocks' offsets within their chains.
+            let x_size = self.chain(x).size;
+            let (chain_of, chain_offset) = (&self.chain_of, &self.chain_offset);
+            let start = |b: usize| chain_offset[b] + if chain_of[b] == y { x_size } else { 0 };
+            let between_score: f64 = between
+                .iter()
+                .map(|&i| {
+                    let e = graph.edges[i];
+                    edge_score(start(e.src) + graph.size(e.src), start(e.dst), e.count)
+                })
+                .sum();
+            return self.chain(x).score + self.chain(y).score + between_score;
+        }
         let mut offset = 0u64;
         let mut starts = Vec::new();
         for slice in self.sequence(x, y, shape, split) {
             for &b in slice {
                 starts.push((b, offset));
-                offset += self.graph.size(b);
+                offset += graph.size(b);
             }
         }
-        for (b, s) in starts {
+        for &(b, s) in &starts {
             self.start[b] = s;
         }
-        let graph = self.graph;
         let start = &self.start;
         let score = |i: &usize| {
             let e = graph.edges[*i];
@@ -493,13 +534,12 @@ impl<'g> ExtTsp<'g> {
         };
         let xs = &self.chains[x].as_ref().expect("live chain").internal;
         let ys = &self.chains[y].as_ref().expect("live chain").internal;
-        // Without a split, X's and Y's internal distances do not change.
-        let internal = if shape == MergeShape::XY {
-            self.chain(x).score + self.chain(y).score
-        } else {
-            xs.iter().map(score).sum::<f64>() + ys.iter().map(score).sum::<f64>()
-        };
-        internal + between.iter().map(score).sum::<f64>()
+        let work = starts.len() + xs.len() + ys.len() + between.len();
+        let total = xs.iter().map(score).sum::<f64>()
+            + ys.iter().map(score).sum::<f64>()
+            + between.iter().map(score).sum::<f64>();
+        self.split_work += work as u64;
+        total
     }
 
     fn merge(&mut self, c: Candidate) {
@@ -529,6 +569,13 @@ impl<'g> ExtTsp<'g> {
         let score = self.chain_score(c.x);
         if let Some(chain) = self.chains[c.x].as_mut() {
             chain.score = score;
+        }
+        let mut offset = 0;
+        let graph = self.graph;
+        let chain = self.chains[c.x].as_ref().expect("live chain");
+        for &b in &chain.blocks {
+            self.chain_offset[b] = offset;
+            offset += graph.size(b);
         }
         self.cache
             .retain(|&(a, b), _| a != c.x && b != c.x && a != c.y && b != c.y);
@@ -807,6 +854,50 @@ mod tests {
         // Greedy chaining keeps the heaviest edges as fall-throughs: far better than random.
         let identity: Vec<usize> = (0..n).collect();
         assert!(fallthrough_ratio(&g, &layout.order) > fallthrough_ratio(&g, &identity));
+    }
+
+    /// ```text
+    ///            entry (sum)
+    ///   w0 /  w1 |  ...  \ w299      (a 300-case switch, weights (37c mod 100) + 1)
+    ///    c0     c1  ...   c299
+    ///      \     |        /
+    ///             join
+    /// ```
+    #[test]
+    fn wide_switch_stays_valid_within_the_split_budget() {
+        let cases = 300;
+        let join = cases + 1;
+        let mut g = LayoutGraph {
+            sizes: vec![8; cases + 2],
+            counts: vec![0; cases + 2],
+            edges: Vec::new(),
+        };
+        for c in 0..cases {
+            let w = (c as u64 * 37) % 100 + 1;
+            g.edges.push(Edge {
+                src: 0,
+                dst: c + 1,
+                count: w,
+            });
+            g.edges.push(Edge {
+                src: c + 1,
+                dst: join,
+                count: w,
+            });
+            g.counts[c + 1] = w;
+            g.counts[0] += w;
+        }
+        g.counts[join] = g.counts[0];
+        let budget = 10_000;
+        let (order, work) = ExtTsp::new(&g, budget).run_with_work();
+        assert!(work >= budget, "the budget must have been reached: {work}");
+        assert!(
+            work < budget * 10,
+            "split work must stop soon after the budget: {work}"
+        );
+        assert_permutation(&order, cases + 2);
+        let identity: Vec<usize> = (0..cases + 2).collect();
+        assert!(ext_tsp_score(&g, &order) > ext_tsp_score(&g, &identity));
     }
 
     #[test]
