@@ -113,9 +113,29 @@ pub fn classify(samples: &[Sample], period: u32, line_bytes: u64) -> AddressPatt
     }
 }
 
-/// Estimates how many distinct cache lines the site touches from `samples` (any order, any
-/// number of runs), bounded by the sampled address range.
+/// Estimates how many distinct cache lines the site touches from `samples` (in time order),
+/// bounded by the sampled address range.
+///
+/// A program that sweeps the same data several times repeats its samples exactly (periodic
+/// sampling aliases with the sweep), which a collision count would take for a small table. So
+/// the estimate is made on the first eighth, quarter, half and all of the samples and the
+/// largest is kept: within one sweep there is no aliasing, while a truly small table collides
+/// in every prefix.
 pub fn footprint_bytes(samples: &[Sample], line_bytes: u64) -> u64 {
+    let mut best = 0;
+    for part in [8, 4, 2, 1] {
+        let m = samples.len() / part;
+        if m >= MIN_FOOTPRINT_SAMPLES || part == 1 {
+            best = best.max(collision_footprint(&samples[..m], line_bytes));
+        }
+    }
+    best
+}
+
+/// Fewest samples a prefix needs to enter [`footprint_bytes`]'s estimate.
+const MIN_FOOTPRINT_SAMPLES: usize = 32;
+
+fn collision_footprint(samples: &[Sample], line_bytes: u64) -> u64 {
     if samples.is_empty() {
         return 0;
     }
@@ -132,6 +152,18 @@ pub fn footprint_bytes(samples: &[Sample], line_bytes: u64) -> u64 {
         occupancy_population(draws, distinct)
     };
     range_lines.min(estimate).max(distinct) * line
+}
+
+/// Bytes between the lowest and highest sampled line, inclusive: the footprint of a stride.
+pub fn range_bytes(samples: &[Sample], line_bytes: u64) -> u64 {
+    let line = line_bytes.max(1);
+    match (
+        samples.iter().map(|s| s.addr).min(),
+        samples.iter().map(|s| s.addr).max(),
+    ) {
+        (Some(lo), Some(hi)) => (hi / line - lo / line + 1) * line,
+        _ => 0,
+    }
 }
 
 /// Solves `N (1 - (1 - 1/N)^draws) = distinct` for `N` (requires `distinct < draws`).
@@ -161,36 +193,46 @@ pub const REGION_GAP_FACTOR: u64 = 64;
 pub const MIN_REGION_SAMPLES: usize = 8;
 
 /// Splits samples into address regions at gaps much larger than their average spacing, so that
-/// one load site used on a small and on a large array is modelled as the mix it is.
+/// one load site used on a small and on a large array is modelled as the mix it is. Each region
+/// keeps its samples in time order.
 pub fn regions(samples: &[Sample]) -> Vec<Vec<Sample>> {
-    let mut sorted = samples.to_vec();
-    sorted.sort_by_key(|s| s.addr);
-    let mut out = Vec::new();
-    split_regions(&sorted, &mut out);
+    let mut sorted: Vec<u64> = samples.iter().map(|s| s.addr).collect();
+    sorted.sort_unstable();
+    let mut starts = Vec::new();
+    split_regions(&sorted, &mut starts);
+    starts.sort_unstable();
+    let mut out: Vec<Vec<Sample>> = vec![Vec::new(); starts.len().max(1)];
+    for s in samples {
+        let r = starts
+            .partition_point(|&start| start <= s.addr)
+            .saturating_sub(1);
+        out[r].push(*s);
+    }
+    out.retain(|r| !r.is_empty());
     out
 }
 
-fn split_regions(sorted: &[Sample], out: &mut Vec<Vec<Sample>>) {
+/// Pushes the lowest address of each region of `sorted`.
+fn split_regions(sorted: &[u64], starts: &mut Vec<u64>) {
+    let Some(&first) = sorted.first() else { return };
     if sorted.len() < MIN_REGION_SAMPLES {
-        if !sorted.is_empty() {
-            out.push(sorted.to_vec());
-        }
+        starts.push(first);
         return;
     }
-    let range = sorted[sorted.len() - 1].addr - sorted[0].addr;
+    let range = sorted[sorted.len() - 1] - first;
     let threshold = (range / sorted.len() as u64)
         .saturating_mul(REGION_GAP_FACTOR)
         .max(1 << 16);
     let cut = sorted
         .windows(2)
         .enumerate()
-        .max_by_key(|(_, w)| w[1].addr - w[0].addr);
+        .max_by_key(|(_, w)| w[1] - w[0]);
     match cut {
-        Some((i, w)) if w[1].addr - w[0].addr > threshold => {
-            split_regions(&sorted[..=i], out);
-            split_regions(&sorted[i + 1..], out);
+        Some((i, w)) if w[1] - w[0] > threshold => {
+            split_regions(&sorted[..=i], starts);
+            split_regions(&sorted[i + 1..], starts);
         }
-        _ => out.push(sorted.to_vec()),
+        _ => starts.push(first),
     }
 }
 
@@ -205,7 +247,14 @@ pub fn estimate_site(
     let total = samples.len().max(1) as f64;
     let (mut footprint, mut rate, mut stall) = (0u64, 0.0, 0.0);
     for part in &parts {
-        let f = footprint_bytes(part, cache.line_bytes);
+        let f = match pattern {
+            AddressPattern::Strided(_) | AddressPattern::Invariant => {
+                range_bytes(part, cache.line_bytes)
+            }
+            AddressPattern::Irregular | AddressPattern::Unknown => {
+                footprint_bytes(part, cache.line_bytes)
+            }
+        };
         let m = estimate_misses(pattern, f, cache);
         let share = part.len() as f64 / total;
         footprint = footprint.saturating_add(f);
@@ -363,6 +412,15 @@ mod tests {
             .map(|l| 0x1000_0000 + l * 64);
         let f = footprint_bytes(&samples(addrs), 64);
         assert!(f > 60 << 20 && f <= 64 << 20, "{f}");
+    }
+
+    #[test]
+    fn repeated_sweeps_do_not_look_like_a_small_table() {
+        // Four identical sweeps over a 64 MiB table: every address sampled four times.
+        let sweep = pseudo_random(256, 1 << 20);
+        let addrs = (0..4).flat_map(|_| sweep.iter().map(|l| 0x1000_0000 + l * 64));
+        let f = footprint_bytes(&samples(addrs), 64);
+        assert!(f > 32 << 20, "{f}");
     }
 
     #[test]
