@@ -358,6 +358,26 @@ impl<'m> Instruction<'m> {
         }
     }
 
+    /// True for a call whose callee or call site is `returns_twice` (setjmp and the like).
+    pub fn calls_returns_twice(self) -> bool {
+        const NAME: &str = "returns_twice";
+        // SAFETY: the instruction is live; the called value is only inspected, and attribute
+        // lookups on a function or call site do not change them.
+        unsafe {
+            if LLVMIsACallInst(self.raw).is_null() {
+                return false;
+            }
+            let kind = LLVMGetEnumAttributeKindForName(NAME.as_ptr().cast(), NAME.len());
+            if !LLVMGetCallSiteEnumAttribute(self.raw, LLVMAttributeFunctionIndex, kind).is_null() {
+                return true;
+            }
+            let callee = LLVMGetCalledValue(self.raw);
+            !callee.is_null()
+                && !LLVMIsAFunction(callee).is_null()
+                && !LLVMGetEnumAttributeAtIndex(callee, LLVMAttributeFunctionIndex, kind).is_null()
+        }
+    }
+
     /// True for a `phi`.
     pub fn is_phi(self) -> bool {
         self.opcode() == LLVMOpcode::LLVMPHI

@@ -192,12 +192,16 @@ fn plan_function<'m>(
     let score_after = ext_tsp_score(&cfg.graph, &layout.order);
     let better =
         score_after > score_before * (1.0 + MIN_RELATIVE_SCORE_GAIN) && layout.order != identity;
-    let regions = find_cold_regions(
-        &cfg.graph,
-        &cfg.eh_pad,
-        MIN_COLD_SPLIT_BYTES,
-        MAX_COLD_SPLITS_PER_FUNCTION,
-    );
+    let regions = if may_outline_from(function) {
+        find_cold_regions(
+            &cfg.graph,
+            &cfg.eh_pad,
+            MIN_COLD_SPLIT_BYTES,
+            MAX_COLD_SPLITS_PER_FUNCTION,
+        )
+    } else {
+        Vec::new()
+    };
     let max_count = cfg.graph.counts.iter().copied().max().unwrap_or(0);
     Plan::Layout(Box::new(LayoutPlan {
         function,
@@ -211,6 +215,33 @@ fn plan_function<'m>(
         has_entry_count: entry_count.is_some(),
         max_count,
     }))
+}
+
+/// Function attributes under which no code is moved out of the function: inlining and
+/// sanitizer contracts, and naked functions (compare LLVM's `HotColdSplitting.cpp`).
+const NO_OUTLINING_ATTRIBUTES: [&str; 6] = [
+    "alwaysinline",
+    "naked",
+    "sanitize_address",
+    "sanitize_hwaddress",
+    "sanitize_memory",
+    "sanitize_thread",
+];
+
+/// Whether cold regions may be moved out of `function`: not under [`NO_OUTLINING_ATTRIBUTES`],
+/// and no call to a `returns_twice` function (setjmp-like control flow must stay in one frame).
+fn may_outline_from(function: Function<'_>) -> bool {
+    if NO_OUTLINING_ATTRIBUTES
+        .iter()
+        .any(|a| function.has_attribute(a))
+    {
+        return false;
+    }
+    !function
+        .blocks()
+        .iter()
+        .flat_map(|b| b.instructions())
+        .any(|i| i.calls_returns_twice())
 }
 
 /// Sets `prefix` unless the function already has a prefix or an explicit section.
