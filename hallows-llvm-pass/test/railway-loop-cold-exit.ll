@@ -29,7 +29,7 @@
 ; CHECK-SAME:  #[[COLDFN:[0-9]+]]
 ; CHECK-SAME:  !section_prefix ![[UNLIKELY:[0-9]+]]
 ; CHECK:         call void @report_failure(
-; CHECK-DAG:   attributes #[[COLDFN]] = { cold noinline
+; CHECK-DAG:   attributes #[[COLDFN]] = { cold minsize noinline }
 ; CHECK-DAG:   attributes #[[COLDCALL]] = { cold }
 ; CHECK-DAG:   ![[UNLIKELY]] = !{!"section_prefix", !"unlikely"}
 

@@ -53,6 +53,12 @@ const BACKEND_OPTIONS: [(&str, &str); 2] = [
 
 /// Switches the backend's block placement (in this process) to ext-TSP for functions with
 /// profile data, once. Returns whether every option was accepted.
+///
+/// Called while pipelines are built (from the extension-point callbacks). LLVM reads these
+/// options during code generation, which for every module comes after its own pipeline was
+/// built; each thread that builds a pipeline with railway passes through the `OnceLock` below,
+/// which blocks until the options are written, so no code generation in the process reads them
+/// while they change.
 pub fn configure_backend(options: &Options) -> bool {
     static ACCEPTED: OnceLock<bool> = OnceLock::new();
     if !options.railway_backend {
@@ -336,8 +342,10 @@ fn apply_layout<'m>(
         let blocks: Vec<_> = region.blocks.iter().map(|&b| cfg.blocks[b]).collect();
         match analyses.extract_region(function, &blocks) {
             Some(outlined) => {
+                // As LLVM's HotColdSplitting does: never inlined back, optimised for size.
                 outlined.add_attribute(module, "cold");
                 outlined.add_attribute(module, "noinline");
+                outlined.add_attribute(module, "minsize");
                 try_set_prefix(outlined, PREFIX_UNLIKELY);
                 for call in outlined.call_sites() {
                     call.add_call_attribute(module, "cold");
