@@ -52,7 +52,9 @@ fn validate_args(raw: RawArgs, errors: &mut Errors) -> MainArgs {
                 Ok(v) => args.workers = Some(v),
                 Err(e) => errors.push(e),
             },
-            ("workers", _) => errors.spanned(&nv.value, "expected an integer such as `workers = 4`"),
+            ("workers", _) => {
+                errors.spanned(&nv.value, "expected an integer such as `workers = 4`")
+            }
             ("pin", Some(Lit::Bool(b))) => {
                 if args.pin.is_some() {
                     errors.spanned(&nv.path, "`pin` is given twice");
@@ -79,7 +81,10 @@ fn validate_fn(item: &ItemFn, errors: &mut Errors) {
         );
     }
     if !sig.inputs.is_empty() {
-        errors.spanned(&sig.inputs, "a `#[hallows_runtime::main]` function takes no arguments");
+        errors.spanned(
+            &sig.inputs,
+            "a `#[hallows_runtime::main]` function takes no arguments",
+        );
     }
     if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
         errors.spanned(
@@ -91,7 +96,10 @@ fn validate_fn(item: &ItemFn, errors: &mut Errors) {
         errors.spanned(c, "a `#[hallows_runtime::main]` function cannot be `const`");
     }
     if let Some(u) = &sig.unsafety {
-        errors.spanned(u, "a `#[hallows_runtime::main]` function cannot be `unsafe`");
+        errors.spanned(
+            u,
+            "a `#[hallows_runtime::main]` function cannot be `unsafe`",
+        );
     }
 }
 
@@ -194,7 +202,12 @@ mod tests {
 
     #[test]
     fn non_functions_are_rejected() {
-        let out = expanded(quote!(), quote!(struct S;));
+        let out = expanded(
+            quote!(),
+            quote!(
+                struct S;
+            ),
+        );
         assert!(out.contains("applies to an `async fn`"), "{out}");
         assert!(out.contains("struct S"), "{out}");
     }

@@ -60,7 +60,6 @@ fn counter_stays_exact_under_contention_and_switches_versions() {
         .into_iter()
         .filter(|d| d.dispatcher.ends_with("Counter::add"))
         .collect();
-    eprintln!("{decisions:?}");
     if let Some(last) = decisions.last() {
         assert_eq!(last.to, 0, "{decisions:?}");
         assert!(decisions.iter().all(|d| d.from.abs_diff(d.to) == 1));
@@ -104,8 +103,8 @@ fn derived_critical_sections_stay_exact() {
 #[test]
 fn decisions_are_written_as_contention_records() {
     static D: contention::Dispatcher = contention::Dispatcher::new("tests::reported", 2);
-    for _ in 0..contention::ESCALATE_FAILURES {
-        D.probe(0).contended(1);
+    for _ in 0..contention::ESCALATE_FAILURES / contention::HOT_RETRIES {
+        D.probe(0).contended(contention::HOT_RETRIES);
     }
     assert_eq!(D.mode(), 1);
     let dir = std::env::temp_dir().join(format!("hallows-contention-{}", std::process::id()));

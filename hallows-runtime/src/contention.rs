@@ -15,15 +15,18 @@
 //!    [`Probe::contended`] with the number of failed attempts (CAS failures, busy lock
 //!    observations) of one operation, or [`Probe::waited`]. Versions above 0 also report
 //!    [`Probe::uncontended`] when an operation went through at its first attempt.
-//! 3. Each thread keeps its own evidence in a thread-local (no shared writes): failed attempts
-//!    since a window start, and a streak of calm operations.
-//!    * Escalate `m -> m + 1` when a thread counts [`ESCALATE_FAILURES`] failed attempts within
-//!      [`ESCALATE_WINDOW`] (a sustained high failure rate).
+//! 3. Each thread keeps its own evidence in a thread-local: failed attempts since a window start,
+//!    and a streak of calm operations. As in Lim & Agarwal's reactive locks, what matters is how
+//!    many attempts one operation needed: an operation with at least [`HOT_RETRIES`] failed
+//!    attempts is *hot*; fewer failures are the normal cost of optimism and do not count.
+//!    * Escalate `m -> m + 1` when a thread's hot operations add up to [`ESCALATE_FAILURES`]
+//!      failed attempts within [`ESCALATE_WINDOW`] (sustained heavy contention).
 //!    * De-escalate `m -> m - 1` when a thread sees [`CALM_STREAK`] consecutive calm operations
-//!      with no contention report in between.
+//!      *and* no thread has reported contention for [`CALM_WINDOW`]: the shared timestamp stops
+//!      a thread that keeps re-acquiring a lock (barging) from calling calm while others wait.
 //! 4. Hysteresis: the two thresholds are asymmetric, and no switch happens within
 //!    [`MIN_DWELL`] of the previous one; a switch that undoes the previous one within
-//!    `4 * dwell` doubles the dwell (up to [`MAX_DWELL`]), Lim & Agarwal's guard against
+//!    `16 * dwell` doubles the dwell (up to [`MAX_DWELL`]), Lim & Agarwal's guard against
 //!    thrashing.
 //! 5. A switch is a `compare_exchange` on `mode` from the version the evidence was gathered in;
 //!    of racing threads one wins, the others' evidence is stale and dropped. The switch is
@@ -46,17 +49,26 @@ use std::time::{Duration, Instant};
 
 use crate::layout::report_file;
 
-/// Failed attempts within [`ESCALATE_WINDOW`] that make a thread escalate: at 2+ threads hammering
-/// one CAS this is reached in microseconds, while occasional collisions never reach it.
+/// Failed attempts from which one operation counts as hot: one or two failures per operation
+/// are what an optimistic version normally pays under light contention.
+pub const HOT_RETRIES: u32 = 8;
+/// Failed attempts of hot operations within [`ESCALATE_WINDOW`] that make a thread escalate.
 pub const ESCALATE_FAILURES: u32 = 64;
 /// Window in which [`ESCALATE_FAILURES`] must be observed.
-pub const ESCALATE_WINDOW: Duration = Duration::from_micros(200);
+pub const ESCALATE_WINDOW: Duration = Duration::from_millis(1);
+/// Time without any contention report, from any thread, before a calm streak may de-escalate.
+pub const CALM_WINDOW: Duration = Duration::from_millis(2);
+/// Contention reports closer together than this do not refresh the shared timestamp (so the
+/// reporting path does not turn into a write-shared hot spot).
+const CONTENDED_STAMP_GRANULARITY_NS: u64 = 50_000;
 /// Consecutive first-attempt operations that make a thread de-escalate.
 pub const CALM_STREAK: u32 = 256;
 /// Minimum time between two switches of one dispatcher.
 pub const MIN_DWELL: Duration = Duration::from_millis(1);
 /// Upper bound of the dwell after repeated back-and-forth switches.
 pub const MAX_DWELL: Duration = Duration::from_millis(64);
+/// A switch that undoes the previous one within this many dwells counts as thrashing.
+const THRASH_FACTOR: u64 = 16;
 /// Decisions kept in the in-memory log (later ones are counted, not kept).
 pub const MAX_LOGGED_DECISIONS: usize = 4096;
 
@@ -82,6 +94,9 @@ pub struct Dispatcher {
     previous_mode: AtomicU8,
     switches: AtomicU64,
     registered: AtomicU8,
+    /// `now_ns()` of a recent contention report (refreshed at most every
+    /// `CONTENDED_STAMP_GRANULARITY_NS`).
+    last_contended_ns: AtomicU64,
 }
 
 impl Dispatcher {
@@ -96,6 +111,7 @@ impl Dispatcher {
             previous_mode: AtomicU8::new(u8::MAX),
             switches: AtomicU64::new(0),
             registered: AtomicU8::new(0),
+            last_contended_ns: AtomicU64::new(0),
         }
     }
 
@@ -163,7 +179,7 @@ impl Dispatcher {
         }
         let undoes_previous = self.previous_mode.load(Ordering::Relaxed) == to
             && last != 0
-            && now.saturating_sub(last) < dwell.saturating_mul(4);
+            && now.saturating_sub(last) < dwell.saturating_mul(THRASH_FACTOR);
         let next_dwell = if undoes_previous {
             dwell.saturating_mul(2).min(MAX_DWELL.as_nanos() as u64)
         } else {
@@ -246,24 +262,35 @@ impl Probe {
         }
     }
 
-    /// Reports an operation that waited `wait` before it could proceed (counted as one failed
-    /// attempt per microsecond, at least one).
+    /// Reports an operation that waited `wait` before it could proceed (a hot operation of one
+    /// failed attempt per microsecond, at least [`HOT_RETRIES`]).
     #[inline]
     pub fn waited(self, wait: Duration) {
-        let attempts = u32::try_from(wait.as_micros()).unwrap_or(u32::MAX).max(1);
+        let attempts = u32::try_from(wait.as_micros())
+            .unwrap_or(u32::MAX)
+            .max(HOT_RETRIES);
         self.contended_cold(attempts);
     }
 
     #[cold]
     fn contended_cold(self, failed_attempts: u32) {
         let d = self.dispatcher;
+        let now = now_ns();
+        // ORDERING: relaxed: an advisory timestamp, read only by the de-escalation heuristic.
+        if now.saturating_sub(d.last_contended_ns.load(Ordering::Relaxed))
+            > CONTENDED_STAMP_GRANULARITY_NS
+        {
+            d.last_contended_ns.store(now, Ordering::Relaxed);
+        }
         if usize::from(self.version) != d.mode() {
             return; // evidence about a version no longer in use
         }
         let escalate = EVIDENCE.with(|e| {
             e.claim(d, self.version);
             e.calm.set(0);
-            let now = now_ns();
+            if failed_attempts < HOT_RETRIES {
+                return None;
+            }
             if e.window_start_ns.get() == 0
                 || now - e.window_start_ns.get() > ESCALATE_WINDOW.as_nanos() as u64
             {
@@ -311,7 +338,9 @@ impl Probe {
                 false
             }
         });
-        if calm && usize::from(self.version) == d.mode() {
+        let quiet = now_ns().saturating_sub(d.last_contended_ns.load(Ordering::Relaxed))
+            >= CALM_WINDOW.as_nanos() as u64;
+        if calm && quiet && usize::from(self.version) == d.mode() {
             d.try_switch_cold(
                 self.version,
                 self.version - 1,
@@ -521,23 +550,28 @@ mod tests {
     fn sustained_failures_escalate_and_calm_de_escalates() {
         static D: Dispatcher = Dispatcher::new("tests::escalate", 3);
         assert_eq!(D.mode(), 0);
-        // A burst of failures within the window escalates once.
-        for _ in 0..ESCALATE_FAILURES {
-            D.probe(0).contended(1);
+        // Operations with a failure or two are the normal price of optimism: no switch.
+        for _ in 0..4 * ESCALATE_FAILURES {
+            D.probe(0).contended(HOT_RETRIES - 1);
+        }
+        assert_eq!(D.mode(), 0);
+        // Hot operations adding up within the window escalate once.
+        for _ in 0..ESCALATE_FAILURES / HOT_RETRIES {
+            D.probe(0).contended(HOT_RETRIES);
         }
         assert_eq!(D.mode(), 1);
         // Reports from the old version are stale and ignored.
         for _ in 0..4 * ESCALATE_FAILURES {
-            D.probe(0).contended(1);
+            D.probe(0).contended(HOT_RETRIES);
         }
         assert_eq!(D.mode(), 1);
-        // A calm streak right after the switch is held back by the dwell...
+        // A calm streak right after contention is held back by the dwell and the calm window...
         for _ in 0..CALM_STREAK {
             D.probe(1).uncontended();
         }
         assert_eq!(D.mode(), 1);
-        // ...and honoured after it.
-        std::thread::sleep(MIN_DWELL * 2);
+        // ...and honoured after them.
+        std::thread::sleep(MIN_DWELL.max(CALM_WINDOW) * 2);
         for _ in 0..CALM_STREAK {
             D.probe(1).uncontended();
         }
@@ -557,8 +591,8 @@ mod tests {
     fn sparse_failures_do_not_escalate() {
         static D: Dispatcher = Dispatcher::new("tests::sparse", 2);
         for _ in 0..4 {
-            for _ in 0..ESCALATE_FAILURES / 4 {
-                D.probe(0).contended(1);
+            for _ in 0..ESCALATE_FAILURES / HOT_RETRIES / 2 {
+                D.probe(0).contended(HOT_RETRIES);
             }
             std::thread::sleep(ESCALATE_WINDOW * 2);
         }
@@ -570,7 +604,7 @@ mod tests {
         static D: Dispatcher = Dispatcher::new("tests::bounds", 2);
         D.pin(1);
         for _ in 0..4 * ESCALATE_FAILURES {
-            D.probe(1).contended(1);
+            D.probe(1).contended(HOT_RETRIES);
         }
         assert_eq!(D.mode(), 1);
         D.pin(0);

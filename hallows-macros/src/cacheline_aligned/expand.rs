@@ -88,12 +88,16 @@ fn expand_struct(
             let last = old.len() - 1;
             let mut new = syn::punctuated::Punctuated::<syn::Field, syn::Token![,]>::new();
             let mut pads = 0usize;
+            // Padding is as visible as the struct, so code that could build the struct with a
+            // literal before still can (naming the padding fields, or with `..Default::default()`).
+            let vis = item.vis.clone();
             let mut pad = |new: &mut syn::punctuated::Punctuated<syn::Field, syn::Token![,]>| {
                 let name = format_ident!("__hallows_pad_{}", pads);
                 pads += 1;
                 new.push(syn::parse_quote! {
+                    #[doc(hidden)]
                     #[allow(dead_code)]
-                    #name: #break_ty
+                    #vis #name: #break_ty
                 });
             };
             for (i, field) in old.into_iter().enumerate() {
