@@ -405,6 +405,17 @@ impl<'m> Instruction<'m> {
 
     /// The weights of `!prof !{!"branch_weights", ...}`, one per successor, if present.
     pub fn branch_weights(self, prof_kind: u32) -> Option<Vec<u64>> {
+        self.branch_weights_with_origin(prof_kind).map(|(w, _)| w)
+    }
+
+    /// True when the terminator carries branch weights measured by a profile, not derived from
+    /// `llvm.expect` (`likely`/`unlikely`, `#[cold]`), which LLVM marks with `!"expected"`.
+    pub fn has_profile_weights(self, prof_kind: u32) -> bool {
+        matches!(self.branch_weights_with_origin(prof_kind), Some((_, false)))
+    }
+
+    /// Branch weights and whether they carry the `!"expected"` marker.
+    pub fn branch_weights_with_origin(self, prof_kind: u32) -> Option<(Vec<u64>, bool)> {
         // SAFETY: the instruction is live; `LLVMGetMetadata` returns null or a metadata value.
         let node = unsafe { LLVMGetMetadata(self.raw, prof_kind) };
         if node.is_null() {
@@ -417,14 +428,17 @@ impl<'m> Instruction<'m> {
         if unsafe { md_string(*tag) }.as_deref() != Some("branch_weights") {
             return None;
         }
-        // Skip an optional `!"expected"` marker; the rest are integer weights.
-        // SAFETY: as above.
-        let weights: Option<Vec<u64>> = rest
-            .iter()
-            .filter(|op| unsafe { md_string(**op) }.is_none())
-            .map(|op| unsafe { const_int(*op) })
-            .collect();
-        weights.filter(|w| !w.is_empty())
+        let mut expected = false;
+        let mut weights = Vec::with_capacity(rest.len());
+        for op in rest {
+            // SAFETY: operands of a live node are live values.
+            match unsafe { md_string(*op) } {
+                Some(marker) => expected |= marker == "expected",
+                // SAFETY: as above.
+                None => weights.push(unsafe { const_int(*op) }?),
+            }
+        }
+        (!weights.is_empty()).then_some((weights, expected))
     }
 }
 

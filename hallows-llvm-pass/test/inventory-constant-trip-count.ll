@@ -4,7 +4,7 @@
 ; CHECK: hallows-inventory: module '{{.*}}inventory-constant-trip-count.ll'
 ; CHECK-LABEL: function 'count_to_ten' (count_to_ten)
 ; CHECK-NEXT:   blocks: 3 instructions: 10
-; CHECK-NEXT:   branches: conditional 1 switch 0 with-weights 0
+; CHECK-NEXT:   branches: conditional 1 switch 0 with-weights 0 expected 0
 ; CHECK-NEXT:   profile: none
 ; CHECK-NEXT:   loop #0: depth 1 header 'loop' blocks 1 exiting 1 trip-count constant 10
 ; CHECK-NOT: loop #1

@@ -4,7 +4,7 @@
 
 ; CHECK-LABEL: function 'plain' (plain)
 ; CHECK-NEXT:   blocks: 3 instructions: 3
-; CHECK-NEXT:   branches: conditional 1 switch 0 with-weights 0
+; CHECK-NEXT:   branches: conditional 1 switch 0 with-weights 0 expected 0
 ; CHECK-NEXT:   profile: none
 ; CHECK-NEXT:   loops: none
 

@@ -15,7 +15,7 @@
 ; FILES:     inventory-report-file.ll.inventory.jsonl
 ; FILES-NOT: .tmp
 
-; CHECK: {"action":"analyzed","crate":"inventory","data":{"blocks":3,"branch_weights":1,"conditional_branches":1,"entry_count":50,"has_profile":true,"instructions":10,"loops":[{"blocks":1,"depth":1,"exiting_blocks":1,"header":"loop","max_trip_count":16,"parent":null,"trip_count":"constant","trip_count_value":16}],"max_loop_depth":1,"switches":0},"function":"looped","module":"{{.*}}inventory-report-file.ll","pass":"hallows-inventory","producer":"plugin","reason":"inventory of a function with profile data","schema":1,"symbol":"looped","ts_ms":{{[0-9]+}}}
+; CHECK: {"action":"analyzed","crate":"inventory","data":{"blocks":3,"branch_weights":1,"conditional_branches":1,"entry_count":50,"expected_weights":0,"has_profile":true,"instructions":10,"loops":[{"blocks":1,"depth":1,"exiting_blocks":1,"header":"loop","max_trip_count":16,"parent":null,"trip_count":"constant","trip_count_value":16}],"max_loop_depth":1,"switches":0},"function":"looped","module":"{{.*}}inventory-report-file.ll","pass":"hallows-inventory","producer":"plugin","reason":"inventory of a function with profile data","schema":1,"symbol":"looped","ts_ms":{{[0-9]+}}}
 ; CHECK: "function":"mycrate::helper"
 ; CHECK-SAME: "symbol":"_ZN7mycrate6helper17h0123456789abcdefE"
 

@@ -3,7 +3,7 @@
 
 ; CHECK-LABEL: function 'classify' (classify)
 ; CHECK-NEXT:   blocks: 6 instructions: 6
-; CHECK-NEXT:   branches: conditional 1 switch 1 with-weights 0
+; CHECK-NEXT:   branches: conditional 1 switch 1 with-weights 0 expected 0
 ; CHECK-NEXT:   profile: none
 ; CHECK-NEXT:   loops: none
 define i32 @classify(i32 %x, i1 %flag) {

@@ -12,7 +12,8 @@
 ; CHECK-NOT:   section_prefix
 ; CHECK-NOT:   attributes
 
-; REPORT: hallows: hallows-railway: skipped `plain` (railway): left alone: no profile data (no entry count, no branch weights); {"blocks":4}
+; REPORT: hallows: hallows-railway: skipped `plain` (railway): left alone: no profile data (no entry count, no measured branch weights); {"blocks":4}
+; REPORT: hallows: hallows-railway: skipped `expected_only` (railway): left alone: no profile data
 define i32 @plain(i1 %c, i32 %x) {
 entry:
   br i1 %c, label %left, label %right
@@ -26,3 +27,20 @@ join:
   %r = phi i32 [ %a, %left ], [ %b, %right ]
   ret i32 %r
 }
+
+; Weights from `llvm.expect` (`likely`/`unlikely`, marked "expected") are not a profile.
+; CHECK-LABEL: define i32 @expected_only(i1 %c) {
+; CHECK-NEXT:  entry:
+; CHECK-NEXT:    br i1 %c, label %cold, label %hot, !prof
+; CHECK-EMPTY:
+; CHECK-NEXT:  cold:
+define i32 @expected_only(i1 %c) {
+entry:
+  br i1 %c, label %cold, label %hot, !prof !0
+cold:
+  ret i32 1
+hot:
+  ret i32 2
+}
+
+!0 = !{!"branch_weights", !"expected", i32 1, i32 2000}

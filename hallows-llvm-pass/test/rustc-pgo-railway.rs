@@ -18,7 +18,7 @@
 
 // CHECK: {"action":"reordered","crate":"pgo_railway","data":{"algorithm":"ext-tsp",{{.*}}"function":"pgo_railway::classify"
 
-// INVENTORY: "crate":"pgo_railway","data":{{.*}}"entry_count":1,"has_profile":true{{.*}}"function":"pgo_railway::classify"
+// INVENTORY: "crate":"pgo_railway","data":{{.*}}"entry_count":1,"expected_weights":{{[0-9]+}},"has_profile":true{{.*}}"function":"pgo_railway::classify"
 
 use std::hint::black_box;
 

@@ -21,6 +21,7 @@ pub fn collect_function<'m>(
         conditional_branches: 0,
         switches: 0,
         branch_weights: 0,
+        expected_weights: 0,
         entry_count: function.entry_count(module),
         loops: Vec::new(),
     };
@@ -34,8 +35,10 @@ pub fn collect_function<'m>(
             if term.opcode() == LLVMOpcode::LLVMSwitch {
                 inv.switches += 1;
             }
-            if term.branch_weights(prof_kind).is_some() {
-                inv.branch_weights += 1;
+            match term.branch_weights_with_origin(prof_kind) {
+                Some((_, false)) => inv.branch_weights += 1,
+                Some((_, true)) => inv.expected_weights += 1,
+                None => {}
             }
         }
     }

@@ -44,8 +44,10 @@ pub struct FunctionInventory {
     pub conditional_branches: usize,
     /// `switch` instructions.
     pub switches: usize,
-    /// Terminators carrying `!prof` branch weights.
+    /// Terminators carrying `!prof` branch weights from a profile.
     pub branch_weights: usize,
+    /// Terminators carrying weights derived from `llvm.expect` (`!"expected"`): not profile data.
+    pub expected_weights: usize,
     /// Function entry count from `!prof`.
     pub entry_count: Option<u64>,
     /// Loops in preorder.

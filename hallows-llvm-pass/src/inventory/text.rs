@@ -5,7 +5,7 @@
 //! hallows-inventory: module 'x.ll'
 //! function 'sum' (sum)
 //!   blocks: 4 instructions: 12
-//!   branches: conditional 1 switch 0 with-weights 1
+//!   branches: conditional 1 switch 0 with-weights 1 expected 0
 //!   profile: entry-count 100
 //!   loop #0: depth 1 header 'loop' blocks 2 exiting 1 trip-count constant 10
 //! ```
@@ -33,8 +33,8 @@ fn render_function(out: &mut String, f: &FunctionInventory) {
         f.blocks, f.instructions
     ));
     out.push_str(&format!(
-        "  branches: conditional {} switch {} with-weights {}\n",
-        f.conditional_branches, f.switches, f.branch_weights
+        "  branches: conditional {} switch {} with-weights {} expected {}\n",
+        f.conditional_branches, f.switches, f.branch_weights, f.expected_weights
     ));
     match f.entry_count {
         Some(n) => out.push_str(&format!("  profile: entry-count {n}\n")),
@@ -106,6 +106,7 @@ pub fn data(f: &FunctionInventory) -> Value {
         "conditional_branches": f.conditional_branches,
         "switches": f.switches,
         "branch_weights": f.branch_weights,
+        "expected_weights": f.expected_weights,
         "entry_count": f.entry_count,
         "has_profile": f.has_profile(),
         "max_loop_depth": f.loops.iter().map(|l| l.depth).max().unwrap_or(0),
@@ -126,6 +127,7 @@ mod tests {
             conditional_branches: 1,
             switches: 0,
             branch_weights: 1,
+            expected_weights: 2,
             entry_count: Some(100),
             loops: vec![
                 LoopSummary {
@@ -154,7 +156,7 @@ mod tests {
         let expected = "hallows-inventory: module 'm.ll'\n\
             function '_ZN7mycrate3sum17h0123456789abcdefE' (mycrate::sum)\n\
             \x20 blocks: 4 instructions: 12\n\
-            \x20 branches: conditional 1 switch 0 with-weights 1\n\
+            \x20 branches: conditional 1 switch 0 with-weights 1 expected 2\n\
             \x20 profile: entry-count 100\n\
             \x20 loop #0: depth 1 header 'outer' blocks 3 exiting 1 trip-count constant 10\n\
             \x20 loop #1: depth 2 header 'bb2' parent #0 blocks 1 exiting 1 trip-count max 7\n";
@@ -179,6 +181,7 @@ mod tests {
         let mut f = sample();
         f.entry_count = None;
         f.branch_weights = 0;
+        f.expected_weights = 3;
         f.loops.clear();
         assert_eq!(reason(&f), "inventory of a function without profile data");
         let text = render_module("m.ll", &[f]);

@@ -1,7 +1,7 @@
 //! `hallows-railway`: profile-guided basic-block layout.
 //!
 //! Per function with profile data:
-//! 1. block counts from the `!prof` branch weights ([`cfg`]);
+//! 1. block counts from the `!prof` branch weights ([`cfg`](mod@cfg));
 //! 2. *tracks* — chains in which each block falls through to its hottest successor — chosen by
 //!    the ext-TSP objective ([`layout`], Newell & Pupyrev, IEEE TC 2020), entry first, never
 //!    executed blocks last;
@@ -163,10 +163,12 @@ fn plan_function<'m>(
             .blocks()
             .iter()
             .filter_map(|b| b.terminator())
-            .any(|t| t.branch_weights(prof_kind).is_some())
+            .any(|t| t.has_profile_weights(prof_kind))
     };
     if entry_count.is_none() && !has_weights() {
-        return skip("left alone: no profile data (no entry count, no branch weights)".to_owned());
+        return skip(
+            "left alone: no profile data (no entry count, no measured branch weights)".to_owned(),
+        );
     }
     if entry_count == Some(0) {
         return Plan::NeverExecuted { function, symbol };
