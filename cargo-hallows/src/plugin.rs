@@ -200,6 +200,9 @@ pub fn ensure_built(rustc: &Rustc, llvm: &LlvmConfig) -> Result<Plugin> {
             rustc.llvm_major,
         ));
     }
+    // The plugin's C++ shim needs the matching clang++; say which package when it is missing.
+    crate::toolchain::find_tool("clang++", rustc.llvm_major, Some(&llvm.bindir))
+        .context("the pass plugin cannot be built")?;
     build_into(&root, &dir, &hash, &log_path, rustc, llvm)?;
     drop(lock);
     Ok(Plugin {
