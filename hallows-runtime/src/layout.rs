@@ -621,6 +621,37 @@ mod tests {
     }
 
     #[test]
+    fn isolate_each_moves_every_element_once() {
+        use std::cell::Cell;
+        struct Counted<'a>(u32, &'a Cell<u32>);
+        impl Drop for Counted<'_> {
+            fn drop(&mut self) {
+                self.1.set(self.1.get() + 1);
+            }
+        }
+        let drops = Cell::new(0);
+        let array = [Counted(1, &drops), Counted(2, &drops), Counted(3, &drops)];
+        let isolated: [support::Isolated<Counted<'_>, support::Align64>; 3] =
+            support::isolate_each(array);
+        assert_eq!(drops.get(), 0);
+        assert_eq!(isolated.iter().map(|c| c.0).collect::<Vec<_>>(), [1, 2, 3]);
+        for element in &isolated {
+            assert_eq!(element as *const _ as usize % 64, 0);
+        }
+        drop(isolated);
+        assert_eq!(drops.get(), 3);
+    }
+
+    #[test]
+    fn share_line_matches_the_map() {
+        assert!(support::share_line(0, 8, 8, 8, 64));
+        assert!(!support::share_line(0, 64, 64, 8, 64));
+        assert!(!support::share_line(0, 0, 0, 8, 64));
+        assert!(support::share_line(60, 8, 64, 1, 64));
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "reads the wall clock, which Miri's isolation forbids")]
     fn record_is_one_json_line() {
         let rec = manual_map().to_record();
         assert!(!rec.contains('\n'));
