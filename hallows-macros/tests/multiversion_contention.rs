@@ -126,3 +126,82 @@ fn decisions_are_written_as_contention_records() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Generic impl blocks, generic methods and free functions take the attribute too.
+mod generic {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+
+    use hallows_macros::multiversion_contention;
+    use hallows_runtime::contention::Probe;
+
+    pub struct Slot<T> {
+        pub value: Mutex<Option<T>>,
+        pub calls: [AtomicUsize; 2],
+    }
+
+    #[multiversion_contention]
+    impl<T: Clone + Send> Slot<T> {
+        /// Replaces the value with `f(old)`; returns the old value.
+        #[contention_versions(swap_try, swap_wait)]
+        #[must_use]
+        pub fn swap_with<F: FnOnce(Option<T>) -> T>(&self, f: F) -> Option<T> {}
+
+        fn swap_try<F: FnOnce(Option<T>) -> T>(&self, f: F, probe: Probe) -> Option<T> {
+            self.calls[0].fetch_add(1, Ordering::Relaxed);
+            let mut failed = 0;
+            let mut guard = loop {
+                match self.value.try_lock() {
+                    Ok(g) => break g,
+                    Err(_) => failed += 1,
+                }
+            };
+            probe.contended(failed);
+            let old = guard.take();
+            *guard = Some(f(old.clone()));
+            old
+        }
+
+        fn swap_wait<F: FnOnce(Option<T>) -> T>(&self, f: F, probe: Probe) -> Option<T> {
+            self.calls[1].fetch_add(1, Ordering::Relaxed);
+            probe.uncontended();
+            let mut guard = self.value.lock().unwrap();
+            let old = guard.take();
+            *guard = Some(f(old.clone()));
+            old
+        }
+    }
+
+    pub static LOG: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+    /// A free function whose body is a critical section of a static mutex.
+    #[multiversion_contention(lock = LOG, guard = log)]
+    pub fn log_line(line: &str) -> usize {
+        log.push(line.to_owned());
+        log.len()
+    }
+}
+
+#[test]
+fn generic_impls_methods_and_free_functions() {
+    let slot = generic::Slot {
+        value: Mutex::new(None),
+        calls: Default::default(),
+    };
+    assert_eq!(slot.swap_with(|_| "a".to_string()), None);
+    assert_eq!(
+        slot.swap_with(|old| old.unwrap() + "b"),
+        Some("a".to_string())
+    );
+    assert_eq!(slot.value.lock().unwrap().as_deref(), Some("ab"));
+    // Uncontended, the dispatcher stays on the first version.
+    assert_eq!(slot.calls[0].load(Ordering::Relaxed), 2);
+    let numbers = generic::Slot {
+        value: Mutex::new(Some(1u64)),
+        calls: Default::default(),
+    };
+    assert_eq!(numbers.swap_with(|old| old.unwrap() * 10), Some(1));
+    assert_eq!(generic::log_line("x"), 1);
+    assert_eq!(generic::log_line("y"), 2);
+    assert_eq!(generic::LOG.lock().unwrap().join(""), "xy");
+}
