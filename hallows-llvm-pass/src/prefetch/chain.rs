@@ -32,6 +32,9 @@ pub enum Shape {
     },
     /// Address depends on the previous iteration through a non-induction phi.
     PointerChase,
+    /// Address computed from a recurrence `r = f(r)` of pure arithmetic (a random-number
+    /// stream): a second copy of the recurrence can run `d` steps ahead.
+    Recurrence,
     /// Address does not move with the loop.
     Invariant,
     /// Something the pass does not clone; the text says what.
@@ -46,6 +49,7 @@ impl Shape {
             Self::Indirect { hashed: false, .. } => "indirect",
             Self::Indirect { hashed: true, .. } => "hashed-indirect",
             Self::PointerChase => "pointer-chase",
+            Self::Recurrence => "recurrence",
             Self::Invariant => "invariant",
             Self::Unsupported(_) => "unsupported",
         }
@@ -62,6 +66,10 @@ pub struct Chain {
     /// Clamps for values other than induction variables: `(value, bound)`; the clone of
     /// `value` is limited to the bound before use.
     pub clamps: Vec<(Value, Bound)>,
+    /// A header phi advanced by pure arithmetic (`r = f(r)`) that the address reads.
+    pub recurrence: Option<Value>,
+    /// The in-loop instructions computing the recurrence's next value, operands first.
+    pub recurrence_step: Vec<Value>,
 }
 
 /// Analyses the address of `load` in loop `l`; `facts` are the path facts of its block
@@ -85,6 +93,17 @@ pub fn analyse(load: Value, l: &LoopView, path: &[Bb], facts: &[(Fact, usize)]) 
         hashed,
         ..
     } = walk;
+    if chain.recurrence.is_some() {
+        if !loads.is_empty() || !chain.inductions.is_empty() {
+            return (
+                Shape::Unsupported(
+                    "the address mixes a recurrence with loads or induction variables".into(),
+                ),
+                Chain::default(),
+            );
+        }
+        return (Shape::Recurrence, chain);
+    }
     if chain.inductions.is_empty() {
         return (Shape::Invariant, chain);
     }
@@ -168,7 +187,14 @@ impl Walk<'_> {
         match op {
             LLVMPHI => {
                 if ll::block_of(v) == self.l.header {
-                    self.fail(Shape::PointerChase);
+                    match (recurrence_step(self.l, v), self.chain.recurrence) {
+                        (Some(step), None) => {
+                            self.chain.recurrence = Some(v);
+                            self.chain.recurrence_step = step;
+                        }
+                        (Some(_), Some(other)) if other == v => {}
+                        _ => self.fail(Shape::PointerChase),
+                    }
                 } else {
                     self.fail(Shape::Unsupported(
                         "the address depends on a value merged inside the loop (phi)".into(),
@@ -233,6 +259,70 @@ impl Walk<'_> {
         }
         self.chain.insts.push(v);
     }
+}
+
+/// The instructions computing `phi`'s next value when it is `f(phi)` of pure arithmetic on
+/// itself and loop-invariant values (no loads, calls, induction variables or other phis).
+fn recurrence_step(l: &LoopView, phi: Value) -> Option<Vec<Value>> {
+    let latch = l.latch?;
+    let (next, _) = *ll::phi_incoming(phi).iter().find(|(_, b)| *b == latch)?;
+    let mut order = Vec::new();
+    let mut seen = HashSet::new();
+    fn walk(
+        l: &LoopView,
+        phi: Value,
+        v: Value,
+        seen: &mut HashSet<Value>,
+        order: &mut Vec<Value>,
+        uses_phi: &mut bool,
+    ) -> bool {
+        if v == phi {
+            *uses_phi = true;
+            return true;
+        }
+        let Some(op) = ll::opcode(v) else { return true };
+        if !l.blocks.contains(&ll::block_of(v)) || !seen.insert(v) {
+            return true;
+        }
+        use LLVMOpcode::*;
+        let pure = matches!(
+            op,
+            LLVMAdd
+                | LLVMSub
+                | LLVMMul
+                | LLVMXor
+                | LLVMAnd
+                | LLVMOr
+                | LLVMShl
+                | LLVMLShr
+                | LLVMAShr
+                | LLVMZExt
+                | LLVMSExt
+                | LLVMTrunc
+                | LLVMSelect
+                | LLVMICmp
+                | LLVMFreeze
+                | LLVMBitCast
+        ) || (op == LLVMCall && is_pure_intrinsic(v));
+        if !pure || order.len() >= MAX_CHAIN {
+            return false;
+        }
+        let n = if op == LLVMCall {
+            ll::num_operands(v).saturating_sub(1)
+        } else {
+            ll::num_operands(v)
+        };
+        for i in 0..n {
+            if !walk(l, phi, ll::operand(v, i), seen, order, uses_phi) {
+                return false;
+            }
+        }
+        order.push(v);
+        true
+    }
+    let mut uses_phi = false;
+    (walk(l, phi, next, &mut seen, &mut order, &mut uses_phi) && uses_phi && !order.is_empty())
+        .then_some(order)
 }
 
 fn is_pure_intrinsic(call: Value) -> bool {

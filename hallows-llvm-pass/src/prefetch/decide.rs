@@ -2,6 +2,7 @@
 //! shape (from the IR), the site's profile, and its loop. No LLVM types, unit-tested.
 
 use super::model::distance::{self, Distance, DistanceInput, STATIC_MISS_LATENCY_NS};
+use super::model::pattern::AddressPattern;
 use super::model::profile::SiteProfile;
 
 /// Executions below which a profiled site is cold and left alone.
@@ -16,6 +17,8 @@ pub enum ShapeKind {
     Strided,
     /// Through other loads (possibly hashed).
     Indirect,
+    /// From an arithmetic recurrence (random-number stream).
+    Recurrence,
     /// Loop-carried pointer chase.
     PointerChase,
     /// Loop-invariant address.
@@ -75,9 +78,10 @@ pub fn decide(shape: &ShapeKind, profile: ProfileView<'_>, l: &LoopContext) -> D
             )
         }
         ShapeKind::Invariant => return Decision::Skip("the address does not change across iterations".into()),
-        ShapeKind::Strided | ShapeKind::Indirect => {}
+        ShapeKind::Strided | ShapeKind::Indirect | ShapeKind::Recurrence => {}
     }
-    if !l.bounded {
+    // A recurrence clone loads nothing, so it needs no bound.
+    if !l.bounded && *shape != ShapeKind::Recurrence {
         return Decision::Skip(
             "loop bound unknown: the look-ahead index cannot be clamped to the last iteration"
                 .into(),
@@ -91,6 +95,12 @@ pub fn decide(shape: &ShapeKind, profile: ProfileView<'_>, l: &LoopContext) -> D
         ProfileView::Site(p) => {
             if p.execs < MIN_HOT_EXECUTIONS {
                 return Decision::Skip(format!("cold: {} executions while profiling", p.execs));
+            }
+            if *shape == ShapeKind::Strided && !matches!(p.pattern, AddressPattern::Strided(_)) {
+                return Decision::Skip(format!(
+                    "strided within each loop entry but entries start at {} places: the misses are at the starts, which a look-ahead inside the entry cannot reach",
+                    p.pattern.label()
+                ));
             }
             if p.miss_rate < MISS_THRESHOLD {
                 return Decision::Skip(format!(
@@ -151,7 +161,6 @@ pub fn decide(shape: &ShapeKind, profile: ProfileView<'_>, l: &LoopContext) -> D
 
 #[cfg(test)]
 mod tests {
-    use super::super::model::pattern::AddressPattern;
     use super::*;
 
     fn ctx() -> LoopContext {
@@ -225,6 +234,16 @@ mod tests {
         };
         assert_eq!(d(&fast), 10);
         assert_eq!(d(&slow), 2);
+    }
+
+    #[test]
+    fn strided_code_with_irregular_samples_is_left_alone() {
+        // Static stride (col[e] of a CSR row) but sampled addresses jump between rows.
+        let restarts = site(1_000_000, 0.9, 5.0, 1);
+        assert!(matches!(
+            decide(&ShapeKind::Strided, ProfileView::Site(&restarts), &ctx()),
+            Decision::Skip(ref r) if r.contains("entries start at irregular places")
+        ));
     }
 
     #[test]

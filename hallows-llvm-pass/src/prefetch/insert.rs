@@ -21,6 +21,7 @@ use super::loops::{Bound, Induction};
 
 extern "C" {
     fn hallows_pf_drop_poison(inst: Value);
+    fn hallows_pf_edge_block(from: Bb, to: Bb) -> Bb;
 }
 
 /// What to insert for one load.
@@ -39,6 +40,12 @@ pub struct Plan<'a> {
     pub hoist_before: Option<Value>,
     /// Blocks of the loop (to tell loop-invariant limits).
     pub loop_blocks: &'a HashSet<Bb>,
+    /// The loop header.
+    pub header: Bb,
+    /// The loop's single latch.
+    pub latch: Option<Bb>,
+    /// Predecessors of the header outside the loop.
+    pub entry_preds: Vec<Bb>,
 }
 
 /// Where `limit - minus` values are built: before the preheader's terminator when the limit is
@@ -216,8 +223,107 @@ fn ahead(b: LLVMBuilderRef, iv: &Induction, d: Value) -> Value {
     }
 }
 
+/// Clones `insts` with `map` applied to their operands, before the builder's position; records
+/// every clone in `map` and returns the clone of the last instruction.
+fn clone_all(b: LLVMBuilderRef, insts: &[Value], map: &mut HashMap<Value, Value>) -> Option<Value> {
+    let mut last = None;
+    for &inst in insts {
+        // SAFETY: `inst` is a live instruction; the clone is new and inserted at once into the
+        // live function at the builder's position; operand indices are in range.
+        let clone = unsafe {
+            let c = LLVMInstructionClone(inst);
+            for i in 0..ll::num_operands(c) {
+                if let Some(&n) = map.get(&LLVMGetOperand(c, i)) {
+                    LLVMSetOperand(c, i, n);
+                }
+            }
+            let n = ll::c_name(&format!("{}.ahead", ll::name(inst)));
+            LLVMInsertIntoBuilderWithName(b, c, n.as_ptr());
+            hallows_pf_drop_poison(c);
+            c
+        };
+        map.insert(inst, clone);
+        last = Some(clone);
+    }
+    last
+}
+
+fn prefetch(b: LLVMBuilderRef, module: LLVMModuleRef, addr: Value) {
+    let mut pty = ll::type_of(addr);
+    let f = intrinsic(module, "llvm.prefetch", std::slice::from_mut(&mut pty));
+    // SAFETY: `pty` is a live type of the module's context.
+    let i32t = unsafe { LLVMInt32TypeInContext(LLVMGetTypeContext(pty)) };
+    // llvm.prefetch(address, rw = 0 (read), locality = 3 (keep in all levels), cache = 1 (data)).
+    call(
+        b,
+        f,
+        &mut [
+            addr,
+            const_of(i32t, 0),
+            const_of(i32t, 3),
+            const_of(i32t, 1),
+        ],
+        "",
+    );
+}
+
+/// Whether [`insert`] can handle a recurrence plan in this loop (single entry edge and latch).
+pub fn recurrence_insertable(plan: &Plan<'_>) -> bool {
+    plan.latch.is_some() && plan.entry_preds.len() == 1
+}
+
+/// Runs a second copy of the recurrence `d` steps ahead: `a0 = f^d(r0)` on the entry edge, a
+/// new header phi `a = phi [a0, entry], [f(a), latch]`, and a prefetch of the address computed
+/// from `a` instead of `r`.
+fn insert_recurrence(module: LLVMModuleRef, plan: &Plan<'_>, phi: Value) {
+    let (Some(latch), [pred]) = (plan.latch, plan.entry_preds.as_slice()) else {
+        return;
+    };
+    let step = &plan.chain.recurrence_step;
+    // SAFETY: both blocks belong to the live function; LLVM updates the header's phis.
+    let entry = unsafe { hallows_pf_edge_block(*pred, plan.header) };
+    let Some(&(start, _)) = ll::phi_incoming(phi).iter().find(|(_, b)| *b == entry) else {
+        return;
+    };
+    let b = ll::builder_before(ll::terminator(entry));
+    let mut cur = start;
+    for _ in 0..plan.distance {
+        let mut map = HashMap::from([(phi, cur)]);
+        cur = clone_all(b, step, &mut map).unwrap_or(cur);
+    }
+    ll::dispose_builder(b);
+    let first = ll::instructions(plan.header)[0];
+    let bh = ll::builder_before(first);
+    let name = ll::c_name(&format!("{}.ahead", ll::name(phi)));
+    // SAFETY: a new phi at the top of the live header, of the recurrence's type.
+    let ahead = unsafe { LLVMBuildPhi(bh, ll::type_of(phi), name.as_ptr()) };
+    ll::dispose_builder(bh);
+    let bl = ll::builder_before(ll::terminator(latch));
+    let mut map = HashMap::from([(phi, ahead)]);
+    let next = clone_all(bl, step, &mut map).unwrap_or(ahead);
+    ll::dispose_builder(bl);
+    // SAFETY: `ahead` is the new phi; its incoming values dominate the ends of their blocks
+    // (`cur` is built in `entry`, `next` before the latch's terminator).
+    unsafe {
+        let mut values = [cur, next];
+        let mut blocks = [entry, latch];
+        LLVMAddIncoming(ahead, values.as_mut_ptr(), blocks.as_mut_ptr(), 2);
+    }
+    let b = ll::builder_before(plan.load);
+    let mut map = HashMap::from([(phi, ahead)]);
+    clone_all(b, &plan.chain.insts, &mut map);
+    let ptr = ll::load_pointer(plan.load);
+    let addr = map.get(&ptr).copied().unwrap_or(ptr);
+    prefetch(b, module, addr);
+    ll::dispose_builder(b);
+}
+
 /// Inserts the clone and the prefetch before `plan.load`.
 pub fn insert(module: LLVMModuleRef, plan: &Plan<'_>) {
+    if let Some(phi) = plan.chain.recurrence {
+        insert_recurrence(module, plan, phi);
+        return;
+    }
     let b = ll::builder_before(plan.load);
     let limits = Limits {
         at: b,

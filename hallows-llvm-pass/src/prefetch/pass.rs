@@ -50,6 +50,7 @@ fn kind(shape: &Shape) -> ShapeKind {
         Shape::Strided => ShapeKind::Strided,
         Shape::Indirect { .. } => ShapeKind::Indirect,
         Shape::PointerChase => ShapeKind::PointerChase,
+        Shape::Recurrence => ShapeKind::Recurrence,
         Shape::Invariant => ShapeKind::Invariant,
         Shape::Unsupported(why) => ShapeKind::Unsupported(why.clone()),
     }
@@ -183,8 +184,7 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
                     } else {
                         shape.label().to_string()
                     };
-                    report.push(&symbol, "inserted", format!("{label}: {reason}"), data);
-                    plans.push(Plan {
+                    let plan = Plan {
                         load: site.load,
                         chain,
                         inductions: inductions.clone(),
@@ -196,7 +196,26 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
                         distance,
                         hoist_before: l.preheader.map(ll::terminator),
                         loop_blocks: &l.blocks,
-                    });
+                        header: l.header,
+                        latch: l.latch,
+                        entry_preds: views.preds.get(&l.header).map_or(Vec::new(), |p| {
+                            p.iter()
+                                .copied()
+                                .filter(|b| !l.blocks.contains(b))
+                                .collect()
+                        }),
+                    };
+                    if chain.recurrence.is_some() && !insert::recurrence_insertable(&plan) {
+                        report.push(
+                            &symbol,
+                            "skipped",
+                            "recurrence in a loop with several entries or latches: no single place to start the look-ahead copy",
+                            data,
+                        );
+                        continue;
+                    }
+                    report.push(&symbol, "inserted", format!("{label}: {reason}"), data);
+                    plans.push(plan);
                 }
                 Decision::Skip(reason) => report.push(&symbol, "skipped", reason, data),
             }
