@@ -14,7 +14,7 @@
 ; Loop-invariant limits are computed once, in the preheader.
 ; CHECK-LABEL: define i32 @two_level(
 ; CHECK:       entry:
-; CHECK-NEXT:    %i.last = sub i64 %n, 1
+; CHECK-NEXT:    %i.last = call i64 @llvm.usub.sat.i64(i64 %n, i64 1)
 ; CHECK:         %bx.last = sub i64 %len_a, 1
 ; CHECK-NEXT:    br label %loop
 ; The first prefetch (a[b[i+d]]) needs no clamp on a[]'s index: it is only prefetched.

@@ -10,7 +10,7 @@
 ; CHECK:       next:
 ; CHECK:         %p.pos = ptrtoint ptr %p to i64
 ; CHECK-NEXT:    %p.end = ptrtoint ptr %end to i64
-; CHECK-NEXT:    %p.last = sub i64 %p.end, 8
+; CHECK-NEXT:    %p.last = call i64 @llvm.usub.sat.i64(i64 %p.end, i64 8)
 ; CHECK-NEXT:    %p.left = call i64 @llvm.usub.sat.i64(i64 %p.last, i64 %p.pos)
 ; CHECK-NEXT:    %p.iters = udiv i64 %p.left, 8
 ; CHECK-NEXT:    %hpf.dist = call i64 @llvm.umin.i64(i64 {{[0-9]+}}, i64 %p.iters)

@@ -9,7 +9,7 @@
 
 ; CHECK-LABEL: define void @count(
 ; CHECK:       body:
-; CHECK:         %i.last = sub i64 %n, 1
+; CHECK:         %i.last = call i64 @llvm.usub.sat.i64(i64 %n, i64 1)
 ; CHECK-NEXT:    %i.left = call i64 @llvm.usub.sat.i64(i64 %i.last, i64 %i)
 ; CHECK-NEXT:    %hpf.dist = call i64 @llvm.umin.i64(i64 {{[0-9]+}}, i64 %i.left)
 ; CHECK-NEXT:    %i.ahead = add i64 %i, %hpf.dist

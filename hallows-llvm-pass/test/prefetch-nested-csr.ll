@@ -8,13 +8,13 @@
 
 ; CHECK-LABEL: define void @spmv(
 ; CHECK:       gather:
-; CHECK:         %e.last = sub i64 %hi, 1
+; CHECK:         %e.last = call i64 @llvm.usub.sat.i64(i64 %hi, i64 1)
 ; CHECK-NEXT:    %e.left = call i64 @llvm.usub.sat.i64(i64 %e.last, i64 %e)
 ; CHECK-NEXT:    %hpf.dist = call i64 @llvm.umin.i64(i64 {{[0-9]+}}, i64 %e.left)
-; CHECK-NEXT:    %e.last1 = sub i64 %ncol, 1
+; CHECK-NEXT:    %e.last1 = call i64 @llvm.usub.sat.i64(i64 %ncol, i64 1)
 ; CHECK-NEXT:    %e.left2 = call i64 @llvm.usub.sat.i64(i64 %e.last1, i64 %e)
 ; CHECK-NEXT:    %hpf.dist3 = call i64 @llvm.umin.i64(i64 %hpf.dist, i64 %e.left2)
-; CHECK-NEXT:    %e.last4 = sub i64 %nval, 1
+; CHECK-NEXT:    %e.last4 = call i64 @llvm.usub.sat.i64(i64 %nval, i64 1)
 ; CHECK-NEXT:    %e.left5 = call i64 @llvm.usub.sat.i64(i64 %e.last4, i64 %e)
 ; CHECK-NEXT:    %hpf.dist6 = call i64 @llvm.umin.i64(i64 %hpf.dist3, i64 %e.left5)
 ; CHECK-NEXT:    %e.ahead = add i64 %e, %hpf.dist6

@@ -164,8 +164,13 @@ fn clamped_distance(
                 let last = if bound.minus == 0 {
                     limit
                 } else {
-                    let n = ll::c_name(&format!("{base}.last"));
-                    LLVMBuildSub(hb, limit, const_of(i64t, bound.minus), n.as_ptr())
+                    // Saturating: an empty range (limit < minus) leaves no iteration ahead.
+                    call(
+                        hb,
+                        usub_sat,
+                        &mut [limit, const_of(i64t, bound.minus)],
+                        &format!("{base}.last"),
+                    )
                 };
                 let left = call(b, usub_sat, &mut [last, here], &format!("{base}.left"));
                 let steps = if iv.step == 1 {
