@@ -103,3 +103,22 @@ fn the_best_supported_clone_is_chosen() {
     )];
     assert_eq!(selection.get(&masks) == 0, expected_best);
 }
+
+#[multiversion(targets("x86-64-v2"))]
+fn r#match(x: u32) -> u32 {
+    x + 1
+}
+
+#[multiversion(targets("x86-64-v2"))]
+unsafe fn read_first(p: *const u32) -> u32 {
+    // SAFETY: the caller passes a valid pointer.
+    unsafe { *p }
+}
+
+#[test]
+fn raw_identifiers_and_unsafe_functions() {
+    assert_eq!(r#match(1), 2);
+    let x = 7u32;
+    // SAFETY: `&x` is valid for reads.
+    assert_eq!(unsafe { read_first(&x) }, 7);
+}

@@ -312,7 +312,7 @@ impl Probe {
                 d.try_switch_cold(
                     self.version,
                     self.version + 1,
-                    "failed attempts exceeded the escalation threshold within the window",
+                    "failed attempts of hot operations exceeded the escalation threshold within the window",
                     evidence,
                 );
             }

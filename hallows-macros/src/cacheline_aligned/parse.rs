@@ -116,14 +116,16 @@ fn set_align(args: &mut Args, lit: &LitInt, span: Span, errors: &mut Errors) {
         return;
     }
     match lit.base10_parse::<u64>() {
-        Ok(n) if !n.is_power_of_two() => errors.spanned(
-            lit,
-            format!(
-                "alignment must be a power of two, found `{n}`; the nearest are `{}` and `{}`",
-                (n.next_power_of_two() / 2).max(1),
-                n.next_power_of_two()
-            ),
-        ),
+        Ok(n) if !n.is_power_of_two() => {
+            let message = match n.checked_next_power_of_two() {
+                Some(above) if n > 1 => format!(
+                    "alignment must be a power of two, found `{n}`; the nearest are `{}` and `{above}`",
+                    above / 2
+                ),
+                _ => format!("alignment must be a power of two, found `{n}`"),
+            };
+            errors.spanned(lit, message);
+        }
         Ok(n) if n > MAX_ALIGN => errors.spanned(
             lit,
             format!("alignment must be at most {MAX_ALIGN} bytes, found `{n}`"),

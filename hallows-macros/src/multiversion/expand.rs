@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
+use syn::ext::IdentExt;
 use syn::{FnArg, GenericParam, Pat};
 
 use super::parse::{Ast, Target};
@@ -33,7 +34,8 @@ const DISPATCHER_ONLY: &[&str] = &[
 pub(crate) fn expand(ast: &Ast) -> TokenStream {
     let func = &ast.func;
     let sig = &func.sig;
-    let name = &sig.ident;
+    // `r#type` would make `__hallows_mv_r#type_0`: build the clone names from the bare word.
+    let name = &sig.ident.unraw();
     let is_method = sig.receiver().is_some();
 
     let shared_attrs: Vec<&syn::Attribute> = func
