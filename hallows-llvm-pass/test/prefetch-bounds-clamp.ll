@@ -110,3 +110,40 @@ exit:
 }
 
 declare void @abort()
+
+; A work queue (BFS): the loop runs while head < tail and tail grows inside the loop. The
+; latch bound `head.next < tail.next` is used through the header phi `tail` (a value defined
+; at the latch would not dominate the prefetch).
+; CHECK-LABEL: define void @queue(
+; CHECK:         %head.last = call i64 @llvm.usub.sat.i64(i64 %tail, i64 1)
+; CHECK:       call void @llvm.prefetch.p0(
+define void @queue(ptr %q, ptr %rows, i64 %nrows, ptr %out) {
+entry:
+  br label %loop
+loop:
+  %head = phi i64 [ 0, %entry ], [ %head.next, %loop.end ]
+  %tail = phi i64 [ 1, %entry ], [ %tail.next, %loop.end ]
+  %qp = getelementptr inbounds i32, ptr %q, i64 %head
+  %u = load i32, ptr %qp, align 4
+  %ux = zext i32 %u to i64
+  %ok = icmp ult i64 %ux, %nrows
+  br i1 %ok, label %row, label %oob
+row:
+  %rp = getelementptr inbounds i64, ptr %rows, i64 %ux
+  %r = load i64, ptr %rp, align 8
+  %grow = icmp ugt i64 %r, 7
+  %add = zext i1 %grow to i64
+  %tail.next = add i64 %tail, %add
+  %tp = getelementptr inbounds i32, ptr %q, i64 %tail
+  store i32 %u, ptr %tp, align 4
+  br label %loop.end
+loop.end:
+  %head.next = add nuw i64 %head, 1
+  %more = icmp ult i64 %head.next, %tail.next
+  br i1 %more, label %loop, label %exit
+oob:
+  call void @abort()
+  unreachable
+exit:
+  ret void
+}

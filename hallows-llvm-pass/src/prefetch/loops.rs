@@ -296,7 +296,30 @@ fn latch_bounds(l: &LoopView, iv: &Induction) -> Vec<Bound> {
             _ => {}
         }
     }
-    out
+    // The limit is used inside the loop, where it must dominate the use: a limit computed in
+    // the loop is only usable through the header phi that carries it into the next iteration
+    // (`iv.next < tail.next` at the latch is `iv < tail` in the next iteration).
+    out.into_iter()
+        .filter_map(|bound| {
+            let in_loop =
+                ll::opcode(bound.limit).is_some() && l.blocks.contains(&ll::block_of(bound.limit));
+            if !in_loop {
+                return Some(bound);
+            }
+            ll::instructions(l.header)
+                .into_iter()
+                .take_while(|i| ll::opcode(*i) == Some(LLVMOpcode::LLVMPHI))
+                .find(|phi| {
+                    ll::phi_incoming(*phi)
+                        .iter()
+                        .any(|&(v, b)| b == latch && v == bound.limit)
+                })
+                .map(|phi| Bound {
+                    limit: phi,
+                    ..bound
+                })
+        })
+        .collect()
 }
 
 /// Bounds on `iv` in a block whose path facts are `facts` (latch bounds not included).
