@@ -48,6 +48,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock, TryLockError};
 use std::time::{Duration, Instant};
 
 use crate::layout::report_file;
+use crate::padding::CachePadded;
 
 /// Failed attempts from which one operation counts as hot: one or two failures per operation
 /// are what an optimistic version normally pays under light contention.
@@ -85,7 +86,9 @@ fn now_ns() -> u64 {
 pub struct Dispatcher {
     name: &'static str,
     versions: u8,
-    mode: AtomicU8,
+    /// Read by every call: alone on its line(s), so neither the dispatcher's bookkeeping nor
+    /// unrelated statics next to it cause misses on the uncontended path.
+    mode: CachePadded<AtomicU8>,
     /// `now_ns()` of the last switch (0: never).
     last_switch_ns: AtomicU64,
     /// Current dwell in nanoseconds.
@@ -95,8 +98,9 @@ pub struct Dispatcher {
     switches: AtomicU64,
     registered: AtomicU8,
     /// `now_ns()` of a recent contention report (refreshed at most every
-    /// `CONTENDED_STAMP_GRANULARITY_NS`).
-    last_contended_ns: AtomicU64,
+    /// `CONTENDED_STAMP_GRANULARITY_NS`); on its own line so its refreshes do not evict `mode`
+    /// from the readers' caches.
+    last_contended_ns: CachePadded<AtomicU64>,
 }
 
 impl Dispatcher {
@@ -105,13 +109,13 @@ impl Dispatcher {
         Self {
             name,
             versions,
-            mode: AtomicU8::new(0),
+            mode: CachePadded::new(AtomicU8::new(0)),
             last_switch_ns: AtomicU64::new(0),
             dwell_ns: AtomicU64::new(MIN_DWELL.as_nanos() as u64),
             previous_mode: AtomicU8::new(u8::MAX),
             switches: AtomicU64::new(0),
             registered: AtomicU8::new(0),
-            last_contended_ns: AtomicU64::new(0),
+            last_contended_ns: CachePadded::new(AtomicU64::new(0)),
         }
     }
 
