@@ -84,18 +84,18 @@ impl<T> Injector<T> {
     pub fn push(&self, item: NonNull<T>) {
         let mut items = self.lock();
         items.push_back(Ptr(item));
-        // ORDERING: Release: readers that act on the length take the lock, which orders the
-        // items themselves. Against sleepers, the park protocol puts a SeqCst fence after this
-        // store and one before their re-check (scheduler/README.md, "Parking").
-        self.len.store(items.len(), Ordering::Release);
+        // ORDERING: SeqCst: readers that act on the length take the lock, which orders the
+        // items themselves; SeqCst puts this publication in the park protocol's total order
+        // (the producer then SeqCst-loads the sleeper count; scheduler/README.md, "Parking").
+        self.len.store(items.len(), Ordering::SeqCst);
     }
 
     /// Appends every item of `batch`, in order.
     pub fn push_batch(&self, batch: impl IntoIterator<Item = NonNull<T>>) {
         let mut items = self.lock();
         items.extend(batch.into_iter().map(Ptr));
-        // ORDERING: Release, as in `push`.
-        self.len.store(items.len(), Ordering::Release);
+        // ORDERING: SeqCst, as in `push`.
+        self.len.store(items.len(), Ordering::SeqCst);
     }
 
     /// Removes the oldest item.

@@ -8,8 +8,8 @@
 //!   a single atomic operation; the mutex and condition variable are touched only when the
 //!   thread really sleeps or really has to be woken, so a busy runtime makes no syscalls.
 //! * [`Sleepers`] — the runtime-wide registry of parked workers that work producers consult.
-//!   Its protocol (announce → fence → re-check → park, against push → fence → check → wake) is
-//!   the store-buffering pattern resolved with a `SeqCst` fence on each side, the same shape as rayon-core's sleep module
+//!   Its protocol (announce → fence → re-check → park, against publish → check → wake) is the
+//!   store-buffering pattern resolved with `SeqCst` (see [`Sleepers::should_wake`]), the same shape as rayon-core's sleep module
 //!   (`rayon-core/src/sleep/README.md`: "jobs event counter" vs. "sleepy" workers) and tokio's
 //!   `Idle` (`multi_thread/idle.rs`). `README.md` beside this file spells out the steps.
 
@@ -174,8 +174,8 @@ impl Sleepers {
     pub fn announce(&self, worker: usize) {
         // ORDERING: Relaxed: the flag is only claimed through the SeqCst count below.
         self.asleep[worker].store(true, Ordering::Relaxed);
-        // ORDERING: SeqCst; the caller follows it with a SeqCst fence before re-checking, which
-        // pairs with the producer's fence in `should_wake` (store-buffering pattern).
+        // ORDERING: SeqCst; the caller follows it with a SeqCst fence before re-checking (see
+        // `should_wake` for the whole argument).
         self.count.fetch_add(1, Ordering::SeqCst);
     }
 
@@ -200,15 +200,19 @@ impl Sleepers {
 
     /// Step P2: after publishing work, is there a sleeper worth waking? False on the busy path
     /// (nobody asleep) or while another woken worker is still searching.
+    ///
+    /// The caller must have published its work with a `SeqCst` operation (the queues do).
     #[inline]
     pub fn should_wake(&self) -> bool {
-        // ORDERING: SeqCst fence: pairs with the sleeper's fence between its announce and its
-        // re-check (store-buffering pattern). Whichever fence comes first in the single total
-        // order, either the sleeper's re-check sees the work published before ours, or the
-        // loads below see its announce. The loads themselves can then be Relaxed.
+        // ORDERING: the store-buffering pattern. Producer: SeqCst publish (P1), SeqCst load of
+        // `count` (here). Sleeper: SeqCst increment of `count` (`announce`), SeqCst fence,
+        // re-check. If this load misses the increment, it precedes the increment in the SeqCst
+        // order, so the publish precedes the sleeper's fence and its re-check sees the work.
+        // Loom weakens SeqCst accesses to AcqRel (loom README, "SeqCst accesses") but models
+        // SeqCst fences, so the loom build adds the equivalent fence that loom can check.
+        #[cfg(loom)]
         fence(Ordering::SeqCst);
-        // ORDERING: Relaxed, ordered by the fence above.
-        self.count.load(Ordering::Relaxed) != 0 && self.searching.load(Ordering::Relaxed) == 0
+        self.count.load(Ordering::SeqCst) != 0 && self.searching.load(Ordering::SeqCst) == 0
     }
 
     /// Step P3: claims one sleeping worker, preferring `order` (nearest first), and returns its

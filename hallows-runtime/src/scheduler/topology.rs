@@ -604,6 +604,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "writes a directory tree; slow under Miri")]
     fn sysfs_tree_is_read_and_filtered_by_affinity() {
         let root = std::env::temp_dir().join(format!("hallows-topo-{}", std::process::id()));
         let cpu = root.join("cpu");

@@ -293,8 +293,10 @@ impl Shared {
 
     /// After queuing work for `target`: wake it if it sleeps, else let [`Shared::notify`] decide.
     fn wake_worker_or_any(&self, target: usize, from: Option<usize>) {
-        // ORDERING: SeqCst fence between publishing the inbox push and reading the target's
-        // sleep flag: the producer side of the park protocol (README "Parking").
+        // ORDERING: SeqCst fence between publishing the inbox push and the Relaxed read of the
+        // target's sleep flag (its `announce` is SeqCst and followed by a fence): the producer
+        // side of the park protocol for a specific worker (README "Parking"). Cold path: only
+        // wake-ups that the migration policy sends home.
         fence(Ordering::SeqCst);
         if self.sleepers.is_asleep(target) {
             if self.sleepers.wake_one(core::iter::once(target)).is_some() {
@@ -728,9 +730,9 @@ impl Worker {
         }
         // S1: announce.
         sleepers.announce(self.index);
-        // ORDERING: SeqCst fence between the announce and the re-check loads; producers put one
-        // between publishing work and reading the sleeper count (`Sleepers::should_wake`).
-        // Whichever comes first in the total order of fences, one side sees the other.
+        // ORDERING: SeqCst fence between the announce and the re-check loads; producers publish
+        // work with SeqCst and then SeqCst-load the sleeper count (`Sleepers::should_wake`), so
+        // one side always sees the other.
         fence(Ordering::SeqCst);
         // S2: re-check.
         let must_stay_up = self.shared.is_shutdown()
