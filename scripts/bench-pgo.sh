@@ -40,7 +40,7 @@ while [ $# -gt 0 ]; do
         --workloads) workloads=${2:?--workloads needs a list}; shift 2 ;;
         --no-hallows) want_hallows=no; shift ;;
         --callgrind) callgrind=yes; shift ;;
-        -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed -n 's/^# \{0,1\}//p'; exit 0 ;;
         *) echo "error: unknown argument \`$1\`; see \`$0 --help\`" >&2; exit 2 ;;
     esac
 done
@@ -224,6 +224,11 @@ if [ "$have_hallows" = yes ]; then
     echo "| **geomean** | | | | **$geo_pgo** | **$geo_hal** |"
 else
     echo "| **geomean** | | | **$geo_pgo** |"
+fi
+if [ "$callgrind" = yes ]; then
+    echo
+    echo "Ir: instructions executed by the whole process under callgrind, one run on a reduced input"
+    echo "(interp --size 256K, json --size 4000, lexer --size 2M)."
 fi
 if [ -n "$hallows_note" ]; then
     echo

@@ -11,8 +11,9 @@
 # hallows, plain, ...) so machine noise hits them alike, checks that every run prints the same
 # result line, and prints a Markdown table of median kernel times (`kernel_cpu_s` from each
 # workload's stderr: CPU time of the kernel alone, input generation excluded, robust on a shared
-# machine), the ratios against plain and their geometric mean over the five prefetch kernels. `ptrchase` and `compute` are controls without a
-# hand-tuned variant: prefetching cannot help them, and the hallows column must not hurt them.
+# machine), the ratios against plain and their geometric mean over the five prefetch kernels.
+# `ptrchase` and `compute` are controls without a hand-tuned variant: prefetching cannot help
+# them, and the hallows column must not hurt them. `--kernels` picks a subset.
 #
 # Environment: CARGO (cargo to use), BENCH_TARGET_DIR, HALLOWS_CLI (a `cargo-hallows` binary to
 # use instead of building the workspace's), HALLOWS_EXAMPLES_PREFETCH_DISTANCE (overrides the
@@ -23,17 +24,18 @@ root=$(pwd)
 
 reps=5
 size_args=()
-kernels="nas_is nas_cg randacc hashjoin bfs"
-controls="ptrchase compute"
+# Kernels with a hand-tuned `--variant prefetch`, and the controls without one.
+tuned_kernels="nas_is nas_cg randacc hashjoin bfs"
+workloads="$tuned_kernels ptrchase compute"
 want_hallows=auto
 while [ $# -gt 0 ]; do
     case "$1" in
         --reps) reps=${2:?--reps needs a number}; shift 2 ;;
         --reps=*) reps=${1#--reps=}; shift ;;
         --small) size_args=(--small); shift ;;
-        --kernels) kernels=${2:?--kernels needs a list}; controls=""; shift 2 ;;
+        --kernels) workloads=${2:?--kernels needs a list}; shift 2 ;;
         --no-hallows) want_hallows=no; shift ;;
-        -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed -n 's/^# \{0,1\}//p'; exit 0 ;;
         *) echo "error: unknown argument \`$1\`; see \`$0 --help\`" >&2; exit 2 ;;
     esac
 done
@@ -100,9 +102,13 @@ median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
 
-for w in $kernels $controls; do
-    tuned=yes
-    case " $controls " in *" $w "*) tuned=no ;; esac
+for w in $workloads; do
+    if [ ! -x "$base/plain/release/$w" ]; then
+        echo "error: no workload \`$w\` in hallows-examples (kernels: $workloads)" >&2
+        exit 2
+    fi
+    tuned=no
+    case " $tuned_kernels " in *" $w "*) tuned=yes ;; esac
     echo "bench-prefetch: $w ($reps reps)" >&2
     for ((r = 0; r < reps; r++)); do
         run_once "$base/plain/release/$w" "$results/$w.out" "${size_args[@]}" --variant plain >>"$results/$w.plain"
@@ -128,7 +134,7 @@ else
 fi
 status=0
 log_tuned=0; log_hallows=0; n_geo=0
-for w in $kernels $controls; do
+for w in $workloads; do
     if [ "$(sort -u "$results/$w.out" | wc -l)" = 1 ]; then same=same; else same=DIFFER; status=1; fi
     p=$(median <"$results/$w.plain")
     t="—"; tr="—"; h="—"; hr="—"

@@ -19,7 +19,7 @@ const WORKLOAD: Workload = Workload {
     about: "Mandelbrot escape-time iteration over a square grid (no prefetch variant)",
     size_unit: "pixels per side",
     small_size: 64,
-    default_size: || 1200,
+    default_size: || 1600,
     min_size: 2,
     max_size: 1 << 16,
     size_power_of_two: false,
