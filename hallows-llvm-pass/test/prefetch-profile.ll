@@ -123,3 +123,48 @@ loop:
 exit:
   ret i32 %s.next
 }
+
+; Hash-join probe: the bucket chain is a pointer chase, but its first bucket comes from the
+; outer loop's key: it is prefetched from the outer loop, d keys ahead (the key load clamped to
+; the last key), with the chain's head phi replaced by the cloned home bucket.
+; REPORT-DAG: inserted `probe` {{.*}}pointer-chase (in its loop: pointer chasing{{.*}}the first access of each inner-loop entry is prefetched from the outer loop{{.*}}"entry_prefetch":true
+; CHECK-LABEL: define i64 @probe(
+; CHECK:       outer:
+; CHECK:         %k = load i64, ptr %kp, align 8
+; CHECK:         %i.ahead = add i64 %i, %hpf.dist
+; CHECK-NEXT:    %kp.ahead = getelementptr i64, ptr %keys, i64 %i.ahead
+; CHECK-NEXT:    %k.ahead = load i64, ptr %kp.ahead, align 8
+; CHECK-NEXT:    %h.ahead = mul i64 %k.ahead, -7046029254386353131
+; CHECK-NEXT:    %home.ahead = lshr i64 %h.ahead, 40
+; CHECK-NEXT:    %bp.ahead = getelementptr { i64, i64 }, ptr %buckets, i64 %home.ahead
+; CHECK-NEXT:    call void @llvm.prefetch.p0(ptr %bp.ahead, i32 0, i32 3, i32 1)
+; CHECK-NEXT:    br label %chain
+define i64 @probe(ptr %keys, i64 %n, ptr %buckets) {
+entry:
+  br label %outer
+outer:
+  %i = phi i64 [ 0, %entry ], [ %i.next, %done ]
+  %acc = phi i64 [ 0, %entry ], [ %acc.next, %done ]
+  %kp = getelementptr inbounds i64, ptr %keys, i64 %i
+  %k = load i64, ptr %kp, align 8
+  %h = mul i64 %k, -7046029254386353131
+  %home = lshr i64 %h, 40
+  br label %chain
+chain:
+  %b = phi i64 [ %home, %outer ], [ %next, %chain ]
+  %bp = getelementptr inbounds { i64, i64 }, ptr %buckets, i64 %b
+  %bk = load i64, ptr %bp, align 8
+  %np = getelementptr inbounds i8, ptr %bp, i64 8
+  %next = load i64, ptr %np, align 8
+  %hit = icmp eq i64 %bk, %k
+  %end = icmp eq i64 %next, -1
+  %stop = or i1 %hit, %end
+  br i1 %stop, label %done, label %chain
+done:
+  %acc.next = add i64 %acc, %bk
+  %i.next = add nuw i64 %i, 1
+  %last = icmp eq i64 %i.next, %n
+  br i1 %last, label %exit, label %outer
+exit:
+  ret i64 %acc.next
+}

@@ -75,6 +75,16 @@ pub struct Chain {
 /// Analyses the address of `load` in loop `l`; `facts` are the path facts of its block
 /// (from [`super::loops::FunctionLoopViews::path_facts`]) with `path` the blocks they cover.
 pub fn analyse(load: Value, l: &LoopView, path: &[Bb], facts: &[(Fact, usize)]) -> (Shape, Chain) {
+    analyse_value(ll::load_pointer(load), l, path, facts)
+}
+
+/// Like [`analyse`], for any value computed in the loop (an address or an index).
+pub fn analyse_value(
+    start: Value,
+    l: &LoopView,
+    path: &[Bb],
+    facts: &[(Fact, usize)],
+) -> (Shape, Chain) {
     let mut walk = Walk {
         l,
         chain: Chain::default(),
@@ -83,7 +93,7 @@ pub fn analyse(load: Value, l: &LoopView, path: &[Bb], facts: &[(Fact, usize)]) 
         hashed: false,
         error: None,
     };
-    walk.visit(ll::load_pointer(load));
+    walk.visit(start);
     if let Some(shape) = walk.error {
         return (shape, Chain::default());
     }
@@ -259,6 +269,65 @@ impl Walk<'_> {
         }
         self.chain.insts.push(v);
     }
+}
+
+/// The address of `load` as a function of one header phi of its loop `l`, when it is pure
+/// arithmetic on that phi and values from outside `l` (a bucket chain `&buckets[b]`, a row's
+/// element pointer): the phi and the in-loop instructions from it to the address.
+pub fn entry_address(load: Value, l: &LoopView) -> Option<(Value, Vec<Value>)> {
+    fn walk(
+        l: &LoopView,
+        v: Value,
+        phi: &mut Option<Value>,
+        seen: &mut HashSet<Value>,
+        order: &mut Vec<Value>,
+    ) -> bool {
+        let Some(op) = ll::opcode(v) else { return true };
+        if !l.blocks.contains(&ll::block_of(v)) || !seen.insert(v) {
+            return true;
+        }
+        use LLVMOpcode::*;
+        if op == LLVMPHI {
+            if ll::block_of(v) != l.header || phi.is_some_and(|p| p != v) {
+                return false;
+            }
+            *phi = Some(v);
+            return true;
+        }
+        let pure = matches!(
+            op,
+            LLVMGetElementPtr
+                | LLVMAdd
+                | LLVMSub
+                | LLVMMul
+                | LLVMShl
+                | LLVMLShr
+                | LLVMAnd
+                | LLVMOr
+                | LLVMXor
+                | LLVMZExt
+                | LLVMSExt
+                | LLVMTrunc
+                | LLVMBitCast
+        );
+        if !pure || order.len() >= MAX_CHAIN {
+            return false;
+        }
+        for i in 0..ll::num_operands(v) {
+            if !walk(l, ll::operand(v, i), phi, seen, order) {
+                return false;
+            }
+        }
+        order.push(v);
+        true
+    }
+    let mut phi = None;
+    let mut order = Vec::new();
+    let ptr = ll::load_pointer(load);
+    if !walk(l, ptr, &mut phi, &mut HashSet::new(), &mut order) {
+        return None;
+    }
+    phi.map(|p| (p, order))
 }
 
 /// The instructions computing `phi`'s next value when it is `f(phi)` of pure arithmetic on

@@ -26,8 +26,6 @@ extern "C" {
 
 /// What to insert for one load.
 pub struct Plan<'a> {
-    /// The load to prefetch for.
-    pub load: Value,
     /// Its address chain.
     pub chain: &'a Chain,
     /// Every induction variable of the loop with the bounds that hold at the load.
@@ -46,6 +44,14 @@ pub struct Plan<'a> {
     pub latch: Option<Bb>,
     /// Predecessors of the header outside the loop.
     pub entry_preds: Vec<Bb>,
+    /// For an inner-loop entry prefetch: the inner loop's header phi, its entry value (computed
+    /// by `chain` in this, the outer, loop) and the inner instructions from the phi to the
+    /// address; the address is then computed with the phi replaced by the cloned entry value.
+    pub entry: Option<(Value, Value, Vec<Value>)>,
+    /// Where the prefetch goes (before this instruction) and the address it prefetches.
+    pub at: Value,
+    /// The address prefetched (an operand of the original load).
+    pub address: Value,
 }
 
 /// Where `limit - minus` values are built: before the preheader's terminator when the limit is
@@ -140,7 +146,7 @@ fn clamped_distance(
     // SAFETY: (whole block) the builder is positioned in the live function; every operand is a
     // value of that function or a constant of its context, with the types the builders expect.
     unsafe {
-        let ctx = LLVMGetTypeContext(ll::type_of(plan.load));
+        let ctx = LLVMGetTypeContext(ll::type_of(plan.at));
         let i64t = LLVMInt64TypeInContext(ctx);
         let mut d = const_of(i64t, i64::from(plan.distance));
         let mut ty = i64t;
@@ -314,22 +320,22 @@ fn insert_recurrence(module: LLVMModuleRef, plan: &Plan<'_>, phi: Value) {
         let mut blocks = [entry, latch];
         LLVMAddIncoming(ahead, values.as_mut_ptr(), blocks.as_mut_ptr(), 2);
     }
-    let b = ll::builder_before(plan.load);
+    let b = ll::builder_before(plan.at);
     let mut map = HashMap::from([(phi, ahead)]);
     clone_all(b, &plan.chain.insts, &mut map);
-    let ptr = ll::load_pointer(plan.load);
+    let ptr = plan.address;
     let addr = map.get(&ptr).copied().unwrap_or(ptr);
     prefetch(b, module, addr);
     ll::dispose_builder(b);
 }
 
-/// Inserts the clone and the prefetch before `plan.load`.
+/// Inserts the clone and the prefetch before `plan.at`.
 pub fn insert(module: LLVMModuleRef, plan: &Plan<'_>) {
     if let Some(phi) = plan.chain.recurrence {
         insert_recurrence(module, plan, phi);
         return;
     }
-    let b = ll::builder_before(plan.load);
+    let b = ll::builder_before(plan.at);
     let limits = Limits {
         at: b,
         hoisted: plan.hoist_before.map(ll::builder_before),
@@ -369,7 +375,12 @@ pub fn insert(module: LLVMModuleRef, plan: &Plan<'_>) {
         };
         map.insert(inst, out);
     }
-    let ptr = ll::load_pointer(plan.load);
+    if let Some((phi, start, tail)) = &plan.entry {
+        let cloned_start = map.get(start).copied().unwrap_or(*start);
+        map.insert(*phi, cloned_start);
+        clone_all(b, tail, &mut map);
+    }
+    let ptr = plan.address;
     let addr = map.get(&ptr).copied().unwrap_or(ptr);
     let mut pty = ll::type_of(addr);
     let prefetch = intrinsic(module, "llvm.prefetch", std::slice::from_mut(&mut pty));

@@ -13,7 +13,7 @@ use super::decide::{decide, Decision, LoopContext, ProfileView, ShapeKind, MISS_
 use super::insert::{self, Plan};
 use super::ll;
 use super::loops::{self, FunctionLoopViews};
-use super::model::profile::Profile;
+use super::model::profile::{Profile, SiteProfile};
 use super::sites::load_sites;
 use crate::ir::Module;
 use crate::options::Options;
@@ -24,6 +24,19 @@ use crate::shim::Analyses;
 pub const PASS_NAME: &str = "hallows-prefetch";
 
 type Loaded = Result<Arc<Profile>, String>;
+
+/// An inner loop's first access, prefetchable from the enclosing loop.
+struct EntryCandidate {
+    outer: usize,
+    phi: super::ll::Value,
+    start: super::ll::Value,
+    tail: Vec<super::ll::Value>,
+    at: super::ll::Value,
+    chain: chain::Chain,
+    inductions: Vec<(super::loops::Induction, Vec<super::loops::Bound>)>,
+    bounded: bool,
+    outer_iter_ns: Option<f64>,
+}
 
 /// Reads and parses the profile at `path` once per process (rustc runs codegen units on
 /// several threads; all share the parse).
@@ -143,8 +156,75 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
                 }
             }
         }
+        // Inner loops entered from an outer loop: the first access of each entry (a hash
+        // bucket, a CSR row) can be prefetched from the outer loop, `d` outer iterations ahead.
+        let mut entry_seen = HashSet::new();
+        let entries: Vec<Option<EntryCandidate>> = analysed
+            .iter()
+            .map(|(site, ..)| {
+                let parent = facts.loops[site.loop_index].parent?;
+                let inner = &views.loops[site.loop_index];
+                let (phi, tail) = chain::entry_address(site.load, inner)?;
+                if !entry_seen.insert(phi) {
+                    return None;
+                }
+                let outer = &views.loops[parent];
+                let outside: Vec<_> = views
+                    .preds
+                    .get(&inner.header)?
+                    .iter()
+                    .copied()
+                    .filter(|b| !inner.blocks.contains(b))
+                    .collect();
+                let [pred] = outside.as_slice() else {
+                    return None;
+                };
+                if !outer.blocks.contains(pred) {
+                    return None;
+                }
+                let &(start, _) = ll::phi_incoming(phi).iter().find(|(_, b)| b == pred)?;
+                let (path, path_facts) = views.path_facts(outer, *pred);
+                let (shape, chain) = chain::analyse_value(start, outer, &path, &path_facts);
+                if !matches!(shape, Shape::Indirect { .. }) {
+                    return None;
+                }
+                let mut inductions = Vec::new();
+                let mut bounded = false;
+                for (iv, latch_bounds) in &outer.inductions {
+                    bounded |= !latch_bounds.is_empty();
+                    let mut bounds = latch_bounds.clone();
+                    bounds.extend(loops::path_bounds(iv, &path_facts));
+                    if !bounds.is_empty() {
+                        inductions.push((*iv, bounds));
+                    }
+                }
+                let outer_iter_ns = {
+                    let mut t: Vec<f64> = analysed
+                        .iter()
+                        .filter(|(s, ..)| s.loop_index == parent)
+                        .filter_map(|(s, ..)| match prof_of(s.id) {
+                            ProfileView::Site(p) => p.iter_ns,
+                            _ => None,
+                        })
+                        .collect();
+                    t.sort_by(f64::total_cmp);
+                    t.get(t.len() / 2).copied()
+                };
+                Some(EntryCandidate {
+                    outer: parent,
+                    phi,
+                    start,
+                    tail,
+                    at: ll::terminator(*pred),
+                    chain,
+                    inductions,
+                    bounded,
+                    outer_iter_ns,
+                })
+            })
+            .collect();
         let mut plans = Vec::new();
-        for (site, shape, chain, inductions, bounded) in &analysed {
+        for ((site, shape, chain, inductions, bounded), entry) in analysed.iter().zip(&entries) {
             let l = &views.loops[site.loop_index];
             let ctx = LoopContext {
                 bounded: *bounded,
@@ -153,7 +233,6 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
                 stall_ns: stall.get(&site.loop_index).copied().unwrap_or(0.0),
             };
             let pv = prof_of(site.id);
-            let decision = decide(&kind(shape), pv, &ctx);
             let mut data = json!({
                 "site": format!("{:016x}", site.id),
                 "pattern": shape.label(),
@@ -171,6 +250,65 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
                 data["address_pattern"] = json!(p.pattern.label());
                 data["trip_count"] = json!(p.trip_count());
             }
+            let mut decision = decide(&kind(shape), pv, &ctx);
+            if let (Decision::Skip(why), Some(e), ProfileView::Site(p)) = (&decision, entry, pv) {
+                // The site itself cannot be prefetched inside its loop; try its loop's entry.
+                let outer = &views.loops[e.outer];
+                let outer_profile = SiteProfile {
+                    entries: 0,
+                    iter_ns: e.outer_iter_ns,
+                    ..p.clone()
+                };
+                let octx = LoopContext {
+                    bounded: e.bounded,
+                    body_instructions: outer.body_instructions,
+                    constant_trip: outer.constant_trip,
+                    stall_ns: p.miss_rate * p.miss_latency_ns,
+                };
+                if let Decision::Insert {
+                    distance,
+                    iter_ns,
+                    reason,
+                } = decide(
+                    &ShapeKind::Indirect,
+                    ProfileView::Site(&outer_profile),
+                    &octx,
+                ) {
+                    data["entry_prefetch"] = json!(true);
+                    data["distance"] = json!(distance);
+                    data["iter_ns"] = json!(iter_ns);
+                    report.push(
+                        &symbol,
+                        "inserted",
+                        format!(
+                            "{} (in its loop: {why}); the first access of each inner-loop entry is prefetched from the outer loop: {reason}",
+                            shape.label()
+                        ),
+                        data,
+                    );
+                    plans.push(Plan {
+                        at: e.at,
+                        address: ll::load_pointer(site.load),
+                        entry: Some((e.phi, e.start, e.tail.clone())),
+                        chain: &e.chain,
+                        inductions: e.inductions.clone(),
+                        chain_inductions: e
+                            .chain
+                            .inductions
+                            .iter()
+                            .map(|&i| outer.inductions[i].0)
+                            .collect(),
+                        distance,
+                        hoist_before: outer.preheader.map(ll::terminator),
+                        loop_blocks: &outer.blocks,
+                        header: outer.header,
+                        latch: outer.latch,
+                        entry_preds: Vec::new(),
+                    });
+                    continue;
+                }
+                decision = Decision::Skip(why.clone());
+            }
             match decision {
                 Decision::Insert {
                     distance,
@@ -185,7 +323,9 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
                         shape.label().to_string()
                     };
                     let plan = Plan {
-                        load: site.load,
+                        at: site.load,
+                        address: ll::load_pointer(site.load),
+                        entry: None,
                         chain,
                         inductions: inductions.clone(),
                         chain_inductions: chain
