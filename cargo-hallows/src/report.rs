@@ -4,8 +4,14 @@
 //! LLVM module and replaces it on re-runs, but when a codegen unit is re-split across builds an
 //! older file may still hold records for a function that now lives in another module; for every
 //! (crate, function, pass, symbol) only the records of the file with the newest `ts_ms` are kept.
-//! Symbols are compared without their crate hashes ([`symbol_identity`]): a rebuild with other
-//! flags changes cargo's `-C metadata` and so every hash, but it is still the same function.
+//!
+//! A rebuild of a crate with other flags (another `--mode`, `--passes` or profile) changes
+//! cargo's `-C metadata`, and with it the crate hash in module names (`app.<16 hex>-cgu.3`) and
+//! in every symbol, so the key above cannot match the old records. Files whose module carries
+//! another hash of the same crate than the one written by the latest `cargo hallows build` (its
+//! start time is kept in [`BUILD_START_FILE`]) and that are older than that build are dropped
+//! whole ([`module_crate_hash`]). Two builds of one crate within the same cargo run (a crate
+//! compiled for build scripts with other features) are both kept.
 
 use anyhow::{Context as _, Result};
 use serde::{Deserialize, Serialize};
@@ -15,6 +21,9 @@ use std::path::{Path, PathBuf};
 
 /// The report schema this version reads.
 pub const SCHEMA: u64 = 1;
+
+/// File in a report directory holding the start time (ms) of the latest `cargo hallows build`.
+pub const BUILD_START_FILE: &str = ".hallows-build-start";
 
 /// Widest function name shown in the table before it is shortened.
 const FUNCTION_COLUMN_MAX: usize = 60;
@@ -69,6 +78,8 @@ pub struct Reports {
     pub records: Vec<Loaded>,
     /// Problems found while reading (corrupt lines, other schemas); shown as warnings.
     pub warnings: Vec<String>,
+    /// Start time of the latest `cargo hallows build` into this directory, if known.
+    pub build_start_ms: Option<u64>,
 }
 
 impl Reports {
@@ -86,7 +97,12 @@ impl Reports {
             })
             .collect();
         files.sort();
-        let mut reports = Reports::default();
+        let mut reports = Reports {
+            build_start_ms: fs::read_to_string(dir.join(BUILD_START_FILE))
+                .ok()
+                .and_then(|t| t.trim().parse().ok()),
+            ..Reports::default()
+        };
         for path in files {
             let text =
                 fs::read(&path).with_context(|| format!("failed to read {}", path.display()))?;
@@ -126,11 +142,39 @@ impl Reports {
     pub fn deduplicated(&self) -> Vec<&Record> {
         type Key<'a> = (&'a str, &'a str, &'a str, &'a str);
         fn key(r: &Record) -> Key<'_> {
-            (&r.krate, &r.function, &r.pass, symbol_identity(&r.symbol))
+            (&r.krate, &r.function, &r.pass, &r.symbol)
         }
+        // Per file: its newest record and the crate build its module belongs to.
+        /// (crate, crate hash) of a module, see [`module_crate_hash`].
+        type CrateBuild<'a> = Option<(&'a str, &'a str)>;
+        let mut file_info: BTreeMap<usize, (u64, CrateBuild<'_>)> = BTreeMap::new();
+        for loaded in &self.records {
+            let info = file_info
+                .entry(loaded.file)
+                .or_insert((0, module_crate_hash(&loaded.record.module)));
+            info.0 = info.0.max(loaded.record.ts_ms);
+        }
+        // Crate hashes written by the latest build.
+        let mut current: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        if let Some(start) = self.build_start_ms {
+            for (ts, id) in file_info.values() {
+                if let (true, Some((krate, hash))) = (*ts >= start, id) {
+                    current.entry(krate).or_default().push(hash);
+                }
+            }
+        }
+        let stale = |file: usize| {
+            let Some((ts, Some((krate, hash)))) = file_info.get(&file) else {
+                return false;
+            };
+            self.build_start_ms.is_some_and(|start| *ts < start)
+                && current
+                    .get(krate)
+                    .is_some_and(|hashes| !hashes.contains(hash))
+        };
         // For each key, the file holding its newest record.
         let mut newest: BTreeMap<Key<'_>, (u64, usize)> = BTreeMap::new();
-        for loaded in &self.records {
+        for loaded in self.records.iter().filter(|l| !stale(l.file)) {
             let entry = newest
                 .entry(key(&loaded.record))
                 .or_insert((loaded.record.ts_ms, loaded.file));
@@ -146,26 +190,26 @@ impl Reports {
     }
 }
 
-/// A symbol without the parts that change when only the crate's `-C metadata` changes: the
-/// legacy mangling's trailing `17h<16 hex>E` hash, or, for v0 mangling, everything up to the
-/// first crate root's disambiguator (`_RNvCs<base62>_`), keeping the path after it.
-pub fn symbol_identity(symbol: &str) -> &str {
-    if let Some(body) = symbol.strip_prefix("_ZN") {
-        let bytes = body.as_bytes();
-        // `...17h0123456789abcdefE`: 3 + 16 + 1 characters.
-        if bytes.len() >= 20 && body.ends_with('E') && body[body.len() - 20..].starts_with("17h") {
-            return &symbol[..symbol.len() - 20];
-        }
-        return symbol;
+/// Length of the crate hash in rustc's codegen-unit names.
+const CRATE_HASH_LEN: usize = 16;
+
+/// The (crate, crate hash) of an LLVM module named like rustc's codegen units,
+/// `<crate>.<16 hex>-cgu.<n>`, also when it is embedded in a path as the linker's ThinLTO
+/// modules are (`.../deps/app-1a2b.app.0123456789abcdef-cgu.0.rcgu.o`). `None` otherwise.
+pub fn module_crate_hash(module: &str) -> Option<(&str, &str)> {
+    let name = module.rsplit('/').next().unwrap_or(module);
+    let cgu = name.rfind("-cgu.")?;
+    let hash_start = cgu.checked_sub(CRATE_HASH_LEN)?;
+    let hash = &name[hash_start..cgu];
+    if !hash.bytes().all(|b| b.is_ascii_hexdigit()) || hash_start == 0 {
+        return None;
     }
-    if symbol.starts_with("_R") {
-        if let Some(pos) = symbol.find("Cs") {
-            if let Some(end) = symbol[pos..].find('_') {
-                return &symbol[pos + end + 1..];
-            }
-        }
+    let before = &name[..hash_start - 1];
+    if name.as_bytes()[hash_start - 1] != b'.' {
+        return None;
     }
-    symbol
+    let krate = before.rsplit('.').next()?;
+    (!krate.is_empty()).then_some((krate, hash))
 }
 
 fn parse_line(line: &str) -> Result<Record, String> {

@@ -6,8 +6,28 @@ use serde_json::json;
 use std::path::PathBuf;
 
 fn line(krate: &str, function: &str, pass: &str, symbol: &str, action: &str, ts_ms: u64) -> String {
+    line_in(
+        &format!("{krate}.cgu"),
+        krate,
+        function,
+        pass,
+        symbol,
+        action,
+        ts_ms,
+    )
+}
+
+fn line_in(
+    module: &str,
+    krate: &str,
+    function: &str,
+    pass: &str,
+    symbol: &str,
+    action: &str,
+    ts_ms: u64,
+) -> String {
     json!({
-        "schema": 1, "producer": "plugin", "pass": pass, "crate": krate, "module": format!("{krate}.cgu"),
+        "schema": 1, "producer": "plugin", "pass": pass, "crate": krate, "module": module,
         "function": function, "symbol": symbol, "action": action, "reason": format!("{action} because"),
         "data": {"blocks": 3, "name": "x"}, "ts_ms": ts_ms, "future_field": true
     })
@@ -32,22 +52,33 @@ fn functions(records: &[&Record]) -> Vec<String> {
 
 #[test]
 fn older_file_of_a_re_split_codegen_unit_is_dropped() {
+    let sym = "_ZN3app1f17h0123456789abcdefE";
     let old = [
-        line(
+        line_in(
+            "app.0123456789abcdef-cgu.1",
             "app",
             "app::f",
             "hallows-railway",
-            "_ZN3app1f17h0123456789abcdefE",
+            sym,
             "unchanged",
             100,
         ),
-        line("app", "app::g", "hallows-railway", "g", "unchanged", 100),
+        line_in(
+            "app.0123456789abcdef-cgu.1",
+            "app",
+            "app::g",
+            "hallows-railway",
+            "g",
+            "unchanged",
+            100,
+        ),
     ];
-    let new = [line(
+    let new = [line_in(
+        "app.0123456789abcdef-cgu.0",
         "app",
         "app::f",
         "hallows-railway",
-        "_ZN3app1f17hfedcba9876543210E",
+        sym,
         "reordered",
         200,
     )];
@@ -57,6 +88,54 @@ fn older_file_of_a_re_split_codegen_unit_is_dropped() {
         functions(&kept),
         ["app::g:unchanged:100", "app::f:reordered:200"]
     );
+}
+
+#[test]
+fn files_of_an_older_build_of_a_crate_are_dropped() {
+    // One railway record in a module `<crate>.<hash>-cgu.0`, one file per module as the plugin writes.
+    let rec = |krate: &str, hash: &str, function: &str, ts: u64| {
+        let module = format!("{krate}.{hash}-cgu.0");
+        [line_in(
+            &module,
+            krate,
+            function,
+            "hallows-railway",
+            function,
+            "done",
+            ts,
+        )]
+    };
+    let old = rec("app", "00000000000000aa", "app::gone", 100);
+    let dep = rec("dep", "00000000000000dd", "dep::kept", 100);
+    let new = rec("app", "00000000000000bb", "app::f", 300);
+    // Another build of `app` within the latest run (other features) is kept.
+    let sibling = rec("app", "00000000000000cc", "app::h", 250);
+    let mut reports = reports(&[&old, &dep, &new, &sibling]);
+    reports.build_start_ms = Some(200);
+    assert_eq!(
+        functions(&reports.deduplicated()),
+        ["dep::kept:done:100", "app::f:done:300", "app::h:done:250"]
+    );
+    // Without knowing when the latest build started, nothing is dropped.
+    reports.build_start_ms = None;
+    assert_eq!(reports.deduplicated().len(), 4);
+}
+
+#[test]
+fn crate_hashes_are_read_from_module_names() {
+    assert_eq!(
+        report::module_crate_hash("app.0123456789abcdef-cgu.3"),
+        Some(("app", "0123456789abcdef"))
+    );
+    assert_eq!(
+        report::module_crate_hash(
+            "/t/release/deps/my_app-6e6763f78037a368.my_app.31f7fb8b94b9b2a8-cgu.0.rcgu.o"
+        ),
+        Some(("my_app", "31f7fb8b94b9b2a8"))
+    );
+    assert_eq!(report::module_crate_hash("probe.ll"), None);
+    assert_eq!(report::module_crate_hash("x.nothexnothexnoth-cgu.0"), None);
+    assert_eq!(report::module_crate_hash(""), None);
 }
 
 #[test]
@@ -84,23 +163,6 @@ fn same_function_for_other_passes_or_crates_is_kept() {
         line("lib", "app::f", "hallows-railway", "s", "unchanged", 3),
     ];
     assert_eq!(reports(&[&a, &b]).deduplicated().len(), 3);
-}
-
-#[test]
-fn v0_symbols_match_across_crate_hashes() {
-    assert_eq!(
-        report::symbol_identity("_RNvCs4K7WaT58Tel_3app1f"),
-        "3app1f"
-    );
-    assert_eq!(
-        report::symbol_identity("_RNvCsAAAA_3app1f"),
-        report::symbol_identity("_RNvCsBBBB_3app1f")
-    );
-    assert_eq!(
-        report::symbol_identity("_ZN3app1f17h0123456789abcdefE"),
-        "_ZN3app1f"
-    );
-    assert_eq!(report::symbol_identity("main"), "main");
 }
 
 #[test]

@@ -279,6 +279,9 @@ pub fn build(
     }
 
     let start_ms = now_ms();
+    let stamp = report_dir.join(crate::report::BUILD_START_FILE);
+    fs::write(&stamp, start_ms.to_string())
+        .with_context(|| format!("failed to write {}", stamp.display()))?;
     let status = command.status().context("failed to run `cargo build`")?;
     let compiled = read_compile_log(&compile_log);
     let _ = fs::remove_file(&compile_log);
