@@ -2,6 +2,9 @@
 //! `CAPACITY` slots to one consumer. Compared: hallows' `queue::mpsc`, crossbeam's `ArrayQueue`
 //! and bounded channel, `std::sync::mpsc::sync_channel` and flume's bounded channel.
 //!
+//! hallows pops in batches and parks when empty; ArrayQueue, which has no blocking operations,
+//! yields when full or empty.
+//!
 //! Run: `cargo bench -p hallows-runtime --bench mpsc -- --warm-up-time 1 --measurement-time 2`
 
 use std::hint::black_box;
@@ -27,10 +30,12 @@ fn hallows_mpsc() {
         let mut sum = 0;
         while got < PRODUCERS * ITEMS {
             let n = rx.pop_batch(64, |v| sum += v);
-            if n == 0 {
-                std::hint::spin_loop();
-            }
             got += n as u64;
+            if n == 0 {
+                // Empty: park until a producer publishes (like the channels' `recv`).
+                sum += rx.pop_blocking().unwrap();
+                got += 1;
+            }
         }
         black_box(sum);
     });
@@ -46,7 +51,9 @@ fn crossbeam_array_queue() {
                     let mut v = i;
                     while let Err(back) = q.push(v) {
                         v = back;
-                        std::hint::spin_loop();
+                        // ArrayQueue has no blocking push; yield so an oversubscribed
+                        // consumer can run.
+                        std::thread::yield_now();
                     }
                 }
             });
@@ -59,7 +66,7 @@ fn crossbeam_array_queue() {
                     sum += v;
                     got += 1;
                 }
-                None => std::hint::spin_loop(),
+                None => std::thread::yield_now(),
             }
         }
         black_box(sum);

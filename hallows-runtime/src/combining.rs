@@ -18,12 +18,16 @@
 //! | `DONE`    | take `output`, set `IDLE`  | —                                    |
 //!
 //! Apply (owner):
+//! 0. Fast path: if the lock is free and the CAS `false → true` (Acquire) succeeds, apply the
+//!    operation directly, combine the others' pending operations (C1-C3), unlock (Release) and
+//!    return. Uncontended, this costs what a spin lock costs.
 //! 1. Write the operation into the record, then `status = PENDING` (Release: pairs with the
 //!    combiner's Acquire load in step C2).
 //! 2. Loop: if `status == DONE` (Acquire: pairs with step C3) take the output, set `IDLE` and
 //!    return. Else, if the lock is free, CAS it `false → true` (Acquire: pairs with the Release
 //!    unlock, so the previous combiner's writes to the structure are visible) and combine;
-//!    otherwise spin.
+//!    otherwise spin (exponential backoff, then [`yield_now`](crate::sync::thread::yield_now)
+//!    after [`SPIN_ROUNDS_BEFORE_YIELD`] rounds, so a descheduled combiner can run).
 //!
 //! Combine (lock holder):
 //! * C1. Up to [`COMBINE_PASSES`] times, walk the record list.
@@ -71,11 +75,14 @@ use core::ptr;
 
 use crate::padding::CachePadded;
 use crate::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
-use crate::sync::{spin_loop, UnsafeCell, MAX_BACKOFF_EXP};
+use crate::sync::{spin_loop, thread, UnsafeCell, MAX_BACKOFF_EXP};
 
 /// Passes over the publication list per combining session (the paper's "combining rounds");
 /// more passes batch more operations per lock acquisition but delay the combiner's own return.
 pub const COMBINE_PASSES: usize = 3;
+
+/// Backoff rounds a waiting thread spins before it starts yielding its time slice.
+pub const SPIN_ROUNDS_BEFORE_YIELD: u32 = 8;
 
 const IDLE: u8 = 0;
 const PENDING: u8 = 1;
@@ -336,6 +343,22 @@ impl<S: Sequential> CombinerHandle<'_, S> {
         let fc = self.fc;
         let rec = self.record;
         fc.check_poison();
+        // ORDERING: Acquire pairs with the previous holder's Release unlock (step 0).
+        if !fc.lock.load(Ordering::Relaxed)
+            && fc
+                .lock
+                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+        {
+            let unlock_on_unwind = UnlockOnUnwind(fc);
+            // SAFETY: the lock gives exclusive access to the structure.
+            let out = fc.state.with_mut(|s| unsafe { (*s).apply(op) });
+            core::mem::forget(unlock_on_unwind);
+            fc.combine();
+            // ORDERING: Release pairs with the next holder's Acquire CAS.
+            fc.lock.store(false, Ordering::Release);
+            return out;
+        }
         // SAFETY: the record is IDLE and owned by this handle (`&mut self`): no combiner reads
         // `op` until it sees PENDING.
         rec.op.with_mut(|p| unsafe { *p = Some(op) });
@@ -365,8 +388,12 @@ impl<S: Sequential> CombinerHandle<'_, S> {
             }
             fc.check_poison();
             spins = spins.saturating_add(1);
-            for _ in 0..(1_u32 << spins.min(MAX_BACKOFF_EXP)) {
-                spin_loop();
+            if spins > SPIN_ROUNDS_BEFORE_YIELD {
+                thread::yield_now();
+            } else {
+                for _ in 0..(1_u32 << spins.min(MAX_BACKOFF_EXP)) {
+                    spin_loop();
+                }
             }
         }
     }

@@ -60,3 +60,21 @@ fn dropping_the_consumer_releases_a_blocked_producer() {
         assert!(matches!(result, Err(PushError::Disconnected(3))));
     });
 }
+
+#[test]
+fn blocking_pop_sees_every_value_then_disconnection() {
+    loom::model(|| {
+        let (tx, mut rx) = mpsc::bounded::<u32>(2).unwrap();
+        let producer = thread::spawn(move || {
+            for v in 1..=3 {
+                tx.push(v).unwrap();
+            }
+        });
+        let mut got = Vec::new();
+        while let Some(v) = rx.pop_blocking() {
+            got.push(v);
+        }
+        producer.join().unwrap();
+        assert_eq!(got, [1, 2, 3]);
+    });
+}

@@ -65,7 +65,7 @@ fn many_producers_no_value_lost_or_duplicated() {
         .collect();
     drop(tx);
     let mut seen = vec![false; total];
-    let mut last_from = vec![None::<usize>; PRODUCERS];
+    let mut last_from = [None::<usize>; PRODUCERS];
     let mut got = 0;
     while got < total {
         let popped = rx.pop_batch(16, |v| {

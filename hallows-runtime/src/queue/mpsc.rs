@@ -44,6 +44,13 @@
 //! Dekker pattern), and holding the mutex from the re-check to the wait means the notification
 //! cannot fall between them. Dropping the consumer closes the queue and wakes every parked
 //! producer, so `push` returns an error instead of blocking forever.
+//!
+//! Blocking pop ([`Consumer::pop_blocking`]) is the mirror image: the consumer sets
+//! `consumer_parked` under the mutex, issues `fence(SeqCst)` and re-checks its slot before
+//! waiting on `not_empty`; every push, after publishing its slot, issues `fence(SeqCst)` and
+//! reads `consumer_parked`, notifying if set. The last [`Producer`] to drop (tracked by
+//! `producers`, decremented with AcqRel) wakes the consumer, which then drains what is left and
+//! returns `None`.
 
 use core::fmt;
 use core::marker::PhantomData;
@@ -135,8 +142,13 @@ struct Shared<T> {
     mask: usize,
     closed: AtomicBool,
     waiting: AtomicUsize,
+    /// Live `Producer` handles.
+    producers: AtomicUsize,
+    /// The consumer is parked (or about to park) in `pop_blocking`.
+    consumer_parked: AtomicBool,
     parking: Mutex<()>,
     not_full: Condvar,
+    not_empty: Condvar,
 }
 
 // SAFETY: values of type `T` are moved from producer threads to the consumer thread (so `T: Send`
@@ -208,8 +220,11 @@ pub fn bounded<T: Send>(capacity: usize) -> Result<(Producer<T>, Consumer<T>), C
         mask: cap - 1,
         closed: AtomicBool::new(false),
         waiting: AtomicUsize::new(0),
+        producers: AtomicUsize::new(1),
+        consumer_parked: AtomicBool::new(false),
         parking: Mutex::new(()),
         not_full: Condvar::new(),
+        not_empty: Condvar::new(),
     });
     let producer = Producer {
         shared: Arc::clone(&shared),
@@ -229,8 +244,24 @@ pub struct Producer<T> {
 
 impl<T> Clone for Producer<T> {
     fn clone(&self) -> Self {
+        self.shared.producers.fetch_add(1, Ordering::Relaxed);
         Self {
             shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<T> Drop for Producer<T> {
+    fn drop(&mut self) {
+        // ORDERING: AcqRel: the last producer's pushes happen before the consumer's Acquire
+        // load that sees 0 (so it drains them before reporting disconnection).
+        if self.shared.producers.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let _guard = self
+                .shared
+                .parking
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            self.shared.not_empty.notify_all();
         }
     }
 }
@@ -263,6 +294,13 @@ impl<T: Send> Producer<T> {
     /// [`PushError::Full`] when every slot is occupied, [`PushError::Disconnected`] when the
     /// consumer is gone. Both hand the value back.
     pub fn try_push(&self, value: T) -> Result<(), PushError<T>> {
+        self.try_push_silent(value)?;
+        self.wake_consumer();
+        Ok(())
+    }
+
+    /// `try_push` without waking a parked consumer (for callers holding the `parking` lock).
+    fn try_push_silent(&self, value: T) -> Result<(), PushError<T>> {
         if self.is_disconnected() {
             return Err(PushError::Disconnected(value));
         }
@@ -301,6 +339,26 @@ impl<T: Send> Producer<T> {
         }
     }
 
+    #[inline]
+    fn wake_consumer(&self) {
+        // ORDERING: SeqCst fence pairs with the fence in `Consumer::pop_blocking` (Dekker:
+        // our slot publication vs. the consumer's `consumer_parked` store).
+        fence(Ordering::SeqCst);
+        if self.shared.consumer_parked.load(Ordering::Relaxed) {
+            self.wake_consumer_cold();
+        }
+    }
+
+    #[cold]
+    fn wake_consumer_cold(&self) {
+        let _guard = self
+            .shared
+            .parking
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.shared.not_empty.notify_one();
+    }
+
     /// Enqueues `value`, waiting while the queue is full (spinning briefly, then parking until
     /// the consumer frees a slot).
     ///
@@ -334,8 +392,16 @@ impl<T: Send> Producer<T> {
             // ORDERING: SeqCst fence pairs with the consumer's fence in `wake_producers`: either
             // our retry sees the freed slot or the consumer sees `waiting > 0` and notifies.
             fence(Ordering::SeqCst);
-            match self.try_push(value) {
-                Ok(()) => break Ok(()),
+            match self.try_push_silent(value) {
+                Ok(()) => {
+                    // We hold `parking`, so notify directly (same Dekker check as
+                    // `wake_consumer`).
+                    fence(Ordering::SeqCst);
+                    if shared.consumer_parked.load(Ordering::Relaxed) {
+                        shared.not_empty.notify_one();
+                    }
+                    break Ok(());
+                }
                 Err(PushError::Full(v)) => value = v,
                 Err(e @ PushError::Disconnected(_)) => break Err(e),
             }
@@ -416,6 +482,61 @@ impl<T: Send> Consumer<T> {
             self.wake_producers();
         }
         taken
+    }
+
+    /// Dequeues the oldest value, waiting (spinning briefly, then parking) while the queue is
+    /// empty. Returns `None` once every [`Producer`] is dropped and the queue is drained.
+    pub fn pop_blocking(&mut self) -> Option<T> {
+        for attempt in 0..SPIN_LIMIT {
+            if let Some(v) = self.pop() {
+                return Some(v);
+            }
+            for _ in 0..(1_u32 << attempt.min(MAX_BACKOFF_EXP)) {
+                spin_loop();
+            }
+        }
+        self.pop_blocking_cold()
+    }
+
+    #[cold]
+    fn pop_blocking_cold(&mut self) -> Option<T> {
+        let shared = Arc::clone(&self.shared);
+        let mut guard = shared
+            .parking
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        shared.consumer_parked.store(true, Ordering::Relaxed);
+        let result = loop {
+            // ORDERING: SeqCst fence pairs with the producers' fence in `wake_consumer`: either
+            // this re-check sees their slot or they see `consumer_parked` and notify.
+            fence(Ordering::SeqCst);
+            if let Some(v) = self.pop_locked() {
+                break Some(v);
+            }
+            // ORDERING: Acquire pairs with the AcqRel decrement in `Producer::drop`.
+            if shared.producers.load(Ordering::Acquire) == 0 {
+                break self.pop_locked();
+            }
+            guard = shared
+                .not_empty
+                .wait(guard)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        };
+        shared.consumer_parked.store(false, Ordering::Relaxed);
+        drop(guard);
+        result
+    }
+
+    /// `pop` for a caller holding the `parking` lock: notifies blocked producers directly.
+    fn pop_locked(&mut self) -> Option<T> {
+        let value = self.take_one()?;
+        self.publish_head();
+        // ORDERING: SeqCst fence as in `wake_producers`.
+        fence(Ordering::SeqCst);
+        if self.shared.waiting.load(Ordering::Relaxed) > 0 {
+            self.shared.not_full.notify_all();
+        }
+        Some(value)
     }
 
     #[inline]
@@ -536,6 +657,24 @@ mod tests {
         drop(rx);
         drop(tx);
         assert_eq!(DROPS.load(std::sync::atomic::Ordering::Relaxed), 5);
+    }
+
+    #[test]
+    fn blocking_pop_waits_for_values_and_ends_after_last_producer() {
+        let (tx, mut rx) = bounded::<usize>(2).unwrap();
+        let n = if cfg!(miri) { 10 } else { 1_000 };
+        let producer = std::thread::spawn(move || {
+            let tx2 = tx.clone();
+            for i in 0..n {
+                if i % 2 == 0 { &tx } else { &tx2 }.push(i).unwrap();
+            }
+        });
+        let mut got = Vec::new();
+        while let Some(v) = rx.pop_blocking() {
+            got.push(v);
+        }
+        producer.join().unwrap();
+        assert_eq!(got, (0..n).collect::<Vec<_>>());
     }
 
     #[test]

@@ -14,11 +14,6 @@ use crate::sync::{Arc, Mutex};
 /// Local garbage below this size is never scanned (amortises the participant walk).
 /// Tiny under loom so the models reach scans and epoch advances in a few steps.
 pub const SCAN_THRESHOLD_MIN: usize = if cfg!(loom) { 2 } else { 64 };
-/// Initial number of retires between two epoch advances by one handle.
-pub const ADVANCE_EVERY_INITIAL: usize = if cfg!(loom) { 1 } else { 32 };
-/// Upper limit of the adaptive advance interval; bounds how long a stalled reader's `upper`
-/// stays current (see "Garbage bound" in the module docs).
-pub const ADVANCE_EVERY_MAX: usize = if cfg!(loom) { 2 } else { 256 };
 
 /// `lower` value of a participant that is not pinned.
 const UNPINNED: u64 = u64::MAX;
@@ -201,6 +196,27 @@ impl Collector {
     }
 }
 
+/// Stores `value` (Release) and then acts as `fence(SeqCst)`.
+///
+/// On x86_64 a `lock xchg` is a full hardware barrier and costs less than `store; mfence`, so
+/// the store is a SeqCst swap there (the same substitution crossbeam-epoch makes for its pin
+/// fence). Loom and Miri check the language-level model, so they, and other targets, get the
+/// portable store + `fence(SeqCst)`.
+#[inline]
+fn store_then_full_fence(slot: &AtomicU64, value: u64) {
+    #[cfg(all(target_arch = "x86_64", not(loom), not(miri)))]
+    {
+        // ORDERING: see the function docs; callers name the pairing.
+        slot.swap(value, Ordering::SeqCst);
+    }
+    #[cfg(not(all(target_arch = "x86_64", not(loom), not(miri))))]
+    {
+        slot.store(value, Ordering::Release);
+        // ORDERING: see the function docs; callers name the pairing.
+        fence(Ordering::SeqCst);
+    }
+}
+
 /// A thread's registration with a [`Collector`]: pins, and holds that thread's garbage.
 ///
 /// `Send` but not `Sync`: move it to a thread, don't share it.
@@ -213,8 +229,6 @@ pub struct LocalHandle {
     /// The `upper` this handle last published (valid while pinned).
     upper: Cell<u64>,
     garbage: RefCell<Vec<Retired>>,
-    retires_since_advance: Cell<usize>,
-    advance_every: Cell<usize>,
     scan_threshold: Cell<usize>,
 }
 
@@ -227,7 +241,6 @@ impl fmt::Debug for LocalHandle {
         f.debug_struct("LocalHandle")
             .field("pinned", &(self.pin_depth.get() > 0))
             .field("garbage", &self.garbage.borrow().len())
-            .field("advance_every", &self.advance_every.get())
             .field("scan_threshold", &self.scan_threshold.get())
             .finish()
     }
@@ -242,8 +255,6 @@ impl LocalHandle {
             pin_seq: Cell::new(0),
             upper: Cell::new(0),
             garbage: RefCell::new(Vec::new()),
-            retires_since_advance: Cell::new(0),
-            advance_every: Cell::new(ADVANCE_EVERY_INITIAL),
             scan_threshold: Cell::new(SCAN_THRESHOLD_MIN),
         }
     }
@@ -274,19 +285,17 @@ impl LocalHandle {
         let p = self.participant();
         p.upper.store(e, Ordering::Relaxed);
         // ORDERING: Release pairs with the scan's Acquire load of `lower`, so a scan that sees a
-        // later reservation also sees everything this thread did before (see unpin).
-        p.lower.store(e, Ordering::Release);
-        // ORDERING: SeqCst fence pairs with the retire fence (module docs, "Why it is safe").
-        fence(Ordering::SeqCst);
+        // later reservation also sees everything this thread did before (see unpin); the fence
+        // pairs with the retire fence (module docs, "Why it is safe").
+        store_then_full_fence(&p.lower, e);
         self.upper.set(e);
     }
 
     /// Makes the reservation cover epoch `e` (protected load step 3).
     #[cold]
     fn extend_upper_cold(&self, e: u64) {
-        self.participant().upper.store(e, Ordering::Relaxed);
-        // ORDERING: SeqCst fence pairs with the retire fence, as in `reserve`.
-        fence(Ordering::SeqCst);
+        // ORDERING: store + SeqCst fence pairing with the retire fence, as in `reserve`.
+        store_then_full_fence(&self.participant().upper, e);
         self.upper.set(e);
     }
 
@@ -310,11 +319,6 @@ impl LocalHandle {
         self.garbage.borrow().len()
     }
 
-    /// Current adaptive interval (retires between epoch advances).
-    pub fn advance_every(&self) -> usize {
-        self.advance_every.get()
-    }
-
     /// Current adaptive scan threshold (local garbage size that triggers a scan).
     pub fn scan_threshold(&self) -> usize {
         self.scan_threshold.get()
@@ -336,21 +340,14 @@ impl LocalHandle {
         });
         self.global.pending.fetch_add(1, Ordering::Relaxed);
 
-        let n = self.retires_since_advance.get() + 1;
-        if n >= self.advance_every.get() {
-            self.retires_since_advance.set(0);
-            // Relaxed: advancing carries no data; safety comes from the fences (module docs).
-            self.global.epoch.fetch_add(1, Ordering::Relaxed);
-        } else {
-            self.retires_since_advance.set(n);
-        }
         if self.garbage.borrow().len() >= self.scan_threshold.get() {
             self.scan();
         }
     }
 
     /// Destroys every garbage object of this handle (and adopted orphans) that no reservation
-    /// overlaps, then adapts the scan threshold and the advance interval.
+    /// overlaps, then adapts the scan threshold and, if a current pin held something back,
+    /// advances the epoch.
     pub fn flush(&self) {
         self.scan();
     }
@@ -386,7 +383,10 @@ impl LocalHandle {
         }
         let before = garbage.len();
         let mut kept = Vec::with_capacity(before);
-        let mut held_by_others = 0_usize;
+        // An object held back by another handle whose interval reaches the current epoch: only
+        // advancing the epoch lets that handle's next pin (or next births) stop covering it.
+        let mut held_by_current_pin = false;
+        let now = global.epoch.load(Ordering::Relaxed);
         let current_pin = self.pin_seq.get();
         for r in garbage {
             let overlaps = |&&(lower, upper, own): &&(u64, u64, bool)| {
@@ -395,12 +395,11 @@ impl LocalHandle {
                     && (!own || r.pin_seq == current_pin || r.pin_seq == FOREIGN_PIN)
             };
             if reservations.iter().any(|res| overlaps(&res)) {
-                if reservations
-                    .iter()
-                    .filter(|res| !res.2)
-                    .any(|res| overlaps(&res))
-                {
-                    held_by_others += 1;
+                if !held_by_current_pin {
+                    held_by_current_pin = reservations
+                        .iter()
+                        .filter(|res| !res.2 && res.1 >= now)
+                        .any(|res| overlaps(&res));
                 }
                 kept.push(r);
             } else {
@@ -417,12 +416,14 @@ impl LocalHandle {
         let held = kept.len();
         self.scan_threshold
             .set(SCAN_THRESHOLD_MIN.max(held.saturating_mul(2)));
-        let every = self.advance_every.get();
-        self.advance_every.set(if held_by_others > 0 {
-            (every / 2).max(1)
-        } else {
-            (every * 2).min(ADVANCE_EVERY_MAX)
-        });
+        if held_by_current_pin {
+            // Relaxed: advancing carries no data; safety comes from the fences (module docs).
+            // A CAS, not fetch_add: if another handle already advanced, that suffices.
+            let _ =
+                global
+                    .epoch
+                    .compare_exchange(now, now + 1, Ordering::Relaxed, Ordering::Relaxed);
+        }
         let mut mine = self.garbage.borrow_mut();
         kept.append(&mut mine);
         *mine = kept;
@@ -592,12 +593,12 @@ mod tests {
         let n = if cfg!(miri) { 100 } else { 500 };
         churn(&writer, &slot, &drops, n);
         writer.flush();
-        // The reader's interval is [0, 0]: it holds back only the objects born in epoch 0
-        // (the first one and those published before the writer's first advance).
+        // The reader's interval is [0, 0]: it holds back only the objects born in epoch 0 (the
+        // first one and those published before the writer's first scan advanced the epoch).
         assert_eq!(first.load(std::sync::atomic::Ordering::Relaxed), 0);
         assert_eq!(
             drops.load(std::sync::atomic::Ordering::Relaxed),
-            n - 1 - ADVANCE_EVERY_INITIAL
+            n - 1 - SCAN_THRESHOLD_MIN
         );
         // SAFETY: protected by `rguard`.
         assert!(unsafe { seen.as_ref() }.is_some());
@@ -630,32 +631,31 @@ mod tests {
     }
 
     #[test]
-    fn advance_interval_shrinks_under_pinning_and_grows_without() {
+    fn scans_advance_the_epoch_only_for_pins_reaching_the_present() {
         let drops = StdArc::new(StdAtomicUsize::new(0));
         let collector = Collector::new();
         let writer = collector.register();
         let reader = collector.register();
         let slot = Atomic::new(Counted(drops.clone()));
+        // Nobody else pinned: scans free everything and never advance.
+        churn(&writer, &slot, &drops, 3 * SCAN_THRESHOLD_MIN);
+        assert_eq!(collector.epoch(), 0);
         {
             let g = reader.pin();
             let _p = slot.load(&g);
-            // A reader pinned in the current epoch holds back everything born in it.
-            let g2 = writer.pin();
-            for _ in 0..SCAN_THRESHOLD_MIN {
-                let old = slot.swap(
-                    Owned::new(Counted(drops.clone())).into_shared(&g2),
-                    Ordering::AcqRel,
-                    &g2,
-                );
-                // SAFETY: unlinked, retired once.
-                unsafe { g2.retire(old) };
-            }
-            assert!(writer.advance_every() < ADVANCE_EVERY_INITIAL, "{writer:?}");
+            // A reader pinned in the current epoch holds back what the writer retires: the
+            // writer's next scan advances the epoch once...
+            churn(&writer, &slot, &drops, SCAN_THRESHOLD_MIN);
+            assert_eq!(collector.epoch(), 1, "{writer:?}");
+            // ...and no more while the reader's interval lies in the past: advancing again
+            // could not release anything.
+            churn(&writer, &slot, &drops, 4 * SCAN_THRESHOLD_MIN);
+            assert_eq!(collector.epoch(), 1, "{writer:?}");
         }
-        // Enough scans (one per SCAN_THRESHOLD_MIN retires) to double 32 → 256.
-        let rounds = if cfg!(miri) { 6 } else { 20 };
-        churn(&writer, &slot, &drops, rounds * SCAN_THRESHOLD_MIN);
-        assert_eq!(writer.advance_every(), ADVANCE_EVERY_MAX);
+        churn(&writer, &slot, &drops, 2 * SCAN_THRESHOLD_MIN);
+        writer.flush();
+        assert_eq!(collector.pending(), 0);
+        assert_eq!(collector.epoch(), 1);
         // SAFETY: nothing else references the slot.
         drop(unsafe { slot.into_owned() });
     }

@@ -33,7 +33,9 @@
 //! Pin (outermost [`LocalHandle::pin`]):
 //! 1. `e = EPOCH.load()`; store `upper = e`, then `lower = e` (Release: pairs with the scan's
 //!    Acquire load of `lower`, see unpin).
-//! 2. `fence(SeqCst)` — pairs with the retire fence (step R1).
+//! 2. `fence(SeqCst)` — pairs with the retire fence (step R1). On x86_64 steps 1's `lower`
+//!    store and this fence are one `swap(SeqCst)` (`lock xchg`, a full barrier), as in
+//!    crossbeam-epoch; loom and Miri check the portable store + fence form.
 //!
 //! Protected load ([`Atomic::load`]), with the handle's published `upper = u`:
 //! 1. `p = src.load(Acquire)` (pairs with the publishing Release CAS).
@@ -43,15 +45,15 @@
 //! Retire ([`Guard::retire`]), after the caller unlinked `x`:
 //! * R1. `fence(SeqCst)`, then `r = EPOCH.load()`; record `x` with `[birth(x), r]` in the
 //!   handle's local garbage list.
-//! * R2. Every `advance_every` retires: `EPOCH.fetch_add(1)`. Advancing never waits for
-//!   readers.
-//! * R3. When the local list reaches `scan_threshold`: scan.
+//! * R2. When the local list reaches `scan_threshold`: scan.
 //!
 //! Scan:
 //! 1. `fence(SeqCst)`, then for every participant load `lower` (Acquire), then `upper`.
 //! 2. Destroy every object `x` with no participant such that `lower ≤ retire(x)` and
 //!    `birth(x) ≤ upper`; keep the rest. The scanning handle's own reservation is skipped for
 //!    objects it retired during an earlier pin: it unlinked them before its current pin began.
+//! 3. If an object was kept because of another handle's reservation with `upper ≥ EPOCH`,
+//!    advance: `EPOCH.compare_exchange(e, e + 1)`. Advancing never waits for readers.
 //!
 //! Birth: [`Owned::into_shared`] stamps `birth = EPOCH.load()` before the object is published.
 //!
@@ -69,32 +71,36 @@
 //!
 //! # Adaptive advancement
 //!
-//! How often a handle tries to advance the epoch and to scan adapts to what it observes:
+//! How often a handle scans and advances the epoch follows what it observes:
 //!
-//! * `scan_threshold` follows the garbage: after a scan that kept `k` objects it becomes
-//!   `max(SCAN_THRESHOLD_MIN, 2k)`, so each scan frees at least half of what it examines and the
-//!   work per retire stays `O(participants)` amortised, however many objects are held back.
-//! * `advance_every` follows the pinning: if a scan found objects held back by *other* handles' pins
-//!   it halves (down to 1), so epochs get finer and a reader stuck in an old interval covers fewer
-//!   new births; if a scan held nothing back it doubles (up to [`ADVANCE_EVERY_MAX`]), so
-//!   readers republish `upper` (a SeqCst fence) less often.
+//! * Scans follow the garbage: `scan_threshold` becomes `max(SCAN_THRESHOLD_MIN, 2k)` after a
+//!   scan that kept `k` objects, so each scan frees at least half of what it examines and the
+//!   work per retire stays `O(participants)` amortised, however much is held back.
+//! * Advances follow the pinning: a scan advances the epoch only if another handle's
+//!   reservation reaching the current epoch (`upper ≥ EPOCH`) held something back — a reader
+//!   pinned now, whose next pin (at the new epoch) will no longer cover the object, or a stalled
+//!   reader, which must stop covering new births. Reservations lying wholly in the past are not
+//!   helped by advancing, and with no pinned readers there is nothing to wait for, so neither
+//!   advances. Hence at most one advance per scan (≤ 1 per [`SCAN_THRESHOLD_MIN`] retires of a
+//!   handle), which keeps readers from republishing `upper` (a full fence) needlessly; classic
+//!   EBR instead tries to advance on every collection attempt.
 //!
 //! # Garbage bound
 //!
-//! Let `P` be the number of handles and `A` = [`ADVANCE_EVERY_MAX`]. Consider a reader that
-//! stalls forever while pinned with reservation `[l, u]`. It can only hold back objects with
-//! `birth ≤ u`. Every handle that keeps retiring advances the epoch at least every `A` of its
-//! retires, so after at most `A` retires by the retiring handle the epoch exceeds `u` and every
-//! object published afterwards has `birth > u`. Hence the objects it holds back are at most
+//! Let `P` be the number of handles. Consider a reader that stalls forever while pinned with
+//! reservation `[l, u]`. It can only hold back objects with `birth ≤ u`. While `u` is the
+//! current epoch, the first scan of any handle that finds one of its objects held back by it
+//! advances the epoch past `u` (scan step 3); from then on every newly published object has
+//! `birth > u` and is not held back by this reader. So the objects it holds back are at most
 //! `B_u` = the objects that existed (live or retired-but-unreclaimed) when the epoch passed `u`,
-//! plus those stamped before and published after that moment. `B_u` is fixed at that moment and
-//! does not grow with time or with the number of later operations. The unreclaimed garbage of a
-//! handle is then at most `max(SCAN_THRESHOLD_MIN, 2·B) + B` where `B` is the number of its
-//! objects held back, so the total is at most `P·SCAN_THRESHOLD_MIN + 3·B_total`, with
-//! `B_total ≤ Σ B_u` over stalled readers. With no stalled reader the bound is
-//! `P·SCAN_THRESHOLD_MIN` plus the objects retired during the pins in progress. Classic EBR
-//! instead grows without bound while any reader stays pinned. The test
-//! `tests/epoch_stalled_reader.rs` checks this with a reader stalled across 100 000 retires.
+//! plus those stamped before and published after that moment; `B_u` is fixed then and does not
+//! grow with time or with later operations. A handle's unreclaimed garbage is at most
+//! `max(SCAN_THRESHOLD_MIN, 2·B)` where `B` is the number of its objects held back, so the total
+//! is at most `P·SCAN_THRESHOLD_MIN + 2·B_total`, with `B_total ≤ Σ B_u` over stalled readers.
+//! With no stalled reader, garbage is at most `P·SCAN_THRESHOLD_MIN` plus what was retired
+//! during the pins in progress. Classic EBR instead grows without bound while any reader stays
+//! pinned. `tests/epoch_stalled_reader.rs` checks the bound with a reader stalled across 100 000
+//! retires; `benches/reclaim.rs` prints the peak heap growth next to crossbeam-epoch and seize.
 //!
 //! Garbage of a dropped handle is moved to the collector and adopted by the next scan of any
 //! other handle; everything still retired is destroyed when the collector and its last handle
@@ -125,6 +131,4 @@ mod atomic;
 mod collector;
 
 pub use atomic::{Atomic, Owned, Shared};
-pub use collector::{
-    Collector, Guard, LocalHandle, ADVANCE_EVERY_INITIAL, ADVANCE_EVERY_MAX, SCAN_THRESHOLD_MIN,
-};
+pub use collector::{Collector, Guard, LocalHandle, SCAN_THRESHOLD_MIN};
