@@ -283,19 +283,15 @@ pub fn recurrence_insertable(plan: &Plan<'_>) -> bool {
     plan.latch.is_some() && plan.entry_preds.len() == 1
 }
 
-/// Runs a second copy of the recurrence `d` steps ahead: `a0 = f^d(r0)` on the entry edge, a
-/// new header phi `a = phi [a0, entry], [f(a), latch]`, and a prefetch of the address computed
-/// from `a` instead of `r`.
-fn insert_recurrence(module: LLVMModuleRef, plan: &Plan<'_>, phi: Value) {
+/// Creates the look-ahead copy of recurrence `phi` (once per loop) and returns its phi.
+fn start_recurrence_copy(plan: &Plan<'_>, phi: Value) -> Option<Value> {
     let (Some(latch), [pred]) = (plan.latch, plan.entry_preds.as_slice()) else {
-        return;
+        return None;
     };
     let step = &plan.chain.recurrence_step;
     // SAFETY: both blocks belong to the live function; LLVM updates the header's phis.
     let entry = unsafe { hallows_pf_edge_block(*pred, plan.header) };
-    let Some(&(start, _)) = ll::phi_incoming(phi).iter().find(|(_, b)| *b == entry) else {
-        return;
-    };
+    let &(start, _) = ll::phi_incoming(phi).iter().find(|(_, b)| *b == entry)?;
     let b = ll::builder_before(ll::terminator(entry));
     let mut cur = start;
     for _ in 0..plan.distance {
@@ -320,6 +316,28 @@ fn insert_recurrence(module: LLVMModuleRef, plan: &Plan<'_>, phi: Value) {
         let mut blocks = [entry, latch];
         LLVMAddIncoming(ahead, values.as_mut_ptr(), blocks.as_mut_ptr(), 2);
     }
+    Some(ahead)
+}
+
+/// Runs a second copy of the recurrence `d` steps ahead: `a0 = f^d(r0)` on the entry edge, a
+/// new header phi `a = phi [a0, entry], [f(a), latch]`, and a prefetch of the address computed
+/// from `a` instead of `r`.
+fn insert_recurrence(
+    module: LLVMModuleRef,
+    plan: &Plan<'_>,
+    phi: Value,
+    shared: &mut HashMap<Value, Value>,
+) {
+    let ahead = match shared.get(&phi) {
+        Some(&a) => a,
+        None => {
+            let Some(a) = start_recurrence_copy(plan, phi) else {
+                return;
+            };
+            shared.insert(phi, a);
+            a
+        }
+    };
     let b = ll::builder_before(plan.at);
     let mut map = HashMap::from([(phi, ahead)]);
     clone_all(b, &plan.chain.insts, &mut map);
@@ -330,9 +348,12 @@ fn insert_recurrence(module: LLVMModuleRef, plan: &Plan<'_>, phi: Value) {
 }
 
 /// Inserts the clone and the prefetch before `plan.at`.
-pub fn insert(module: LLVMModuleRef, plan: &Plan<'_>) {
+///
+/// `shared` keeps the look-ahead copies of recurrences already started in this function, so
+/// the copies of an unrolled loop body share one.
+pub fn insert(module: LLVMModuleRef, plan: &Plan<'_>, shared: &mut HashMap<Value, Value>) {
     if let Some(phi) = plan.chain.recurrence {
-        insert_recurrence(module, plan, phi);
+        insert_recurrence(module, plan, phi, shared);
         return;
     }
     let b = ll::builder_before(plan.at);

@@ -364,8 +364,9 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
             // SAFETY: the raw module of the live module view; `insert` only adds instructions
             // to functions of this module.
             let raw_module = unsafe { llvm_sys::core::LLVMGetGlobalParent(raw) };
+            let mut shared = HashMap::new();
             for plan in &plans {
-                insert::insert(raw_module, plan);
+                insert::insert(raw_module, plan, &mut shared);
             }
             analyses.invalidate(function);
             changed = true;
