@@ -105,14 +105,14 @@ fn accelerate(bodies: &[Body], out: &mut [Body], offset: usize) {
             ];
             let r2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2] + 1e-3;
             let inv = other.mass / (r2 * r2.sqrt());
-            for a in 0..3 {
-                acc[a] += d[a] * inv;
+            for (acc, d) in acc.iter_mut().zip(d) {
+                *acc += d * inv;
             }
         }
         let mut next = me;
-        for a in 0..3 {
-            next.vel[a] += acc[a] * 1e-3;
-            next.pos[a] += next.vel[a] * 1e-3;
+        for ((vel, pos), acc) in next.vel.iter_mut().zip(&mut next.pos).zip(acc) {
+            *vel += acc * 1e-3;
+            *pos += *vel * 1e-3;
         }
         *o = next;
     }
@@ -223,7 +223,10 @@ fn bench(c: &mut Criterion) {
     g.finish();
 
     // Same answers on both (outside the timed loops).
-    assert_eq!(hallows.block_on(async { fib::<H>(20) }), pool.install(|| fib::<R>(20)));
+    assert_eq!(
+        hallows.block_on(async { fib::<H>(20) }),
+        pool.install(|| fib::<R>(20))
+    );
 }
 
 criterion_group!(benches, bench);

@@ -157,11 +157,17 @@ fn bench(c: &mut Criterion) {
         ("spawn_many", spawn_many::<Hallows>, spawn_many::<Tokio>),
         ("yield_many", yield_many::<Hallows>, yield_many::<Tokio>),
         ("ping_pong", ping_pong::<Hallows>, ping_pong::<Tokio>),
-        ("chained_spawn", chained_spawn::<Hallows>, chained_spawn::<Tokio>),
+        (
+            "chained_spawn",
+            chained_spawn::<Hallows>,
+            chained_spawn::<Tokio>,
+        ),
     ];
     for (name, h, t) in workloads {
         let mut g = c.benchmark_group(name);
-        g.bench_function(BenchmarkId::new("hallows", WORKERS), |b| b.iter(|| h(&hallows)));
+        g.bench_function(BenchmarkId::new("hallows", WORKERS), |b| {
+            b.iter(|| h(&hallows))
+        });
         g.bench_function(BenchmarkId::new("tokio", WORKERS), |b| b.iter(|| t(&tokio)));
         g.finish();
     }

@@ -3,7 +3,8 @@
 //! * `skewed` — 1 000 tasks whose sizes spread log-uniformly over three orders of magnitude
 //!   (10 to 10 000 units of work), spawned from inside the runtime;
 //! * `bursty` — 20 bursts of 50 tasks submitted from outside, each burst awaited, with a pause
-//!   between bursts long enough for workers to go idle (wake-up latency matters);
+//!   between bursts long enough for workers to go idle (wake-up latency matters); Hallows runs
+//!   both pinned (the default) and unpinned;
 //! * `idle_cpu` — the rayon #642 scenario: one tiny task per millisecond for 50 ms. The number
 //!   reported is the *process CPU time* consumed during those 50 ms (via `iter_custom`), not
 //!   wall time: lower means idle workers burn less CPU.
@@ -48,7 +49,12 @@ fn sizes() -> Vec<u64> {
         .collect()
 }
 
-fn bench_skewed(c: &mut Criterion, h: &hallows_runtime::Runtime, t: &tokio::runtime::Runtime, r: &rayon::ThreadPool) {
+fn bench_skewed(
+    c: &mut Criterion,
+    h: &hallows_runtime::Runtime,
+    t: &tokio::runtime::Runtime,
+    r: &rayon::ThreadPool,
+) {
     let sizes = Arc::new(sizes());
     let mut g = c.benchmark_group("skewed");
     g.bench_function(BenchmarkId::new("hallows", SKEWED_TASKS), |b| {
@@ -131,11 +137,28 @@ fn bursts(submit: &dyn Fn(Box<dyn FnOnce() + Send>)) {
     }
 }
 
-fn bench_bursty(c: &mut Criterion, h: &hallows_runtime::Runtime, t: &tokio::runtime::Runtime, r: &rayon::ThreadPool) {
+fn bench_bursty(
+    c: &mut Criterion,
+    h: &hallows_runtime::Runtime,
+    t: &tokio::runtime::Runtime,
+    r: &rayon::ThreadPool,
+) {
+    // Pinned workers wait for their own CPU when the machine is oversubscribed (see
+    // `Builder::pin`); the unpinned variant shows the scheduler without that effect.
+    let hu = hallows_runtime::Runtime::builder()
+        .workers(WORKERS)
+        .pin(false)
+        .report(false)
+        .build()
+        .unwrap();
     let mut g = c.benchmark_group("bursty");
     g.bench_function(BenchmarkId::new("hallows", BURSTS * BURST_TASKS), |b| {
         b.iter(|| bursts(&|f| drop(h.spawn(async move { f() }))))
     });
+    g.bench_function(
+        BenchmarkId::new("hallows-unpinned", BURSTS * BURST_TASKS),
+        |b| b.iter(|| bursts(&|f| drop(hu.spawn(async move { f() })))),
+    );
     g.bench_function(BenchmarkId::new("tokio", BURSTS * BURST_TASKS), |b| {
         b.iter(|| bursts(&|f| drop(t.spawn(async move { f() }))))
     });
@@ -161,7 +184,12 @@ fn idle_cpu(iters: u64, submit: &dyn Fn()) -> Duration {
     total
 }
 
-fn bench_idle(c: &mut Criterion, h: &hallows_runtime::Runtime, t: &tokio::runtime::Runtime, r: &rayon::ThreadPool) {
+fn bench_idle(
+    c: &mut Criterion,
+    h: &hallows_runtime::Runtime,
+    t: &tokio::runtime::Runtime,
+    r: &rayon::ThreadPool,
+) {
     let mut g = c.benchmark_group("idle_cpu");
     g.sample_size(10);
     g.bench_function(BenchmarkId::new("hallows", IDLE_SPAWNS), |b| {

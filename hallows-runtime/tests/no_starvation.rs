@@ -70,7 +70,10 @@ fn a_worker_blocked_in_a_long_task_does_not_strand_its_queue() {
         });
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         while !release.load(Ordering::SeqCst) {
-            assert!(std::time::Instant::now() < deadline, "queued tasks were stranded");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "queued tasks were stranded"
+            );
             std::thread::yield_now();
         }
         waiter.await

@@ -4,7 +4,11 @@ use hallows_runtime::{join, scope, Runtime};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 fn rt(workers: usize) -> Runtime {
-    Runtime::builder().workers(workers).report(false).build().unwrap()
+    Runtime::builder()
+        .workers(workers)
+        .report(false)
+        .build()
+        .unwrap()
 }
 
 fn fib(n: u64) -> u64 {

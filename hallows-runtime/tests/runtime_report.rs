@@ -35,7 +35,11 @@ fn shutdown_writes_one_record_per_worker_plus_a_total() {
     }
     assert!(lines[0].contains("\"function\":\"worker-0\""));
     assert!(lines[2].contains("\"function\":\"runtime\""));
-    assert!(lines[2].contains("\"crate\":\"runtime_report\""), "{}", lines[2]);
+    assert!(
+        lines[2].contains("\"crate\":\"runtime_report\""),
+        "{}",
+        lines[2]
+    );
     // No temporary files are left behind.
     let leftovers = std::fs::read_dir(&dir).unwrap().count();
     assert_eq!(leftovers, 1);

@@ -92,7 +92,10 @@ fn cells_report_a_state_and_idle_workers_end_hungry() {
         if all_hungry {
             break;
         }
-        assert!(Instant::now() < deadline, "idle workers never turned hungry: {stats:?}");
+        assert!(
+            Instant::now() < deadline,
+            "idle workers never turned hungry: {stats:?}"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
 }
@@ -128,7 +131,9 @@ fn neighbourhoods_follow_the_topology_and_shape() {
     // Work still gets done across the whole machine.
     let n = if cfg!(miri) { 8 } else { 400 };
     let sum = rt.block_on(rt.spawn(async move {
-        let hs: Vec<_> = (0..n).map(|i| spawn(async move { busy_work(500) % 2 + i })).collect();
+        let hs: Vec<_> = (0..n)
+            .map(|i| spawn(async move { busy_work(500) % 2 + i }))
+            .collect();
         let mut s = 0;
         for h in hs {
             s += h.await;

@@ -51,7 +51,11 @@ fn two_thieves_and_an_owner_popping_the_front() {
         let s2 = stealer.clone();
         let t1 = thread::spawn(move || {
             let (dest, _) = local::new::<u32>();
-            let mut got: Vec<u32> = stealer.steal_half_into(&dest).into_iter().map(take).collect();
+            let mut got: Vec<u32> = stealer
+                .steal_half_into(&dest)
+                .into_iter()
+                .map(take)
+                .collect();
             while let Some(p) = dest.pop_front() {
                 got.push(take(p));
             }

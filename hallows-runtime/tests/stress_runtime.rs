@@ -122,5 +122,11 @@ fn panicking_tasks_mixed_in_do_not_kill_workers() {
     });
     assert_eq!(panicked, n.div_ceil(7));
     assert_eq!(ok + panicked, n);
+    // Counted just after the poll that panicked returns: wait (bounded) for the last ones.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while (rt.stats().total().panics as usize) < panicked {
+        assert!(std::time::Instant::now() < deadline, "{:?}", rt.stats());
+        std::thread::yield_now();
+    }
     assert_eq!(rt.stats().total().panics as usize, panicked);
 }

@@ -12,6 +12,8 @@ LOOM_TESTS=(
     loom_epoch
     loom_combining
     loom_map
+    scheduler_loom_local_queue
+    scheduler_loom_park
 )
 # --- end of loom test targets ---
 

@@ -21,6 +21,9 @@ MIRI_LIB_FILTERS=(
     reclaim::
     combining::
     map::
+    queue::local::
+    queue::injector::
+    scheduler::
 )
 # --- integration-test targets (hallows-runtime/tests/<name>.rs): add yours here ---
 MIRI_TESTS=(
@@ -30,6 +33,8 @@ MIRI_TESTS=(
     epoch_stalled_reader
     combining_stress
     map_stress
+    runtime_tasks
+    runtime_fork_join
 )
 # --- end of lists ---
 

@@ -43,7 +43,9 @@ unsafe impl<T> Send for Ptr<T> {}
 
 impl<T> fmt::Debug for Injector<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Injector").field("len", &self.len()).finish()
+        f.debug_struct("Injector")
+            .field("len", &self.len())
+            .finish()
     }
 }
 
@@ -118,10 +120,7 @@ impl<T> Injector<T> {
         }
         let mut items = self.lock();
         let first = items.pop_front()?.0;
-        let n = max
-            .saturating_sub(1)
-            .min(dest.remaining())
-            .min(items.len());
+        let n = max.saturating_sub(1).min(dest.remaining()).min(items.len());
         let batch: Vec<NonNull<T>> = items.drain(..n).map(|p| p.0).collect();
         // ORDERING: Relaxed: removals never need to be seen by a sleeper.
         self.len.store(items.len(), Ordering::Relaxed);

@@ -214,7 +214,9 @@ impl<T> Local<T> {
             // ORDERING: Relaxed: published by the Release CAS below. The slot is outside
             // [head, tail), so no thief can claim it; a stale thief may read it, but its CAS
             // then fails because the word changed.
-            self.inner.slot(w.tail).store(item.as_ptr(), Ordering::Relaxed);
+            self.inner
+                .slot(w.tail)
+                .store(item.as_ptr(), Ordering::Relaxed);
             let new = Word {
                 tail: w.tail.wrapping_add(1),
                 ..w

@@ -74,7 +74,8 @@ impl CellState {
     /// assert_eq!(CellState::Saturated.target(drained), CellState::Hungry);
     /// ```
     pub fn target(self, obs: Observation) -> CellState {
-        if obs.queue_len == 0 && (obs.out_of_work || obs.idle_permille >= HUNGRY_ENTER_IDLE_PERMILLE)
+        if obs.queue_len == 0
+            && (obs.out_of_work || obs.idle_permille >= HUNGRY_ENTER_IDLE_PERMILLE)
         {
             return CellState::Hungry;
         }

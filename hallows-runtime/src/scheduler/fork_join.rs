@@ -113,9 +113,10 @@ where
     /// The job must stay alive (the caller must not return) until its latch is set or the
     /// reference has been popped back by the caller.
     unsafe fn job_ref(&self) -> JobRef {
-        // SAFETY: `JobHeader` is the first field of this `#[repr(C)]` struct; liveness is the
-        // caller's obligation.
-        unsafe { JobRef::from_raw(NonNull::from(&self.job)) }
+        // SAFETY: `JobHeader` is the first field of this `#[repr(C)]` struct, and the pointer is
+        // derived from the whole job (not just the header field) so it may be used to reach the
+        // other fields; liveness is the caller's obligation.
+        unsafe { JobRef::from_raw(NonNull::from(self).cast::<JobHeader>()) }
     }
 
     /// # Safety
@@ -197,7 +198,13 @@ where
     let mut a = Some(a);
     let mut b = Some(b);
     let on_worker = with_current_worker(|w| {
-        w.map(|w| join_on_worker(w, a.take().expect("taken once"), b.take().expect("taken once")))
+        w.map(|w| {
+            join_on_worker(
+                w,
+                a.take().expect("taken once"),
+                b.take().expect("taken once"),
+            )
+        })
     });
     if let Some(results) = on_worker {
         return results;
@@ -436,7 +443,8 @@ where
     R: Send,
 {
     let mut op = Some(op);
-    let on_worker = with_current_worker(|w| w.map(|w| scope_on_worker(w, op.take().expect("once"))));
+    let on_worker =
+        with_current_worker(|w| w.map(|w| scope_on_worker(w, op.take().expect("once"))));
     if let Some(r) = on_worker {
         return r;
     }

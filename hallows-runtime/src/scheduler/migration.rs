@@ -71,7 +71,9 @@ impl MoveCandidate {
     pub fn benefit_ns(&self) -> u64 {
         let backlog = self.home_queue_len.saturating_sub(self.here_queue_len) as u64;
         let wake = if self.home_asleep { WAKE_LATENCY_NS } else { 0 };
-        backlog.saturating_mul(self.mean_poll_ns).saturating_add(wake)
+        backlog
+            .saturating_mul(self.mean_poll_ns)
+            .saturating_add(wake)
     }
 
     /// True when moving the task pays off.

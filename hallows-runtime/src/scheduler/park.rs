@@ -14,7 +14,7 @@
 //!   `Idle` (`multi_thread/idle.rs`). `README.md` beside this file spells out the steps.
 
 use crate::padding::CachePadded;
-use crate::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use crate::sync::{Condvar, Mutex};
 use core::fmt;
 
@@ -211,7 +211,7 @@ impl Sleepers {
         // Loom weakens SeqCst accesses to AcqRel (loom README, "SeqCst accesses") but models
         // SeqCst fences, so the loom build adds the equivalent fence that loom can check.
         #[cfg(loom)]
-        fence(Ordering::SeqCst);
+        crate::sync::atomic::fence(Ordering::SeqCst);
         self.count.load(Ordering::SeqCst) != 0 && self.searching.load(Ordering::SeqCst) == 0
     }
 
@@ -275,7 +275,11 @@ mod tests {
         let p = Arc::new(p);
         let q = p.clone();
         let t = std::thread::spawn(move || q.park());
-        std::thread::sleep(std::time::Duration::from_millis(if cfg!(miri) { 1 } else { 20 }));
+        std::thread::sleep(std::time::Duration::from_millis(if cfg!(miri) {
+            1
+        } else {
+            20
+        }));
         p.unpark();
         t.join().unwrap();
     }

@@ -75,7 +75,11 @@ pub(crate) fn render(stats: &RuntimeStats, uptime: Duration, krate: &str, ts_ms:
     let mut out = String::new();
     for w in &stats.workers {
         let mut data = String::new();
-        let _ = write!(data, "\"worker\":{},\"cpu\":{},\"pinned\":{},", w.worker, w.cpu, w.pinned);
+        let _ = write!(
+            data,
+            "\"worker\":{},\"cpu\":{},\"pinned\":{},",
+            w.worker, w.cpu, w.pinned
+        );
         data.push_str("\"state\":");
         json_str(&mut data, w.state.map_or("unknown", |s| s.name()));
         data.push_str(",\"neighbours\":[");
@@ -94,7 +98,14 @@ pub(crate) fn render(stats: &RuntimeStats, uptime: Duration, krate: &str, ts_ms:
             w.migrations,
             w.transitions()
         );
-        record(&mut out, krate, &format!("worker-{}", w.worker), &reason, &data, ts_ms);
+        record(
+            &mut out,
+            krate,
+            &format!("worker-{}", w.worker),
+            &reason,
+            &data,
+            ts_ms,
+        );
     }
     let total = stats.total();
     let mut data = String::new();
@@ -127,7 +138,9 @@ fn program_name() -> String {
         .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
         .map(|s| match s.rsplit_once('-') {
             // Cargo test and bench binaries carry a `-<hash>` suffix.
-            Some((name, hash)) if hash.len() == 16 && hash.chars().all(|c| c.is_ascii_hexdigit()) => {
+            Some((name, hash))
+                if hash.len() == 16 && hash.chars().all(|c| c.is_ascii_hexdigit()) =>
+            {
                 name.to_owned()
             }
             _ => s,
@@ -191,7 +204,9 @@ mod tests {
         let text = render(&stats, Duration::from_millis(7), "we\"ird\n", 42);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2);
-        assert!(lines[0].starts_with("{\"schema\":1,\"producer\":\"runtime\",\"pass\":\"scheduler\""));
+        assert!(
+            lines[0].starts_with("{\"schema\":1,\"producer\":\"runtime\",\"pass\":\"scheduler\"")
+        );
         assert!(lines[0].contains("\"crate\":\"we\\\"ird\\n\""));
         assert!(lines[0].contains("\"function\":\"worker-0\""));
         assert!(lines[0].contains("\"state\":\"hungry\",\"neighbours\":[1],\"polls\":5,"));
@@ -205,8 +220,12 @@ mod tests {
 
     #[test]
     fn relative_report_dirs_are_rejected_with_a_hint() {
-        let err = write_report(Path::new("rel/dir"), &RuntimeStats::default(), Duration::ZERO)
-            .unwrap_err();
+        let err = write_report(
+            Path::new("rel/dir"),
+            &RuntimeStats::default(),
+            Duration::ZERO,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("absolute"));
     }
 }

@@ -446,8 +446,7 @@ fn read_caches(cache_dir: &Path) -> (Vec<usize>, Vec<usize>) {
         if kind.trim() == "Instruction" {
             continue;
         }
-        let Ok(shared) = read(&dir.join("shared_cpu_list")).and_then(|t| parse_cpu_list(&t))
-        else {
+        let Ok(shared) = read(&dir.join("shared_cpu_list")).and_then(|t| parse_cpu_list(&t)) else {
             continue;
         };
         match level.trim() {
@@ -488,13 +487,18 @@ pub fn allowed_cpus() -> Option<Vec<usize>> {
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
     // SAFETY: [1] pid 0 means the calling thread; [2] the size passed is the size of `set`,
     // which the kernel writes at most that many bytes of.
-    let rc = unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
+    let rc =
+        unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
     if rc != 0 {
         return None;
     }
     let max = (8 * std::mem::size_of::<libc::cpu_set_t>()).min(MAX_CPU_NUMBER);
     // SAFETY: `set` is initialised and `c` is below the set's capacity in bits.
-    Some((0..max).filter(|&c| unsafe { libc::CPU_ISSET(c, &set) }).collect())
+    Some(
+        (0..max)
+            .filter(|&c| unsafe { libc::CPU_ISSET(c, &set) })
+            .collect(),
+    )
 }
 
 /// The CPUs the calling thread may run on, or `None` where unknown.
@@ -541,7 +545,10 @@ mod tests {
     #[test]
     fn cpu_lists_parse_ranges_singles_and_whitespace() {
         assert_eq!(parse_cpu_list("0").unwrap(), vec![0]);
-        assert_eq!(parse_cpu_list("0-3,8,10-11\n").unwrap(), vec![0, 1, 2, 3, 8, 10, 11]);
+        assert_eq!(
+            parse_cpu_list("0-3,8,10-11\n").unwrap(),
+            vec![0, 1, 2, 3, 8, 10, 11]
+        );
         assert_eq!(parse_cpu_list("5,1-2,2").unwrap(), vec![1, 2, 5]);
         assert_eq!(parse_cpu_list("\n").unwrap(), Vec::<usize>::new());
     }

@@ -78,7 +78,10 @@ pub(crate) struct Counters {
 fn bump(counter: &AtomicU64, n: u64) {
     // ORDERING: Relaxed load + store: single writer (the owning worker); readers only want an
     // eventually-consistent number.
-    counter.store(counter.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+    counter.store(
+        counter.load(Ordering::Relaxed).wrapping_add(n),
+        Ordering::Relaxed,
+    );
 }
 
 /// Adds `n` to a counter that several threads may update.
@@ -467,14 +470,18 @@ impl Worker {
         self.end_idle();
         if self.searching.replace(false) && self.shared.sleepers.stop_searching() {
             // The last searcher found work: if more is queued, pass the baton (README step W3).
-            if self.local.len() > 0 || !self.shared.injector.is_empty() {
+            // ORDERING: SeqCst fence after the SeqCst decrement of `searching`: a producer that
+            // saw us still searching (and so woke nobody) published its work before that load,
+            // and this fence makes the checks below see it.
+            fence(Ordering::SeqCst);
+            if !self.local.is_empty() || !self.shared.injector.is_empty() {
                 self.shared.notify(Some(self.index));
             }
         }
         let tick = self.tick.get();
         let mut rc = RunContext {
             worker: self.index,
-            sample: tick % POLL_SAMPLE_INTERVAL == 0,
+            sample: tick.is_multiple_of(POLL_SAMPLE_INTERVAL),
             ..RunContext::default()
         };
         let outcome = job.run(&mut rc);
@@ -509,10 +516,10 @@ impl Worker {
     pub(crate) fn next_local(&self) -> Option<JobRef> {
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
-        if tick % STATE_UPDATE_INTERVAL == 0 {
+        if tick.is_multiple_of(STATE_UPDATE_INTERVAL) {
             self.update_state(false);
         }
-        if tick % GLOBAL_QUEUE_INTERVAL == 0 || self.global_first.replace(false) {
+        if tick.is_multiple_of(GLOBAL_QUEUE_INTERVAL) || self.global_first.replace(false) {
             if let Some(job) = self.pull_inbox().or_else(|| self.pull_global()) {
                 return Some(job);
             }
@@ -525,7 +532,7 @@ impl Worker {
             self.push_local(job);
         }
         self.lifo_streak.set(0);
-        if tick % INBOX_INTERVAL == 0 {
+        if tick.is_multiple_of(INBOX_INTERVAL) {
             if let Some(job) = self.pull_inbox() {
                 return Some(job);
             }
@@ -680,18 +687,22 @@ impl Worker {
                 }
             }
         }
-        self.pull_global().or_else(|| self.pull_inbox()).or_else(|| {
-            // Inboxes of others: tasks kept "home" whose home is busy must not wait forever.
-            place
-                .neighbours
-                .iter()
-                .chain(&place.far)
-                .find_map(|&(v, _)| {
-                    let p = workers[v].inbox.pop_batch_into(&self.local, INJECTOR_BATCH)?;
-                    // SAFETY: as in `next_local`.
-                    Some(unsafe { JobRef::from_raw(p) })
-                })
-        })
+        self.pull_global()
+            .or_else(|| self.pull_inbox())
+            .or_else(|| {
+                // Inboxes of others: tasks kept "home" whose home is busy must not wait forever.
+                place
+                    .neighbours
+                    .iter()
+                    .chain(&place.far)
+                    .find_map(|&(v, _)| {
+                        let p = workers[v]
+                            .inbox
+                            .pop_batch_into(&self.local, INJECTOR_BATCH)?;
+                        // SAFETY: as in `next_local`.
+                        Some(unsafe { JobRef::from_raw(p) })
+                    })
+            })
     }
 
     fn steal_from(&self, victim: usize, far: bool) -> Option<JobRef> {

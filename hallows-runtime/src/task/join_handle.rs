@@ -109,7 +109,7 @@ pub(crate) trait JoinTarget<T>: Send + Sync {
 /// });
 /// assert_eq!(answer, 42);
 ///
-/// let err = rt.block_on(hallows_runtime::spawn(async { panic!("boom") }).into_result());
+/// let err = rt.block_on(rt.spawn(async { panic!("boom") }).into_result());
 /// assert!(err.unwrap_err().is_panic());
 /// ```
 #[must_use = "dropping a JoinHandle detaches the task; await it to get its output"]
@@ -150,7 +150,9 @@ impl<T> Future for JoinHandle<T> {
             Poll::Ready(Ok(v)) => Poll::Ready(v),
             Poll::Ready(Err(e)) => match e.try_into_panic() {
                 Ok(payload) => std::panic::resume_unwind(payload),
-                Err(e) => panic!("awaited a JoinHandle whose {e}; use `into_result()` to handle this"),
+                Err(e) => {
+                    panic!("awaited a JoinHandle whose {e}; use `into_result()` to handle this")
+                }
             },
         }
     }

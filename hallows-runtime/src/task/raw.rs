@@ -20,8 +20,8 @@
 //! the same state machine as tokio's `runtime/task/state.rs` and async-task's, reduced to the
 //! bits this runtime needs (no abort, no join-waker bits: the output slot is a mutex).
 
-use super::join_handle::{JoinError, JoinTarget};
 use super::job::{JobHeader, JobRef, JobVtable, RunOutcome};
+use super::join_handle::{JoinError, JoinTarget};
 use crate::scheduler::migration::footprint_estimate;
 use crate::scheduler::worker::Shared;
 use crate::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -227,12 +227,11 @@ where
     fn after_pending(self: Arc<Self>) -> RunOutcome {
         // ORDERING: Release publishes the poll's effects to whoever schedules the task next
         // (its Acquire in `run`); Acquire on failure reads the NOTIFIED bit a waker set.
-        match self.header.state.compare_exchange(
-            RUNNING,
-            0,
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        ) {
+        match self
+            .header
+            .state
+            .compare_exchange(RUNNING, 0, Ordering::AcqRel, Ordering::Acquire)
+        {
             Ok(_) => RunOutcome::Done,
             Err(state) => {
                 debug_assert_eq!(state, RUNNING | NOTIFIED);
@@ -242,7 +241,7 @@ where
                 // ORDERING: Relaxed: only the running worker touches `yields` here.
                 let yields = self.header.yields.fetch_add(1, Ordering::Relaxed) + 1;
                 RunOutcome::Yielded {
-                    demote: yields % YIELD_DEMOTE_EVERY == 0,
+                    demote: yields.is_multiple_of(YIELD_DEMOTE_EVERY),
                     job: self.job_ref(),
                 }
             }
