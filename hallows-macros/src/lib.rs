@@ -113,7 +113,7 @@ pub fn multiversion(args: TokenStream, item: TokenStream) -> TokenStream {
 /// * on an `impl` block: a method with an empty body and `#[contention_versions(a, b, c)]`
 ///   becomes a dispatcher over the sibling methods `a`, `b`, `c` (cheapest first). Each version
 ///   has the dispatcher's signature plus a last parameter `probe:
-///   hallows_runtime::contention::Probe<'_>` through which it reports failed CAS attempts or
+///   hallows_runtime::contention::Probe` through which it reports failed CAS attempts or
 ///   waiting.
 /// * on a function or method with `lock = <expr>, guard = <name>`: the body is a critical section
 ///   of the `std::sync::Mutex` `<expr>`; the macro derives three acquisition versions (spinning
