@@ -112,9 +112,10 @@ pub fn multiversion(args: TokenStream, item: TokenStream) -> TokenStream {
 /// Two forms:
 /// * on an `impl` block: a method with an empty body and `#[contention_versions(a, b, c)]`
 ///   becomes a dispatcher over the sibling methods `a`, `b`, `c` (cheapest first). Each version
-///   has the dispatcher's signature plus a last parameter `probe:
-///   hallows_runtime::contention::Probe` through which it reports failed CAS attempts or
-///   waiting.
+///   has the dispatcher's signature plus a last parameter
+///   `probe: hallows_runtime::contention::Probe`, through which it reports failed CAS attempts
+///   or waiting. Versions must stay correct when other threads run another version at the same
+///   time (around a switch).
 /// * on a function or method with `lock = <expr>, guard = <name>`: the body is a critical section
 ///   of the `std::sync::Mutex` `<expr>`; the macro derives three acquisition versions (spinning
 ///   `try_lock`, `try_lock` with exponential backoff, blocking `lock`) and binds the guard to
