@@ -264,3 +264,23 @@ fn the_map_is_written_as_report_records() {
     assert!(lines[1].contains("::Queue\""));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A per-core counter type: an array of it puts every element on its own line(s).
+#[cacheline_aligned]
+#[derive(Default)]
+struct CoreCounter {
+    hits: AtomicU64,
+}
+
+#[test]
+fn arrays_of_annotated_types_put_each_element_on_its_own_lines() {
+    let counters: [CoreCounter; 4] = Default::default();
+    for (i, c) in counters.iter().enumerate() {
+        c.hits.fetch_add(i as u64, Ordering::Relaxed);
+        assert_eq!((c as *const CoreCounter as usize) % CACHE_LINE_PAIR, 0);
+    }
+    let first = &counters[0] as *const CoreCounter as usize;
+    let second = &counters[1] as *const CoreCounter as usize;
+    assert_eq!(second - first, CACHE_LINE_PAIR);
+    assert_eq!(counters[3].hits.load(Ordering::Relaxed), 3);
+}
