@@ -9,6 +9,11 @@ use super::model::profile::SiteProfile;
 pub const MIN_HOT_EXECUTIONS: u64 = 4096;
 /// Estimated L2 miss rate from which a site counts as missing.
 pub const MISS_THRESHOLD: f64 = 0.10;
+/// Most misses one core overlaps: twice the L1 fill buffers of the distance model (AMD Zen's 22
+/// miss address buffers are about this). A loop measured faster than its estimated misses
+/// allow even at this overlap does not wait for them: the estimate is too high (a skewed key
+/// distribution keeps the hot part cached) and prefetching would only add work.
+pub const MAX_OVERLAPPED_MISSES: f64 = 20.0;
 
 /// The address shape, as far as the decision needs it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -109,6 +114,14 @@ pub fn decide(shape: &ShapeKind, profile: ProfileView<'_>, l: &LoopContext) -> D
                     p.pattern.label(),
                     p.footprint >> 10
                 ));
+            }
+            if let Some(measured) = p.iter_ns {
+                let stall = p.miss_rate * p.miss_latency_ns;
+                if measured * MAX_OVERLAPPED_MISSES < stall {
+                    return Decision::Skip(format!(
+                        "misses hidden: {measured:.2} ns per iteration measured, below what {stall:.0} ns of estimated misses allow even when {MAX_OVERLAPPED_MISSES} overlap"
+                    ));
+                }
             }
             let input = DistanceInput {
                 miss_latency_ns: p.miss_latency_ns,
@@ -234,6 +247,16 @@ mod tests {
         };
         assert_eq!(d(&fast), 10);
         assert_eq!(d(&slow), 2);
+    }
+
+    #[test]
+    fn timing_that_contradicts_the_miss_estimate_vetoes() {
+        // 0.9 * 90 ns = 81 ns of misses per iteration cannot fit in 2 ns even with 20 overlapped.
+        let fast = site(1_000_000, 0.9, 2.0, 1);
+        assert!(matches!(
+            decide(&ShapeKind::Indirect, ProfileView::Site(&fast), &ctx()),
+            Decision::Skip(ref r) if r.starts_with("misses hidden")
+        ));
     }
 
     #[test]

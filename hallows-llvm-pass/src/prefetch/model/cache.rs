@@ -6,6 +6,11 @@
 use std::path::Path;
 use std::time::Instant;
 
+/// Chases per latency measurement (the minimum is kept).
+pub const CALIBRATION_TRIALS: u32 = 5;
+/// Dependent loads per chase.
+pub const CALIBRATION_STEPS: u64 = 1 << 18;
+
 /// Cache line size assumed when sysfs does not say (x86_64 uses 64-byte lines: Intel SDM vol. 3A
 /// §11.1, AMD APM vol. 2 §7.1).
 pub const DEFAULT_LINE_BYTES: u64 = 64;
