@@ -76,9 +76,7 @@ pub fn assert_success(what: &str, out: &Output) {
 
 /// Runs a command to completion, asserting success, and returns its stdout as text.
 pub fn run_ok(what: &str, cmd: &mut Command) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("spawn {what}: {e}"));
+    let out = cmd.output().unwrap_or_else(|e| panic!("spawn {what}: {e}"));
     assert_success(what, &out);
     String::from_utf8(out.stdout).expect("stdout is UTF-8")
 }
