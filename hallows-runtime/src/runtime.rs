@@ -365,6 +365,14 @@ impl Drop for Runtime {
                 let _ = t.join();
             }
         }
+        // Dropped from inside one of its own tasks: that task is being polled right now, so
+        // futures cannot be dropped from here. The workers are stopped; the remaining tasks are
+        // released when the last handle to the runtime's state goes away.
+        let on_own_worker =
+            with_current_worker(|w| w.is_some_and(|w| Arc::ptr_eq(&w.shared, &self.shared)));
+        if on_own_worker {
+            return;
+        }
         // Drop unfinished tasks' futures first (this also breaks task/waker cycles), then the
         // queue references.
         for task in self.shared.registry.close_and_drain() {

@@ -93,3 +93,20 @@ fn shutdown_does_not_wait_for_a_flood_of_queued_tasks() {
     // Some ran, the rest were dropped: either way shutdown returned promptly.
     assert!(ran.load(Ordering::Relaxed) <= n);
 }
+
+#[test]
+fn a_runtime_dropped_from_inside_its_own_task_shuts_down_without_hanging() {
+    let rt = Runtime::builder().workers(2).report(false).build().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let cell = Arc::new(std::sync::Mutex::new(None::<Runtime>));
+    let c = cell.clone();
+    let handle = rt.handle();
+    *cell.lock().unwrap() = Some(rt);
+    drop(handle.spawn(async move {
+        let rt = c.lock().unwrap().take();
+        drop(rt);
+        tx.send(()).unwrap();
+    }));
+    rx.recv_timeout(Duration::from_secs(20))
+        .expect("dropping the runtime inside its task hung");
+}

@@ -344,14 +344,26 @@ impl<T> Stealer<T> {
     /// pushes the rest into `dest` (bounded by `dest`'s free space). `None` if the victim was
     /// empty.
     pub fn steal_half_into(&self, dest: &Local<T>) -> Option<NonNull<T>> {
+        self.steal_into_with(dest, |_| true)
+    }
+
+    /// Like [`Stealer::steal_half_into`], but takes only the oldest item when `batch(oldest)`
+    /// is false. `batch` sees the pointer value only (it must not dereference it: the item is
+    /// not claimed yet), e.g. a tag in its low bits.
+    pub fn steal_into_with(
+        &self,
+        dest: &Local<T>,
+        batch: impl Fn(NonNull<T>) -> bool,
+    ) -> Option<NonNull<T>> {
         if Arc::ptr_eq(&self.inner, &dest.inner) {
             return None;
         }
         let room = dest.remaining() + 1;
-        let mut batch = Vec::new();
-        if steal_batch(&self.inner, room, &mut batch) == 0 {
+        let mut items = Vec::new();
+        if steal_batch_with(&self.inner, room, &mut items, &batch) == 0 {
             return None;
         }
+        let batch = items;
         let first = batch[0];
         dest.push_batch(&batch[1..]);
         Some(first)
@@ -365,6 +377,17 @@ impl<T> Stealer<T> {
 
 /// Claims up to `max` items, half of the queue rounded up, from the front.
 fn steal_batch<T>(inner: &Inner<T>, max: usize, out: &mut Vec<NonNull<T>>) -> usize {
+    steal_batch_with(inner, max, out, &|_| true)
+}
+
+/// Claims up to `max` items from the front: half the queue rounded up, or just the oldest one
+/// when `batch(oldest)` is false.
+fn steal_batch_with<T>(
+    inner: &Inner<T>,
+    max: usize,
+    out: &mut Vec<NonNull<T>>,
+    batch: &dyn Fn(NonNull<T>) -> bool,
+) -> usize {
     let start = out.len();
     let mut w = inner.load();
     loop {
@@ -374,7 +397,7 @@ fn steal_batch<T>(inner: &Inner<T>, max: usize, out: &mut Vec<NonNull<T>>) -> us
         if len == 0 || max == 0 {
             return 0;
         }
-        let n = len.div_ceil(2).min(max);
+        let mut n = len.div_ceil(2).min(max);
         for i in 0..n {
             // ORDERING: Relaxed: the Acquire load of `w` made the slots pushed before it
             // visible. If the owner is rewriting this slot concurrently, the word has changed
@@ -387,6 +410,10 @@ fn steal_batch<T>(inner: &Inner<T>, max: usize, out: &mut Vec<NonNull<T>>) -> us
             match NonNull::new(p) {
                 Some(p) => out.push(p),
                 None => break,
+            }
+            if i == 0 && !batch(out[start]) {
+                n = 1;
+                break;
             }
         }
         if out.len() - start != n {
@@ -469,6 +496,24 @@ mod tests {
             assert_eq!(val(q.pop_back().unwrap()), 5);
             assert!(q.pop_back().is_none());
         }
+    }
+
+    #[test]
+    fn a_false_batch_predicate_steals_only_the_oldest() {
+        let mut values: Vec<u32> = (0..8).collect();
+        let p = ptrs(&mut values);
+        let (victim, s) = new::<u32>();
+        let (thief, _) = new::<u32>();
+        for &x in &p {
+            victim.push(x).unwrap();
+        }
+        let first = s.steal_into_with(&thief, |_| false).unwrap();
+        assert_eq!(val(first), 0);
+        assert!(thief.is_empty());
+        assert_eq!(victim.len(), 7);
+        let first = s.steal_into_with(&thief, |_| true).unwrap();
+        assert_eq!(val(first), 1);
+        assert_eq!(thief.len(), 3);
     }
 
     #[test]

@@ -116,7 +116,7 @@ where
         // SAFETY: `JobHeader` is the first field of this `#[repr(C)]` struct, and the pointer is
         // derived from the whole job (not just the header field) so it may be used to reach the
         // other fields; liveness is the caller's obligation.
-        unsafe { JobRef::from_raw(NonNull::from(self).cast::<JobHeader>()) }
+        unsafe { JobRef::from_raw_fork_join(NonNull::from(self).cast::<JobHeader>()) }
     }
 
     /// # Safety
@@ -370,7 +370,7 @@ impl<'scope> Scope<'scope> {
         let p = NonNull::from(Box::leak(job)).cast::<JobHeader>();
         // SAFETY: `p` is a leaked `HeapJob<F>` whose first field is the header; the obligation
         // to run it is handed to the queue.
-        let job_ref = unsafe { JobRef::from_raw(p) };
+        let job_ref = unsafe { JobRef::from_raw_fork_join(p) };
         let pushed = with_current_worker(|w| match w {
             Some(w) => {
                 w.push_local(job_ref);

@@ -17,7 +17,7 @@ use crate::padding::CachePadded;
 use crate::queue::injector::Injector;
 use crate::queue::local::{self, Local, Stealer};
 use crate::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
-use crate::task::job::{JobHeader, JobRef, RunOutcome};
+use crate::task::job::{steal_in_batches, JobHeader, JobRef, RunOutcome};
 use crate::task::raw::{RunContext, TaskCell, TaskHeader, NO_HOME};
 use crate::task::registry::Registry;
 use crate::task::JoinHandle;
@@ -711,7 +711,7 @@ impl Worker {
             return None;
         }
         let before = self.local.len();
-        let p = stealer.steal_half_into(&self.local)?;
+        let p = stealer.steal_into_with(&self.local, steal_in_batches)?;
         let c = &self.me().counters;
         bump(&c.steals, 1);
         bump(&c.stolen_tasks, (self.local.len() - before + 1) as u64);

@@ -4,6 +4,11 @@
 //!
 //! A [`JobRef`] is an *obligation*: whoever holds it must either [`run`](JobRef::run) it or
 //! [`release`](JobRef::release) it exactly once.
+//!
+//! Bit 0 of the pointer tags fork-join jobs ([`JobRef::from_raw_fork_join`]): headers are
+//! pointer-aligned, so the bit is free. Thieves steal tagged jobs one at a time (the oldest
+//! fork-join job is the largest pending subproblem; a batch would take work its owner is about
+//! to wait for) and async tasks in batches.
 
 use super::raw::RunContext;
 use core::ptr::NonNull;
@@ -31,6 +36,20 @@ pub struct JobHeader {
     pub(crate) vtable: &'static JobVtable,
 }
 
+/// Tag bit for fork-join jobs (see the module docs).
+const FORK_JOIN_TAG: usize = 1;
+
+fn untag(p: NonNull<JobHeader>) -> NonNull<JobHeader> {
+    // Headers are pointer-aligned, so clearing the tag bit gives back the original (non-zero)
+    // address; the fallback is unreachable.
+    p.map_addr(|a| core::num::NonZeroUsize::new(a.get() & !FORK_JOIN_TAG).unwrap_or(a))
+}
+
+/// True if a queue entry is an async task rather than fork-join work (decides batch stealing).
+pub(crate) fn steal_in_batches(p: NonNull<JobHeader>) -> bool {
+    p.addr().get() & FORK_JOIN_TAG == 0
+}
+
 /// An owned reference to a queued job.
 #[derive(PartialEq, Eq, Debug)]
 pub(crate) struct JobRef(NonNull<JobHeader>);
@@ -56,6 +75,20 @@ impl JobRef {
         JobRef(ptr)
     }
 
+    /// Like [`JobRef::from_raw`], tagging the job as fork-join work (stolen singly).
+    ///
+    /// # Safety
+    ///
+    /// As for [`JobRef::from_raw`]; `ptr` must be untagged.
+    pub(crate) unsafe fn from_raw_fork_join(ptr: NonNull<JobHeader>) -> JobRef {
+        JobRef(ptr.map_addr(|a| a | FORK_JOIN_TAG))
+    }
+
+    /// The header pointer without the tag.
+    fn header(&self) -> NonNull<JobHeader> {
+        untag(self.0)
+    }
+
     /// The raw pointer, giving up the obligation to the receiver (a queue).
     pub(crate) fn into_raw(self) -> NonNull<JobHeader> {
         let p = self.0;
@@ -70,7 +103,7 @@ impl JobRef {
 
     /// Runs the job.
     pub(crate) fn run(self, rc: &mut RunContext) -> RunOutcome {
-        let p = self.into_raw();
+        let p = untag(self.into_raw());
         // SAFETY: [1] `p` is live and matches its vtable (invariant of `JobRef`); [2] we own the
         // single obligation for it, which `run` consumes.
         unsafe { ((*p.as_ptr()).vtable.run)(p, rc) }
@@ -78,7 +111,7 @@ impl JobRef {
 
     /// Releases the job without running it normally.
     pub(crate) fn release(self) {
-        let p = self.into_raw();
+        let p = untag(self.into_raw());
         // SAFETY: as in `run`; `release` consumes the obligation instead.
         unsafe { ((*p.as_ptr()).vtable.release)(p) }
     }
@@ -86,7 +119,7 @@ impl JobRef {
 
 impl Drop for JobRef {
     fn drop(&mut self) {
-        let p = self.0;
+        let p = self.header();
         // SAFETY: dropping a `JobRef` (only on unwinding paths) discharges its obligation the
         // same way `release` would.
         unsafe { ((*p.as_ptr()).vtable.release)(p) }
