@@ -19,8 +19,10 @@
 //!
 //! Apply (owner):
 //! 0. Fast path: if the lock is free and the CAS `false → true` (Acquire) succeeds, apply the
-//!    operation directly, combine the others' pending operations (C1-C3), unlock (Release) and
-//!    return. Uncontended, this costs what a spin lock costs.
+//!    operation directly, unlock (Release) and return. Uncontended, this costs what a spin lock
+//!    costs, and it does not walk the publication list (reading other threads' records would
+//!    pull their cache lines on every operation). Published operations are combined by the
+//!    next waiter that takes the lock in step 2.
 //! 1. Write the operation into the record, then `status = PENDING` (Release: pairs with the
 //!    combiner's Acquire load in step C2).
 //! 2. Loop: if `status == DONE` (Acquire: pairs with step C3) take the output, set `IDLE` and
@@ -354,7 +356,6 @@ impl<S: Sequential> CombinerHandle<'_, S> {
             // SAFETY: the lock gives exclusive access to the structure.
             let out = fc.state.with_mut(|s| unsafe { (*s).apply(op) });
             core::mem::forget(unlock_on_unwind);
-            fc.combine();
             // ORDERING: Release pairs with the next holder's Acquire CAS.
             fc.lock.store(false, Ordering::Release);
             return out;

@@ -47,7 +47,7 @@ fn stalled_reader_holds_back_only_objects_born_before_it_stalled() {
         );
         drop(stack.pop(&g));
         drop(g);
-        peak = peak.max(collector.pending());
+        peak = peak.max(writer.garbage_len());
     }
     // B_u: objects born in the reader's epoch — at most the ones published before the writer's
     // first scan advanced the epoch (plus the stack's live node). The documented bound is

@@ -36,19 +36,21 @@
 //! 2. Move the value out.
 //! 3. Store `seq = p + cap` (Release) and advance `head`.
 //!
-//! Blocking push: after [`SPIN_LIMIT`] failed attempts with exponential spinning a producer
-//! parks. It increments `waiting` (under the `parking` mutex), issues `fence(SeqCst)` and
+//! Blocking push: after [`SPIN_LIMIT`] failed attempts (exponential spinning, then yielding) a
+//! producer parks. It increments `waiting` (under the `parking` mutex), issues `fence(SeqCst)` and
 //! retries once before waiting on the condvar; the consumer, after freeing a slot, issues
 //! `fence(SeqCst)` and reads `waiting`; if non-zero it takes the mutex and notifies. The two
 //! SeqCst fences forbid the "producer sees full, consumer sees no waiter" outcome (the classic
 //! Dekker pattern), and holding the mutex from the re-check to the wait means the notification
-//! cannot fall between them. Dropping the consumer closes the queue and wakes every parked
+//! cannot fall between them. A pop wakes one parked producer, a batch pop all of them. Dropping the consumer closes the queue and wakes every parked
 //! producer, so `push` returns an error instead of blocking forever.
 //!
 //! Blocking pop ([`Consumer::pop_blocking`]) is the mirror image: the consumer sets
 //! `consumer_parked` under the mutex, issues `fence(SeqCst)` and re-checks its slot before
 //! waiting on `not_empty`; every push, after publishing its slot, issues `fence(SeqCst)` and
-//! reads `consumer_parked`, notifying if set. The last [`Producer`] to drop (tracked by
+//! reads `consumer_parked`; the producer whose `swap(false)` finds it set takes the mutex and
+//! notifies (so one producer, not every one, pays for the wake-up). The consumer re-arms the
+//! flag before each re-check. The last [`Producer`] to drop (tracked by
 //! `producers`, decremented with AcqRel) wakes the consumer, which then drains what is left and
 //! returns `None`.
 
@@ -58,7 +60,7 @@ use core::mem::MaybeUninit;
 
 use crate::padding::CachePadded;
 use crate::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
-use crate::sync::{spin_loop, Arc, Condvar, Mutex, UnsafeCell, MAX_BACKOFF_EXP};
+use crate::sync::{spin_loop, thread, Arc, Condvar, Mutex, UnsafeCell, MAX_BACKOFF_EXP};
 
 /// Failed `try_push` attempts (with exponential spinning) before a blocking `push` parks
 /// (2 under loom, to keep the models small).
@@ -67,6 +69,21 @@ pub const SPIN_LIMIT: u32 = if cfg!(loom) { 2 } else { 10 };
 /// Fewest slots a queue has: with one slot, "full for position `p`" (`seq = p + 1`) and "empty
 /// for position `p + 1`" (`seq = p + cap`) would be the same state.
 pub const MIN_SLOTS: usize = 2;
+
+/// Backoff rounds that spin before the remaining rounds yield the time slice instead (so an
+/// oversubscribed peer can run before we park).
+pub const SPIN_ROUNDS_BEFORE_YIELD: u32 = 6;
+
+/// One round of the blocking operations' backoff: exponential spinning, then yielding.
+fn backoff(attempt: u32) {
+    if attempt < SPIN_ROUNDS_BEFORE_YIELD {
+        for _ in 0..(1_u32 << attempt.min(MAX_BACKOFF_EXP)) {
+            spin_loop();
+        }
+    } else {
+        thread::yield_now();
+    }
+}
 
 /// Largest capacity [`bounded`] accepts: positions must never wrap into a slot still in use.
 pub const MAX_CAPACITY: usize = 1 << (usize::BITS - 2);
@@ -344,7 +361,11 @@ impl<T: Send> Producer<T> {
         // ORDERING: SeqCst fence pairs with the fence in `Consumer::pop_blocking` (Dekker:
         // our slot publication vs. the consumer's `consumer_parked` store).
         fence(Ordering::SeqCst);
-        if self.shared.consumer_parked.load(Ordering::Relaxed) {
+        // The swap lets exactly one producer notify per parking of the consumer; the others
+        // see `false` and skip the mutex.
+        if self.shared.consumer_parked.load(Ordering::Relaxed)
+            && self.shared.consumer_parked.swap(false, Ordering::Relaxed)
+        {
             self.wake_consumer_cold();
         }
     }
@@ -373,9 +394,7 @@ impl<T: Send> Producer<T> {
                 Err(PushError::Full(v)) => value = v,
                 Err(e @ PushError::Disconnected(_)) => return Err(e),
             }
-            for _ in 0..(1_u32 << attempt.min(MAX_BACKOFF_EXP)) {
-                spin_loop();
-            }
+            backoff(attempt);
         }
         self.push_cold(value)
     }
@@ -397,7 +416,7 @@ impl<T: Send> Producer<T> {
                     // We hold `parking`, so notify directly (same Dekker check as
                     // `wake_consumer`).
                     fence(Ordering::SeqCst);
-                    if shared.consumer_parked.load(Ordering::Relaxed) {
+                    if shared.consumer_parked.swap(false, Ordering::Relaxed) {
                         shared.not_empty.notify_one();
                     }
                     break Ok(());
@@ -458,7 +477,7 @@ impl<T: Send> Consumer<T> {
     pub fn pop(&mut self) -> Option<T> {
         let value = self.take_one()?;
         self.publish_head();
-        self.wake_producers();
+        self.wake_producers(false);
         Some(value)
     }
 
@@ -479,7 +498,7 @@ impl<T: Send> Consumer<T> {
         }
         if taken > 0 {
             self.publish_head();
-            self.wake_producers();
+            self.wake_producers(taken > 1);
         }
         taken
     }
@@ -491,9 +510,7 @@ impl<T: Send> Consumer<T> {
             if let Some(v) = self.pop() {
                 return Some(v);
             }
-            for _ in 0..(1_u32 << attempt.min(MAX_BACKOFF_EXP)) {
-                spin_loop();
-            }
+            backoff(attempt);
         }
         self.pop_blocking_cold()
     }
@@ -505,8 +522,9 @@ impl<T: Send> Consumer<T> {
             .parking
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        shared.consumer_parked.store(true, Ordering::Relaxed);
         let result = loop {
+            // Re-armed every round: a notifying producer clears it.
+            shared.consumer_parked.store(true, Ordering::Relaxed);
             // ORDERING: SeqCst fence pairs with the producers' fence in `wake_consumer`: either
             // this re-check sees their slot or they see `consumer_parked` and notify.
             fence(Ordering::SeqCst);
@@ -567,24 +585,29 @@ impl<T: Send> Consumer<T> {
     }
 
     #[inline]
-    fn wake_producers(&self) {
+    /// Wakes one parked producer per freed slot (`all` when several slots were freed).
+    fn wake_producers(&self, all: bool) {
         let shared = &*self.shared;
         // ORDERING: SeqCst fence pairs with the fence in `push_cold` (Dekker pattern: our slot
         // release vs. the producer's `waiting` increment).
         fence(Ordering::SeqCst);
         if shared.waiting.load(Ordering::Relaxed) > 0 {
-            self.wake_producers_cold();
+            self.wake_producers_cold(all);
         }
     }
 
     #[cold]
-    fn wake_producers_cold(&self) {
+    fn wake_producers_cold(&self, all: bool) {
         let shared = &*self.shared;
         let _guard = shared
             .parking
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        shared.not_full.notify_all();
+        if all {
+            shared.not_full.notify_all();
+        } else {
+            shared.not_full.notify_one();
+        }
     }
 }
 

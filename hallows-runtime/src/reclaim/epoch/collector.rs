@@ -19,6 +19,8 @@ pub const SCAN_THRESHOLD_MIN: usize = if cfg!(loom) { 2 } else { 64 };
 const UNPINNED: u64 = u64::MAX;
 /// `pin_seq` of garbage adopted from another handle: the own reservation applies to it.
 const FOREIGN_PIN: u64 = u64::MAX;
+/// `retire` of an object no scan has stamped yet (step R1 in the module docs).
+const UNSTAMPED: u64 = u64::MAX;
 
 /// One handle's reservation, in the collector's append-only participant list.
 struct Participant {
@@ -145,8 +147,10 @@ impl Collector {
         self.global.epoch.load(Ordering::Relaxed)
     }
 
-    /// Objects retired into this collector and not yet destroyed (approximate while threads
-    /// retire).
+    /// Objects retired into this collector and not yet destroyed, as of each handle's last
+    /// scan (a handle's retires since its last scan, at most its scan threshold, are counted
+    /// at its next scan). Exact when every handle has just scanned, e.g. after
+    /// [`LocalHandle::flush`].
     pub fn pending(&self) -> usize {
         self.global.pending.load(Ordering::Relaxed)
     }
@@ -230,6 +234,8 @@ pub struct LocalHandle {
     upper: Cell<u64>,
     garbage: RefCell<Vec<Retired>>,
     scan_threshold: Cell<usize>,
+    /// Retired since the last scan, not yet counted in `Global::pending`.
+    retired_since_scan: Cell<usize>,
 }
 
 // SAFETY: the handle's non-atomic state is only touched through `&self` by the thread that
@@ -256,6 +262,7 @@ impl LocalHandle {
             upper: Cell::new(0),
             garbage: RefCell::new(Vec::new()),
             scan_threshold: Cell::new(SCAN_THRESHOLD_MIN),
+            retired_since_scan: Cell::new(0),
         }
     }
 
@@ -325,9 +332,6 @@ impl LocalHandle {
     }
 
     pub(super) fn retire_node<T: Send>(&self, node: *mut Node<T>) {
-        // ORDERING: SeqCst fence pairs with the readers' reservation fences (step R1).
-        fence(Ordering::SeqCst);
-        let retire = self.global.epoch.load(Ordering::Relaxed);
         // SAFETY: `node` is a live node (the caller's contract); reading its birth is a plain
         // read of an immutable field.
         let birth = unsafe { (*node).birth };
@@ -335,10 +339,11 @@ impl LocalHandle {
             ptr: node.cast(),
             destroy: destroy_node::<T>,
             birth,
-            retire,
+            retire: UNSTAMPED,
             pin_seq: self.pin_seq.get(),
         });
-        self.global.pending.fetch_add(1, Ordering::Relaxed);
+        self.retired_since_scan
+            .set(self.retired_since_scan.get() + 1);
 
         if self.garbage.borrow().len() >= self.scan_threshold.get() {
             self.scan();
@@ -383,10 +388,18 @@ impl LocalHandle {
         }
         let before = garbage.len();
         let mut kept = Vec::with_capacity(before);
+        let now = global.epoch.load(Ordering::Relaxed);
+        for r in &mut garbage {
+            // Step R1: read after this scan's SeqCst fence, which follows the unlink (program
+            // order, or the orphan mutex for adopted garbage); a later epoch than the unlink's
+            // is conservative.
+            if r.retire == UNSTAMPED {
+                r.retire = now;
+            }
+        }
         // An object held back by another handle whose interval reaches the current epoch: only
         // advancing the epoch lets that handle's next pin (or next births) stop covering it.
         let mut held_by_current_pin = false;
-        let now = global.epoch.load(Ordering::Relaxed);
         let current_pin = self.pin_seq.get();
         for r in garbage {
             let overlaps = |&&(lower, upper, own): &&(u64, u64, bool)| {
@@ -409,7 +422,14 @@ impl LocalHandle {
             }
         }
         let freed = before - kept.len();
-        global.pending.fetch_sub(freed, Ordering::Relaxed);
+        // One shared update per scan, not per retire (the counter would otherwise bounce
+        // between the cores of every retiring thread).
+        let added = self.retired_since_scan.replace(0);
+        if added >= freed {
+            global.pending.fetch_add(added - freed, Ordering::Relaxed);
+        } else {
+            global.pending.fetch_sub(freed - added, Ordering::Relaxed);
+        }
 
         // Adaptive policy (module docs, "Adaptive advancement"). Objects held back only by
         // this handle's own pin are freed by its next scan; they say nothing about readers.

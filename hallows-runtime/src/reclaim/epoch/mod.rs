@@ -43,12 +43,15 @@
 //! 3. Otherwise publish `upper = e`, `fence(SeqCst)`, set `u = e` and go to 1.
 //!
 //! Retire ([`Guard::retire`]), after the caller unlinked `x`:
-//! * R1. `fence(SeqCst)`, then `r = EPOCH.load()`; record `x` with `[birth(x), r]` in the
-//!   handle's local garbage list.
+//! * R1. Record `x` with `birth(x)` in the handle's local garbage list. Its retire epoch `r`
+//!   is stamped by the handle's next scan: `r = EPOCH.load()` after the scan's
+//!   `fence(SeqCst)`, which follows the unlink. (Stamping later than the unlink only makes
+//!   `[birth, r]` longer, which is conservative, and saves a fence per retire.)
 //! * R2. When the local list reaches `scan_threshold`: scan.
 //!
 //! Scan:
-//! 1. `fence(SeqCst)`, then for every participant load `lower` (Acquire), then `upper`.
+//! 1. `fence(SeqCst)`, then for every participant load `lower` (Acquire), then `upper`;
+//!    then stamp `r` on the unstamped objects (step R1).
 //! 2. Destroy every object `x` with no participant such that `lower ≤ retire(x)` and
 //!    `birth(x) ≤ upper`; keep the rest. The scanning handle's own reservation is skipped for
 //!    objects it retired during an earlier pin: it unlinked them before its current pin began.
@@ -59,7 +62,8 @@
 //!
 //! Why it is safe. Suppose a reader returns `x` from a protected load while a scan destroys it.
 //! The reader published its reservation (pin step 1 / load step 3) before a SeqCst fence `F_R`
-//! and then loaded `x`; the retirer unlinked `x` before its SeqCst fence `F_W`. If `F_W` precedes
+//! and then loaded `x`; the retirer unlinked `x` before the SeqCst fence `F_W` of the scan that
+//! stamps it. If `F_W` precedes
 //! `F_R` in the single total order of SeqCst fences, the reader's load of the source must see
 //! the unlink and cannot return `x`. Otherwise `F_R` precedes `F_W` (and the scan's fence), so
 //! the scan sees the reservation or a later one of the same pin, and: `lower ≤ r`, because the
