@@ -8,6 +8,12 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use std::hint::black_box;
 
 const WORKERS: usize = 2;
+
+/// Hallows pins its workers by default; `HALLOWS_BENCH_UNPINNED=1` measures it unpinned (on a
+/// machine shared with other busy processes, pinned workers wait for their own CPU).
+fn pin_workers() -> bool {
+    std::env::var_os("HALLOWS_BENCH_UNPINNED").is_none()
+}
 const FIB_N: u64 = 25;
 const SORT_LEN: usize = 200_000;
 const BODIES: usize = 1_000;
@@ -169,6 +175,7 @@ fn bodies() -> Vec<Body> {
 fn bench(c: &mut Criterion) {
     let hallows = hallows_runtime::Runtime::builder()
         .workers(WORKERS)
+        .pin(pin_workers())
         .report(false)
         .build()
         .unwrap();

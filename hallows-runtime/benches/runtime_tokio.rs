@@ -18,6 +18,12 @@ use std::sync::{mpsc, Arc};
 use support::oneshot;
 
 const WORKERS: usize = 2;
+
+/// Hallows pins its workers by default; `HALLOWS_BENCH_UNPINNED=1` measures it unpinned (on a
+/// machine shared with other busy processes, pinned workers wait for their own CPU).
+fn pin_workers() -> bool {
+    std::env::var_os("HALLOWS_BENCH_UNPINNED").is_none()
+}
 const NUM_SPAWN: usize = 10_000;
 const NUM_YIELD: usize = 1_000;
 const YIELD_TASKS: usize = 200;
@@ -142,6 +148,7 @@ fn bench(c: &mut Criterion) {
     let hallows = Hallows(
         hallows_runtime::Runtime::builder()
             .workers(WORKERS)
+            .pin(pin_workers())
             .report(false)
             .build()
             .unwrap(),

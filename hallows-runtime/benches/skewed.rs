@@ -21,6 +21,12 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 const WORKERS: usize = 2;
+
+/// Hallows pins its workers by default; `HALLOWS_BENCH_UNPINNED=1` measures it unpinned (on a
+/// machine shared with other busy processes, pinned workers wait for their own CPU).
+fn pin_workers() -> bool {
+    std::env::var_os("HALLOWS_BENCH_UNPINNED").is_none()
+}
 const SKEWED_TASKS: usize = 1_000;
 const BURSTS: usize = 20;
 const BURST_TASKS: usize = 50;
@@ -213,6 +219,7 @@ fn bench_idle(
 fn bench(c: &mut Criterion) {
     let h = hallows_runtime::Runtime::builder()
         .workers(WORKERS)
+        .pin(pin_workers())
         .report(false)
         .build()
         .unwrap();
