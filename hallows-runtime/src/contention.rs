@@ -21,9 +21,10 @@
 //!    attempts is *hot*; fewer failures are the normal cost of optimism and do not count.
 //!    * Escalate `m -> m + 1` when a thread's hot operations add up to [`ESCALATE_FAILURES`]
 //!      failed attempts within [`ESCALATE_WINDOW`] (sustained heavy contention).
-//!    * De-escalate `m -> m - 1` when a thread sees [`CALM_STREAK`] consecutive calm operations
-//!      *and* no thread has reported contention for [`CALM_WINDOW`]: the shared timestamp stops
-//!      a thread that keeps re-acquiring a lock (barging) from calling calm while others wait.
+//!    * De-escalate `m -> m - 1` when a thread sees [`CALM_STREAK`] calm operations with no hot
+//!      one in between *and* no thread has reported a hot operation for [`CALM_WINDOW`]: the
+//!      shared timestamp stops a thread that keeps re-acquiring a lock (barging) from calling
+//!      calm while others queue. Operations below [`HOT_RETRIES`] are ignored both ways.
 //! 4. Hysteresis: the two thresholds are asymmetric, and no switch happens within
 //!    [`MIN_DWELL`] of the previous one; a switch that undoes the previous one within
 //!    `16 * dwell` doubles the dwell (up to [`MAX_DWELL`]), Lim & Agarwal's guard against
@@ -279,6 +280,11 @@ impl Probe {
     #[cold]
     fn contended_cold(self, failed_attempts: u32) {
         let d = self.dispatcher;
+        if failed_attempts < HOT_RETRIES {
+            // Light contention: the normal price of the current version. It neither pushes
+            // towards a heavier version nor holds back a return to a lighter one.
+            return;
+        }
         let now = now_ns();
         // ORDERING: relaxed: an advisory timestamp, read only by the de-escalation heuristic.
         if now.saturating_sub(d.last_contended_ns.load(Ordering::Relaxed))
@@ -292,9 +298,6 @@ impl Probe {
         let escalate = EVIDENCE.with(|e| {
             e.claim(d, self.version);
             e.calm.set(0);
-            if failed_attempts < HOT_RETRIES {
-                return None;
-            }
             if e.window_start_ns.get() == 0
                 || now - e.window_start_ns.get() > ESCALATE_WINDOW.as_nanos() as u64
             {
@@ -517,13 +520,23 @@ pub fn lock_blocking<'m, T>(mutex: &'m Mutex<T>, probe: Probe) -> MutexGuard<'m,
             guard
         }
         Err(TryLockError::WouldBlock) => {
+            let start = Instant::now();
             let guard = mutex.lock().unwrap_or_else(|_| poisoned());
-            probe.contended(1);
+            let wait = start.elapsed();
+            if wait >= QUEUED_HOT_WAIT {
+                probe.waited(wait);
+            } else {
+                probe.contended(1);
+            }
             guard
         }
         Err(TryLockError::Poisoned(_)) => poisoned(),
     }
 }
+
+/// A wait in the mutex's queue from which the operation counts as hot: shorter waits are a
+/// hand-over between two threads, longer ones mean a real queue of waiters.
+const QUEUED_HOT_WAIT: Duration = Duration::from_micros(20);
 
 /// Number of versions derived for a lock-protected critical section.
 pub const LOCK_VERSIONS: u8 = 3;
