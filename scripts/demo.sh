@@ -13,5 +13,5 @@ echo "==> cargo hallows build --release -p hallows-examples --bin interp" >&2
 cargo hallows build --release -p hallows-examples --bin interp
 echo "==> running target/release/interp" >&2
 ./target/release/interp
-echo "==> cargo hallows report --crate hallows_examples" >&2
-cargo hallows report --crate hallows_examples
+echo "==> cargo hallows report --crate interp" >&2
+cargo hallows report --crate interp

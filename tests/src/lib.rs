@@ -58,8 +58,14 @@ pub fn cargo() -> PathBuf {
 pub fn cargo_hallows(dir: &Path) -> Command {
     let mut cmd = Command::new(cargo_hallows_bin());
     cmd.current_dir(dir).arg("hallows");
-    // The plugin cache is shared by all end-to-end tests of one run and kept under target/.
-    cmd.env("XDG_CACHE_HOME", scratch_dir("cache"));
+    // The plugin cache is kept under target/ and shared with cargo-hallows' own tests
+    // (their `CARGO_TARGET_TMPDIR/hallows-cache`), so one test run builds the plugin once.
+    let cache = workspace_root()
+        .join("target")
+        .join("tmp")
+        .join("hallows-cache");
+    std::fs::create_dir_all(&cache).expect("create plugin cache dir");
+    cmd.env("XDG_CACHE_HOME", cache);
     cmd
 }
 
