@@ -26,7 +26,8 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Build a bin of the workspace's examples package with the plugin (release) and run it.
     Run(RunArgs),
-    /// Collect a PGO profile: build instrumented, run, merge; later builds use it.
+    /// Collect a PGO and an access-pattern profile: build instrumented, run, merge; later builds
+    /// use them.
     Profile(ProfileArgs),
 }
 
@@ -56,10 +57,11 @@ pub struct PluginOptions {
     /// Where the plugin runs.
     #[arg(long, value_enum, default_value = "rustc")]
     pub mode: Mode,
-    /// Comma list of passes: inventory, railway, prefetch.
-    #[arg(long, default_value = crate::commands::build::DEFAULT_PASSES)]
-    pub passes: String,
-    /// Do not use the PGO profile collected by `cargo hallows profile`.
+    /// Comma list of passes: inventory, railway, prefetch (default: inventory,railway, plus
+    /// prefetch when `cargo hallows profile` collected an access-pattern profile).
+    #[arg(long)]
+    pub passes: Option<String>,
+    /// Use neither profile collected by `cargo hallows profile` (PGO and access pattern).
     #[arg(long)]
     pub no_profile: bool,
 }
@@ -150,6 +152,9 @@ pub struct ProfileArgs {
     /// Path to Cargo.toml.
     #[arg(long, value_name = "PATH")]
     pub manifest_path: Option<PathBuf>,
+    /// Collect only the PGO profile, not the access-pattern profile for `hallows-prefetch`.
+    #[arg(long)]
+    pub no_prefetch_profile: bool,
     /// Arguments for the training run (after `--`).
     #[arg(last = true)]
     pub args: Vec<String>,

@@ -9,6 +9,12 @@ pub mod cargo;
 pub mod cli;
 pub mod commands;
 pub mod plugin;
+pub mod prefetch;
+/// The pass plugin's pure-Rust prefetch model (site ids, raw sample files, cache model, merged
+/// profile), compiled here from the plugin's sources so both read and write one format.
+#[path = "../../hallows-llvm-pass/src/prefetch/model/mod.rs"]
+#[allow(dead_code)]
+pub mod prefetch_model;
 pub mod report;
 pub mod rustflags;
 pub mod term;

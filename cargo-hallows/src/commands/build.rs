@@ -7,13 +7,14 @@
 //!
 //! Cargo rebuilds only when the flags string changes, not when the plugin or the wrapper does, so
 //! the flags carry a marker naming a hash of everything that changes the output (plugin, mode,
-//! passes, PGO profile): `--remap-path-prefix=/hallows-marker/<hash>=/hallows-marker/<hash>`.
+//! passes, PGO and access-pattern profiles): `--remap-path-prefix=/hallows-marker/<hash>=/hallows-marker/<hash>`.
 //! It maps a path prefix that no source file has onto itself, which changes nothing rustc emits.
 
 use crate::cargo::{self, BuildSettings, Metadata};
 use crate::cli::{Mode, PluginOptions};
 use crate::commands::profile;
 use crate::plugin::{self, Origin, Plugin};
+use crate::prefetch;
 use crate::report::Reports;
 use crate::rustflags::{self, CargoConfig};
 use crate::term;
@@ -26,11 +27,17 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Passes scheduled when `--passes` is not given.
-pub const DEFAULT_PASSES: &str = "inventory,railway,prefetch";
+/// Passes scheduled when `--passes` is not given and no access-pattern profile exists: static
+/// prefetching heuristics are too risky to be on by default.
+pub const DEFAULT_PASSES: &str = "inventory,railway";
 
-/// Passes the plugin knows (docs/REPORT_FORMAT.md, `HALLOWS_PASSES`).
-pub const KNOWN_PASSES: &[&str] = &["inventory", "railway", "prefetch"];
+/// Passes scheduled when `--passes` is not given and `cargo hallows profile` collected an
+/// access-pattern profile (profile-guided prefetching).
+pub const DEFAULT_PASSES_WITH_PREFETCH: &str = "inventory,railway,prefetch";
+
+/// Passes the plugin knows (docs/REPORT_FORMAT.md, `HALLOWS_PASSES`); `prefetch-instrument` is
+/// what `cargo hallows profile` builds the access-pattern training binary with.
+pub const KNOWN_PASSES: &[&str] = &["inventory", "railway", "prefetch", "prefetch-instrument"];
 
 /// Allowance for clock granularity when deciding whether a record was written by this build.
 const CLOCK_SLACK_MS: u64 = 2_000;
@@ -93,7 +100,7 @@ pub fn split_own_flags(options: &mut PluginOptions, args: &[String]) -> Result<V
                         }
                     };
                 } else {
-                    options.passes = value;
+                    options.passes = Some(value);
                 }
             }
             "--no-profile" if inline.is_none() => options.no_profile = true,
@@ -149,7 +156,7 @@ pub fn build(
     extra_flags: &[String],
 ) -> Result<Built> {
     let cargo_args = split_own_flags(&mut options, &cargo_args)?;
-    let passes = validate_passes(&options.passes)?;
+    let explicit_passes = options.passes.as_deref().map(validate_passes).transpose()?;
     let settings = BuildSettings::parse(&cargo_args);
     if settings.quiet {
         term::set_quiet(true);
@@ -196,14 +203,31 @@ pub fn build(
     } else {
         profile::current(&target_dir, &profile_dir, &metadata.workspace_root)?
     };
+    let wants_prefetch = explicit_passes
+        .as_deref()
+        .is_none_or(|p| p.split(',').any(|p| p == "prefetch"));
+    let prefetch_profile = if options.no_profile || !wants_prefetch {
+        None
+    } else {
+        profile::current_prefetch(&target_dir, &profile_dir, &metadata.workspace_root)?
+    };
+    let passes = match explicit_passes {
+        Some(passes) => passes,
+        None if prefetch_profile.is_some() => DEFAULT_PASSES_WITH_PREFETCH.to_string(),
+        None => DEFAULT_PASSES.to_string(),
+    };
     let mut flags = user.flags.clone();
     let marker = plugin::short_hash(
         format!(
-            "{}|{}|{}|{}|{}",
+            "{}|{}|{}|{}|{}|{}",
             plugin.hash,
             options.mode.name(),
             passes,
             pgo.as_ref().map(|p| p.hash.as_str()).unwrap_or(""),
+            prefetch_profile
+                .as_ref()
+                .map(|p| p.hash.as_str())
+                .unwrap_or(""),
             extra_flags.join(" ")
         )
         .as_bytes(),
@@ -246,6 +270,10 @@ pub fn build(
         .env(wrapper::COMPILE_LOG_ENV, &compile_log)
         .env("HALLOWS_REPORT_DIR", &report_dir)
         .env("HALLOWS_PASSES", &passes);
+    match &prefetch_profile {
+        Some(p) => command.env(prefetch::PROFILE_ENV, &p.path),
+        None => command.env_remove(prefetch::PROFILE_ENV),
+    };
     if options.mode == Mode::Rustc {
         command.env(wrapper::PLUGIN_ENV, &plugin.path);
     } else {
@@ -275,6 +303,13 @@ pub fn build(
         term::status(&format!(
             "using PGO profile {} (pass --no-profile to build without it)",
             pgo.path.display()
+        ));
+    }
+    if let Some(p) = &prefetch_profile {
+        term::status(&format!(
+            "using prefetch profile {} ({} load sites; pass --no-profile to build without it)",
+            p.path.display(),
+            p.sites
         ));
     }
 
@@ -418,7 +453,7 @@ mod tests {
     fn defaults() -> PluginOptions {
         PluginOptions {
             mode: Mode::Rustc,
-            passes: DEFAULT_PASSES.into(),
+            passes: None,
             no_profile: false,
         }
     }
@@ -443,7 +478,7 @@ mod tests {
         .unwrap();
         assert_eq!(rest, strings(&["--release", "-p", "x", "--", "--mode"]));
         assert_eq!(options.mode, Mode::Lto);
-        assert_eq!(options.passes, "railway");
+        assert_eq!(options.passes.as_deref(), Some("railway"));
         assert!(options.no_profile);
         assert!(split_own_flags(&mut defaults(), &strings(&["--mode", "fast"])).is_err());
         assert!(split_own_flags(&mut defaults(), &strings(&["--mode"])).is_err());

@@ -7,13 +7,24 @@
 //!    `<target>/hallows/profiles/<content hash>.profdata` and record it in
 //!    `<target>/hallows/profiles/current.json`.
 //!
+//! 4. Unless `--no-prefetch-profile`: build the bin again with `HALLOWS_PASSES=prefetch-instrument`
+//!    (own target directory `<target>/hallows/prefetch-target`, no `-Cprofile-generate`, but
+//!    `-Cprofile-use` of the profile just merged so the functions are optimised as in the final
+//!    build and the load-site ids match), run it with the same arguments and
+//!    `HALLOWS_PREFETCH_PROFILE_OUT=<raw dir>`, and merge its `hallows-prefetch-<pid>.raw` files
+//!    into `<target>/hallows/profiles/<content hash>.prefetch` ([`crate::prefetch`]). A failure
+//!    here is a warning: the PGO profile is kept.
+//!
 //! Later `cargo hallows build` runs for the same build profile pass `-C profile-use=<file>`
-//! (see [`current`]); the profile's hash is part of the rebuild marker, `--no-profile` skips it.
+//! (see [`current`]) and set `HALLOWS_PREFETCH_PROFILE` to the newest access-pattern profile
+//! (see [`current_prefetch`]), which also turns the `prefetch` pass on by default; both hashes
+//! are part of the rebuild marker, `--no-profile` skips both.
 
 use crate::cargo::{BuildSettings, Metadata};
 use crate::cli::{Mode, PluginOptions, ProfileArgs};
 use crate::commands::build::{self, ExitStatusError, DEFAULT_PASSES};
 use crate::plugin;
+use crate::prefetch::{self, PrefetchProfile};
 use crate::term;
 use crate::toolchain::{find_tool, LlvmConfig, Rustc};
 use anyhow::{bail, Context as _, Result};
@@ -28,6 +39,9 @@ const PROFDATA_MAGIC: [u8; 8] = [0xff, 0x6c, 0x70, 0x72, 0x6f, 0x66, 0x69, 0x81]
 
 /// Name of the pointer file in the profiles directory.
 const CURRENT_FILE: &str = "current.json";
+
+/// Passes of the access-pattern training build.
+const INSTRUMENT_PASSES: &str = "inventory,prefetch-instrument";
 
 /// The build profile PGO profiles are collected with and used for.
 const PGO_BUILD_PROFILE: &str = "release";
@@ -98,6 +112,29 @@ pub fn current(target_dir: &Path, profile_dir: &str, workspace_root: &Path) -> R
         hash: plugin::short_hash(&bytes),
         path,
     }))
+}
+
+/// The newest access-pattern profile under `target_dir`, for builds of `profile_dir` (it is
+/// collected with a release build, like the PGO profile); warns when the workspace's sources
+/// are newer than it.
+pub fn current_prefetch(
+    target_dir: &Path,
+    profile_dir: &str,
+    workspace_root: &Path,
+) -> Result<Option<PrefetchProfile>> {
+    if profile_dir != PGO_BUILD_PROFILE {
+        return Ok(None);
+    }
+    let Some(found) = prefetch::newest(target_dir)? else {
+        return Ok(None);
+    };
+    if let Some(newer) = newer_source(workspace_root, fs::metadata(&found.path)?.modified()?) {
+        term::warning(&format!(
+            "{} changed after the prefetch profile was collected; loads in changed functions get no profile data. Re-run `cargo hallows profile`",
+            newer.display()
+        ));
+    }
+    Ok(Some(found))
 }
 
 /// Errors unless `bytes` looks like an indexed profile with content.
@@ -181,7 +218,7 @@ pub fn run(args: ProfileArgs) -> Result<()> {
     ]);
     let options = PluginOptions {
         mode: Mode::Rustc,
-        passes: DEFAULT_PASSES.into(),
+        passes: Some(DEFAULT_PASSES.into()),
         no_profile: true,
     };
     term::status(&format!(
@@ -193,12 +230,7 @@ pub fn run(args: ProfileArgs) -> Result<()> {
         &[format!("-Cprofile-generate={}", raw.display())],
     )?;
 
-    let settings = BuildSettings::parse(&cargo_args);
-    let mut exe = built.target_dir.join(settings.profile_dir());
-    if kind == "example" {
-        exe = exe.join("examples");
-    }
-    let exe = exe.join(&name);
+    let exe = built_exe(&built, &cargo_args, &kind, &name);
     term::status(&format!(
         "training run: {} {}",
         exe.display(),
@@ -207,6 +239,7 @@ pub fn run(args: ProfileArgs) -> Result<()> {
     let status = Command::new(&exe)
         .args(&args.args)
         .env("HALLOWS_REPORT_DIR", &built.report_dir)
+        .env_remove(prefetch::PROFILE_OUT_ENV)
         .status()
         .with_context(|| format!("failed to run {}", exe.display()))?;
     if !status.success() {
@@ -261,7 +294,121 @@ pub fn run(args: ProfileArgs) -> Result<()> {
         final_path.display(),
         raws.len()
     ));
+    if args.no_prefetch_profile {
+        return Ok(());
+    }
+    let training = Training {
+        target_dir: &target_dir,
+        manifest_path: args.manifest_path.as_deref(),
+        package: &package,
+        kind: &kind,
+        name: &name,
+        args: &args.args,
+    };
+    match collect_prefetch(&training, &final_path) {
+        Ok(merged) => term::status(&format!(
+            "prefetch profile {} ({} load sites) from {} raw file(s); `cargo hallows build --release` now runs the prefetch pass with it",
+            merged.path.display(),
+            merged.sites,
+            merged.runs
+        )),
+        Err(err) => term::warning(&format!(
+            "no prefetch profile was collected ({err:#}); the PGO profile is kept. Without loops in the program's hot code there is nothing to prefetch; `--no-prefetch-profile` skips this step"
+        )),
+    }
     Ok(())
+}
+
+/// The program trained by `cargo hallows profile`.
+struct Training<'a> {
+    target_dir: &'a Path,
+    manifest_path: Option<&'a Path>,
+    package: &'a str,
+    kind: &'a str,
+    name: &'a str,
+    args: &'a [String],
+}
+
+/// The executable `built` produced for the target.
+fn built_exe(built: &build::Built, cargo_args: &[String], kind: &str, name: &str) -> PathBuf {
+    let settings = BuildSettings::parse(cargo_args);
+    let mut exe = built.target_dir.join(settings.profile_dir());
+    if kind == "example" {
+        exe = exe.join("examples");
+    }
+    exe.join(name)
+}
+
+/// Step 4: builds the target with `prefetch-instrument` (using the PGO profile `profdata`), runs
+/// the training workload and merges the raw sample files into a `.prefetch` profile.
+fn collect_prefetch(training: &Training<'_>, profdata: &Path) -> Result<prefetch::Merged> {
+    let dir = profiles_dir(training.target_dir);
+    let raw = dir.join(format!("prefetch-raw-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&raw);
+    fs::create_dir_all(&raw).with_context(|| format!("failed to create {}", raw.display()))?;
+    let result = collect_prefetch_into(training, profdata, &raw, &dir);
+    let _ = fs::remove_dir_all(&raw);
+    result
+}
+
+fn collect_prefetch_into(
+    training: &Training<'_>,
+    profdata: &Path,
+    raw: &Path,
+    profiles: &Path,
+) -> Result<prefetch::Merged> {
+    let prefetch_target = training.target_dir.join("hallows").join("prefetch-target");
+    let mut cargo_args = vec![
+        "--release".to_string(),
+        "--target-dir".into(),
+        prefetch_target.display().to_string(),
+    ];
+    if let Some(p) = training.manifest_path {
+        cargo_args.extend(["--manifest-path".into(), p.display().to_string()]);
+    }
+    cargo_args.extend([
+        "-p".into(),
+        training.package.to_string(),
+        format!("--{}", training.kind),
+        training.name.to_string(),
+    ]);
+    let options = PluginOptions {
+        mode: Mode::Rustc,
+        passes: Some(INSTRUMENT_PASSES.into()),
+        no_profile: true,
+    };
+    term::status(&format!(
+        "building {} `{}` with access-pattern instrumentation",
+        training.kind, training.name
+    ));
+    let built = build::build(
+        options,
+        cargo_args.clone(),
+        &[format!("-Cprofile-use={}", profdata.display())],
+    )
+    .context("the instrumented build failed")?;
+    let exe = built_exe(&built, &cargo_args, training.kind, training.name);
+    term::status(&format!(
+        "access-pattern training run: {} {}",
+        exe.display(),
+        training.args.join(" ")
+    ));
+    let status = Command::new(&exe)
+        .args(training.args)
+        .env("HALLOWS_REPORT_DIR", &built.report_dir)
+        .env(prefetch::PROFILE_OUT_ENV, raw)
+        .status()
+        .with_context(|| format!("failed to run {}", exe.display()))?;
+    if !status.success() {
+        bail!("the instrumented training run failed ({status})");
+    }
+    if prefetch::raw_files(raw).is_empty() {
+        bail!(
+            "the instrumented training run wrote no sample file into {}: the program has no instrumented loads in loops, or it left through `std::process::exit`/abort",
+            raw.display()
+        );
+    }
+    prefetch::merge_dir(raw, profiles)
 }
 
 /// Picks (kind, name, package) of the target to train.
