@@ -1,17 +1,22 @@
 // End to end with rustc's own PGO: train, merge the profile, then build with the plugin running
 // inventory and railway. The program prints the same result, the hot function is reordered
-// with a report record, and the backend's block placement was switched to ext-TSP.
+// with a report record, and, with HALLOWS_RAILWAY_BACKEND=1, the backend's block placement was switched to ext-TSP.
 // Both builds use RUSTC_BOOTSTRAP=1: it changes rustc's default symbol mangling, and a profile
 // only matches a build with the same symbol names.
 // RUN: rm -rf %t && mkdir -p %t
 // RUN: env RUSTC_BOOTSTRAP=1 rustc -C opt-level=2 -C codegen-units=1 -C profile-generate=%t/prof --crate-name pgo_railway %s -o %t/gen
 // RUN: env LLVM_PROFILE_FILE=%t/prof/train.profraw %t/gen > %t/expected.txt
 // RUN: llvm-profdata merge -o %t/m.profdata %t/prof
-// RUN: env RUSTC_BOOTSTRAP=1 HALLOWS_PASSES=inventory,railway HALLOWS_REPORT_DIR=%t/rep HALLOWS_REPORT_STDERR=1 rustc -C opt-level=2 -C codegen-units=1 -C profile-use=%t/m.profdata -Z llvm-plugins=%plugin --crate-name pgo_railway %s -o %t/use 2> %t/stderr.txt
+// RUN: env RUSTC_BOOTSTRAP=1 HALLOWS_PASSES=inventory,railway HALLOWS_RAILWAY_BACKEND=1 HALLOWS_REPORT_DIR=%t/rep HALLOWS_REPORT_STDERR=1 rustc -C opt-level=2 -C codegen-units=1 -C profile-use=%t/m.profdata -Z llvm-plugins=%plugin --crate-name pgo_railway %s -o %t/use 2> %t/stderr.txt
 // RUN: FileCheck %s --check-prefix=BACKEND --input-file %t/stderr.txt
 // RUN: %t/use > %t/got.txt
 // RUN: diff %t/expected.txt %t/got.txt
 // RUN: cat %t/rep/*.railway.jsonl | FileCheck %s
+// By default the backend keeps LLVM's own (profile-guided) block placement: no message.
+// RUN: env RUSTC_BOOTSTRAP=1 HALLOWS_PASSES=inventory,railway HALLOWS_REPORT_STDERR=1 rustc -C opt-level=2 -C codegen-units=1 -C profile-use=%t/m.profdata -Z llvm-plugins=%plugin --crate-name pgo_railway %s -o %t/default 2> %t/default-stderr.txt
+// RUN: not grep -q "backend block placement" %t/default-stderr.txt
+// RUN: %t/default > %t/default.txt
+// RUN: diff %t/expected.txt %t/default.txt
 // RUN: cat %t/rep/*.inventory.jsonl | FileCheck %s --check-prefix=INVENTORY
 
 // BACKEND: hallows: hallows-railway: backend block placement set to ext-TSP for functions with profile data

@@ -13,9 +13,13 @@
 //!    block is within `1/HOT_FUNCTION_DIVISOR` of the module's hottest get the `hot` prefix, so
 //!    linkers group hot code together (`.text.hot.*`).
 //!
-//! The backend's block placement follows the same objective and profile: when `railway` is
-//! scheduled by `HALLOWS_PASSES`, the plugin turns on LLVM's ext-TSP machine block placement for
-//! functions with profile data ([`configure_backend`]).
+//! The backend's block placement (MachineBlockPlacement, after register allocation) still
+//! decides the final order from the same profile; railway's IR order feeds it and register
+//! allocation. `HALLOWS_RAILWAY_BACKEND=1` also switches that placement to LLVM's ext-TSP for
+//! functions with profile data ([`configure_backend`]). It is off by default because, measured
+//! with `scripts/bench-pgo.sh`, LLVM's default profile-guided placement after railway's IR
+//! layout was as fast or faster on every branchy example (ext-TSP placement: `lexer` 1.4% slower
+//! than PGO alone, `interp` 1% less gain).
 //!
 //! Block order and outlining never change behaviour; all decisions are made before the IR is
 //! touched. One report record per function: layout score before and after, expected
