@@ -152,3 +152,84 @@ fn help_goes_to_stdout() {
         assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("usage: {name}")));
     }
 }
+
+/// The workloads ported to the Hallows runtime, with the sequential binary each must agree with.
+const RUNTIME_PORTS: &[(&str, &str, &str, &str)] = &[
+    (
+        "rt_json",
+        env!("CARGO_BIN_EXE_rt_json"),
+        "json",
+        env!("CARGO_BIN_EXE_json"),
+    ),
+    (
+        "rt_compute",
+        env!("CARGO_BIN_EXE_rt_compute"),
+        "compute",
+        env!("CARGO_BIN_EXE_compute"),
+    ),
+];
+
+/// A port prints its original's result line (after the name) for every worker count and seed,
+/// the runtime's counters only on stderr, and rejects bad `--workers` values as usage errors.
+#[test]
+fn runtime_ports_print_what_their_sequential_originals_print() {
+    for &(name, path, original, original_path) in RUNTIME_PORTS {
+        for seed in ["1", "42"] {
+            let expected = result_line(original, original_path, &["--small", "--seed", seed]);
+            let expected = expected
+                .strip_prefix(&format!("{original}: "))
+                .unwrap_or_else(|| panic!("{original}: {expected}"));
+            for workers in [None, Some("1"), Some("2"), Some("3")] {
+                let mut args = vec!["--small", "--seed", seed];
+                args.extend(workers.iter().flat_map(|n| ["--workers", n]));
+                let out = run(path, &args);
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                assert!(out.status.success(), "{name} {args:?}: {stderr}");
+                let stdout = String::from_utf8(out.stdout).expect("stdout is UTF-8");
+                assert_well_formed(name, &stdout);
+                assert_eq!(
+                    stdout.strip_prefix(&format!("{name}: ")),
+                    Some(expected),
+                    "{name} {args:?} differs from {original}"
+                );
+                let summary = stderr
+                    .lines()
+                    .find(|l| l.starts_with(&format!("{name}: scheduler workers=")))
+                    .unwrap_or_else(|| panic!("{name} {args:?}: no scheduler line: {stderr}"));
+                for counter in [" steals=", " migrations=", " polls="] {
+                    assert!(summary.contains(counter), "{name}: {summary}");
+                }
+                if let Some(n) = workers {
+                    assert!(
+                        summary.contains(&format!("workers={n} ")),
+                        "{name} {args:?}: {summary}"
+                    );
+                }
+                assert!(
+                    stderr.contains(&format!("{name}: variant=")) && stderr.contains("kernel_s="),
+                    "{name}: no timing line on stderr: {stderr}"
+                );
+            }
+        }
+        for args in [
+            &["--workers"][..],
+            &["--workers", "0"],
+            &["--workers", "many"],
+            &["--workers", "1", "--workers", "2"],
+            &["--workers", "2", "--bogus"],
+        ] {
+            let out = run(path, args);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{name} {args:?}: {stderr}");
+            assert!(
+                stderr.starts_with("error: ") && stderr.contains("usage:"),
+                "{name} {args:?}: {stderr}"
+            );
+            assert!(!stderr.contains("panicked"), "{name} {args:?}: {stderr}");
+            assert!(out.stdout.is_empty(), "{name} {args:?} printed to stdout");
+        }
+        let help = run(path, &["--help"]);
+        assert!(help.status.success());
+        assert!(String::from_utf8_lossy(&help.stdout).contains("--workers N"));
+    }
+}

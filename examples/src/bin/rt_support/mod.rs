@@ -172,18 +172,33 @@ pub fn scheduler_line(name: &str, stats: &RuntimeStats) -> String {
     )
 }
 
-/// Runs `f` and returns its result with its wall-clock time and the CPU time the whole process
-/// used meanwhile (every worker thread, unlike [`cli::timed`], which counts the caller's).
-pub fn timed_process<T>(f: impl FnOnce() -> T) -> (T, Timing) {
-    let cpu_start = process_cpu_time();
-    let start = Instant::now();
-    let value = f();
-    let wall = start.elapsed();
-    let cpu = match (cpu_start, process_cpu_time()) {
-        (Some(a), Some(b)) => b.saturating_sub(a),
-        _ => wall,
-    };
-    (value, Timing { wall, cpu })
+/// Measures the kernel: wall-clock time and the CPU time the whole process used from
+/// [`Stopwatch::start`] to [`Stopwatch::stop`] (every worker thread, unlike [`cli::timed`], which
+/// counts the caller's; and usable around a span containing `.await`).
+#[derive(Clone, Copy, Debug)]
+pub struct Stopwatch {
+    wall: Instant,
+    cpu: Option<Duration>,
+}
+
+impl Stopwatch {
+    /// Starts measuring.
+    pub fn start() -> Stopwatch {
+        Stopwatch {
+            cpu: process_cpu_time(),
+            wall: Instant::now(),
+        }
+    }
+
+    /// The time since [`Stopwatch::start`].
+    pub fn stop(&self) -> Timing {
+        let wall = self.wall.elapsed();
+        let cpu = match (self.cpu, process_cpu_time()) {
+            (Some(a), Some(b)) => b.saturating_sub(a),
+            _ => wall,
+        };
+        Timing { wall, cpu }
+    }
 }
 
 /// CPU time consumed so far by all threads of the process (`CLOCK_PROCESS_CPUTIME_ID`,

@@ -1,0 +1,470 @@
+//! `rt_json`: the `json` workload with its documents parsed by tasks spawned on the Hallows
+//! runtime.
+//!
+//! Same generated order documents, same per-document work (typed and `Value` parse with
+//! serde_json, summary, re-serialisation) and the same result line as `json`; see its module
+//! docs for the document shapes. The documents are cut into chunks of [`DOCS_PER_TASK`]; a
+//! driver task spawns one task per chunk from a worker, so they land in that worker's local
+//! queue and the other workers steal them (the cellular search of
+//! `hallows-runtime/src/scheduler/README.md`). Each chunk task returns its partial totals and
+//! its documents' outputs; the driver awaits the chunks in document order and feeds the
+//! outputs into the order-sensitive checksum, so the checksum is the one `json` prints whatever
+//! the number of workers or the order the chunks finished in. The checksum fold is a few
+//! multiply-rotates per 8 bytes of output, small beside the two parses and the serialisation.
+//!
+//! Without `--workers`, the runtime is the one `#[hallows_runtime::main]` builds (one worker per
+//! CPU); that attribute fixes the worker count at compile time, so an explicit `--workers N`
+//! builds the runtime with [`hallows_runtime::Builder`] instead and runs the same kernel.
+
+mod rt_support;
+
+use hallows_examples::checksum::Checksum;
+use hallows_examples::cli::{Report, Timing, Workload};
+use hallows_examples::rng::Rng;
+use hallows_runtime::{spawn, Handle, Runtime, RuntimeStats};
+use rt_support::{Outcome, RtOptions, Stopwatch};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::fmt::Write as _;
+use std::process::ExitCode;
+use std::sync::{Arc, OnceLock};
+
+/// One document in this many is deliberately malformed (as in `json`).
+const MALFORMED_ONE_IN: u64 = 500;
+
+/// Documents one task parses: about half a millisecond of work in a release build, so a task
+/// costs far more than its spawn, and the default 100 000 documents make ~1600 tasks to balance.
+const DOCS_PER_TASK: usize = 64;
+
+const WORKLOAD: Workload = Workload {
+    name: "rt_json",
+    about: "serde_json parse, summarise and re-serialise order documents in tasks on the Hallows runtime",
+    size_unit: "documents",
+    small_size: 200,
+    default_size: || 100_000,
+    min_size: 1,
+    max_size: 1 << 24,
+    size_power_of_two: false,
+    has_prefetch_variant: false,
+};
+
+/// The documents, for [`on_all_cores`]: a `#[hallows_runtime::main]` function takes no
+/// arguments.
+static DOCUMENTS: OnceLock<Arc<Vec<String>>> = OnceLock::new();
+
+/// An order, as the typed parse sees it.
+#[derive(Debug, Serialize, Deserialize)]
+struct Order {
+    id: u64,
+    customer: Customer,
+    items: Vec<Item>,
+    #[serde(default)]
+    note: Option<String>,
+    status: Status,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    extra: Option<Value>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Customer {
+    name: String,
+    email: String,
+    vip: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Item {
+    sku: String,
+    qty: u32,
+    price: f64,
+    #[serde(default)]
+    tags: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+enum Status {
+    Paid,
+    Shipped,
+    Pending,
+    Refunded,
+}
+
+/// Totals over all documents; every field goes into the printed result.
+#[derive(Default, Debug, PartialEq, Eq)]
+struct Summary {
+    bytes_in: u64,
+    bytes_out: u64,
+    errors: u64,
+    items: u64,
+    revenue_cents: u64,
+    vip_orders: u64,
+    value_nodes: u64,
+    refunded: u64,
+}
+
+impl Summary {
+    fn add(&mut self, other: &Summary) {
+        self.bytes_in += other.bytes_in;
+        self.bytes_out += other.bytes_out;
+        self.errors += other.errors;
+        self.items += other.items;
+        self.revenue_cents += other.revenue_cents;
+        self.vip_orders += other.vip_orders;
+        self.value_nodes += other.value_nodes;
+        self.refunded += other.refunded;
+    }
+}
+
+/// What one chunk task hands back: its totals and, per document in order, what `json` feeds
+/// into the checksum.
+#[derive(Default)]
+struct Chunk {
+    summary: Summary,
+    /// The documents' outputs (re-serialised order or error position), back to back.
+    outputs: String,
+    /// Per document: the length of its output in `outputs`, and the length of its `Value`
+    /// re-serialisation if the generic parse succeeded.
+    documents: Vec<(usize, Option<u64>)>,
+}
+
+impl Chunk {
+    /// Feeds the chunk's documents into `sum`, in order, exactly as `json` does.
+    fn fold_into(&self, summary: &mut Summary, sum: &mut Checksum) {
+        summary.add(&self.summary);
+        let mut at = 0;
+        for &(len, value_len) in &self.documents {
+            sum.add_bytes(&self.outputs.as_bytes()[at..at + len]);
+            at += len;
+            if let Some(value_len) = value_len {
+                sum.add_u64(value_len);
+            }
+        }
+    }
+}
+
+/// The kernel's result: totals, checksum, timing and the runtime's counters.
+struct Kernel {
+    summary: Summary,
+    checksum: u64,
+    timing: Timing,
+    stats: RuntimeStats,
+}
+
+fn main() -> ExitCode {
+    rt_support::main(&WORKLOAD, run)
+}
+
+fn run(options: &RtOptions) -> Result<Outcome, String> {
+    let documents = Arc::new(generate(options.options.size, options.options.seed));
+    let count = documents.len();
+    let kernel = match options.workers {
+        None => {
+            DOCUMENTS
+                .set(documents)
+                .map_err(|_| "the documents were generated twice".to_owned())?;
+            on_all_cores()?
+        }
+        Some(workers) => {
+            let runtime = Runtime::builder()
+                .workers(workers)
+                .build()
+                .map_err(|e| format!("failed to start the Hallows runtime: {e}"))?;
+            runtime.block_on(kernel(documents))?
+        }
+    };
+    let summary = kernel.summary;
+    Ok(Outcome {
+        report: Report::new(kernel.checksum)
+            .field("documents", count)
+            .field("bytes_in", summary.bytes_in)
+            .field("bytes_out", summary.bytes_out)
+            .field("errors", summary.errors)
+            .field("items", summary.items)
+            .field("revenue_cents", summary.revenue_cents)
+            .field("vip", summary.vip_orders)
+            .field("refunded", summary.refunded)
+            .field("value_nodes", summary.value_nodes),
+        kernel: kernel.timing,
+        stats: kernel.stats,
+    })
+}
+
+/// The kernel on a runtime with one worker per CPU.
+#[hallows_runtime::main]
+async fn on_all_cores() -> Result<Kernel, String> {
+    let documents = DOCUMENTS
+        .get()
+        .cloned()
+        .ok_or_else(|| "no documents were generated".to_owned())?;
+    kernel(documents).await
+}
+
+/// Runs [`process`] on the current runtime, timed, and takes the runtime's counters after it.
+async fn kernel(documents: Arc<Vec<String>>) -> Result<Kernel, String> {
+    let watch = Stopwatch::start();
+    let (summary, checksum) = process(documents).await?;
+    let timing = watch.stop();
+    let stats = Handle::try_current()
+        .ok_or_else(|| "the kernel ran outside a Hallows runtime".to_owned())?
+        .stats();
+    Ok(Kernel {
+        summary,
+        checksum,
+        timing,
+        stats,
+    })
+}
+
+/// Processes every document in tasks of [`DOCS_PER_TASK`] and folds their results in order.
+async fn process(documents: Arc<Vec<String>>) -> Result<(Summary, u64), String> {
+    // The driver runs on a worker, so the chunk tasks it spawns go to that worker's local queue
+    // (stealable), not through the global injector as spawns from `block_on` would.
+    let driver = spawn(async move {
+        let handles: Vec<_> = (0..documents.len())
+            .step_by(DOCS_PER_TASK)
+            .map(|start| {
+                let documents = Arc::clone(&documents);
+                spawn(async move {
+                    let end = (start + DOCS_PER_TASK).min(documents.len());
+                    process_chunk(&documents[start..end])
+                })
+            })
+            .collect();
+        let mut summary = Summary::default();
+        let mut sum = Checksum::new();
+        for handle in handles {
+            let chunk = handle
+                .into_result()
+                .await
+                .map_err(|e| format!("a document task failed: {e}"))?;
+            chunk.fold_into(&mut summary, &mut sum);
+        }
+        Ok::<_, String>((summary, sum.finish()))
+    });
+    driver
+        .into_result()
+        .await
+        .map_err(|e| format!("the driver task failed: {e}"))?
+}
+
+/// `json`'s per-document work for a run of documents.
+fn process_chunk(documents: &[String]) -> Chunk {
+    let mut chunk = Chunk {
+        documents: Vec::with_capacity(documents.len()),
+        ..Chunk::default()
+    };
+    let summary = &mut chunk.summary;
+    for doc in documents {
+        summary.bytes_in += doc.len() as u64;
+        let start = chunk.outputs.len();
+        match serde_json::from_str::<Order>(doc) {
+            Ok(order) => {
+                summary.items += order.items.len() as u64;
+                for item in &order.items {
+                    summary.revenue_cents +=
+                        (item.price * 100.0).round() as u64 * u64::from(item.qty);
+                }
+                summary.vip_orders += u64::from(order.customer.vip);
+                summary.refunded += u64::from(order.status == Status::Refunded);
+                // Serialising plain structs into a String cannot fail (`json` prints an empty
+                // output if it did, and so does this).
+                if let Ok(text) = serde_json::to_string(&order) {
+                    chunk.outputs.push_str(&text);
+                }
+            }
+            Err(error) => {
+                summary.errors += 1;
+                let _ = write!(chunk.outputs, "{}:{}", error.line(), error.column());
+            }
+        }
+        let len = chunk.outputs.len() - start;
+        summary.bytes_out += len as u64;
+        let value_len = serde_json::from_str::<Value>(doc).ok().map(|value| {
+            summary.value_nodes += count_nodes(&value);
+            value.to_string().len() as u64
+        });
+        chunk.documents.push((len, value_len));
+    }
+    chunk
+}
+
+fn count_nodes(value: &Value) -> u64 {
+    1 + match value {
+        Value::Array(items) => items.iter().map(count_nodes).sum(),
+        Value::Object(map) => map.values().map(count_nodes).sum(),
+        _ => 0,
+    }
+}
+
+/// Writes `text` as a JSON string literal, escaping what JSON requires.
+fn push_string(doc: &mut String, text: &str) {
+    doc.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => doc.push_str("\\\""),
+            '\\' => doc.push_str("\\\\"),
+            '\n' => doc.push_str("\\n"),
+            '\t' => doc.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(doc, "\\u{:04x}", c as u32);
+            }
+            c => doc.push(c),
+        }
+    }
+    doc.push('"');
+}
+
+const FIRST_NAMES: [&str; 8] = [
+    "Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Niklaus",
+];
+const LAST_NAMES: [&str; 8] = [
+    "Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Wirth",
+];
+const TAGS: [&str; 6] = ["gift", "fragile", "express", "bulk", "sale", "eco"];
+const NOTES: [&str; 5] = [
+    "leave at the door",
+    "call \"before\" delivery",
+    "fragile:\nhandle with care",
+    "Zürich office, 3rd floor",
+    "tab\tseparated\\path",
+];
+
+/// Random order documents (about 1 in [`MALFORMED_ONE_IN`] malformed).
+fn generate(n: usize, seed: u64) -> Vec<String> {
+    let mut rng = Rng::new(seed);
+    (0..n).map(|i| generate_one(&mut rng, i as u64)).collect()
+}
+
+fn generate_one(rng: &mut Rng, id: u64) -> String {
+    let mut doc = String::with_capacity(512);
+    let first = FIRST_NAMES[rng.below_usize(FIRST_NAMES.len())];
+    let last = LAST_NAMES[rng.below_usize(LAST_NAMES.len())];
+    let _ = write!(doc, "{{\"id\":{id},\"customer\":{{\"name\":");
+    push_string(&mut doc, &format!("{first} {last}"));
+    doc.push_str(",\"email\":");
+    push_string(
+        &mut doc,
+        &format!(
+            "{}.{}{}@example.org",
+            first.to_lowercase(),
+            last.to_lowercase(),
+            rng.below(100)
+        ),
+    );
+    let _ = write!(doc, ",\"vip\":{}}},\"items\":[", rng.chance(1, 10));
+    let items = 1 + rng.below(6) + if rng.chance(1, 20) { rng.below(30) } else { 0 };
+    for k in 0..items {
+        if k > 0 {
+            doc.push(',');
+        }
+        let _ = write!(
+            doc,
+            "{{\"sku\":\"{}{}-{:04}\",\"qty\":{},\"price\":",
+            (b'A' + rng.below(26) as u8) as char,
+            (b'A' + rng.below(26) as u8) as char,
+            rng.below(10_000),
+            {
+                let bulk = rng.chance(1, 8);
+                1 + rng.below(if bulk { 100 } else { 4 })
+            }
+        );
+        let cents = 99 + rng.below(50_000);
+        if rng.chance(1, 50) {
+            // Rare: the same kind of number in exponent form.
+            let _ = write!(doc, "{}e-2", cents);
+        } else {
+            let _ = write!(doc, "{}.{:02}", cents / 100, cents % 100);
+        }
+        if rng.chance(2, 3) {
+            doc.push_str(",\"tags\":[");
+            for t in 0..1 + rng.below(3) {
+                if t > 0 {
+                    doc.push(',');
+                }
+                push_string(&mut doc, TAGS[rng.below_usize(TAGS.len())]);
+            }
+            doc.push(']');
+        }
+        doc.push('}');
+    }
+    doc.push(']');
+    if rng.chance(1, 4) {
+        doc.push_str(",\"note\":");
+        push_string(&mut doc, NOTES[rng.below_usize(NOTES.len())]);
+    } else if rng.chance(1, 10) {
+        doc.push_str(",\"note\":null");
+    }
+    let status = ["paid", "shipped", "pending", "refunded"][match rng.below(100) {
+        0..=59 => 0,
+        60..=89 => 1,
+        90..=97 => 2,
+        _ => 3,
+    }];
+    let _ = write!(doc, ",\"status\":\"{status}\"");
+    if rng.chance(1, 30) {
+        let _ = write!(doc, ",\"extra\":{{\"source\":\"api\",\"retries\":{},\"trace\":[{},{},null,true],\"geo\":{{\"lat\":{}.{},\"lon\":-{}.{}}}}}",
+            rng.below(5), rng.below(1000), rng.below(1000), rng.below(90), rng.below(1000), rng.below(180), rng.below(1000));
+    }
+    doc.push('}');
+    if rng.chance(1, MALFORMED_ONE_IN) {
+        // Rare: a truncated or corrupted document.
+        let cut = 1 + rng.below_usize(doc.len() - 1);
+        doc.truncate(cut);
+        while !doc.is_char_boundary(doc.len()) {
+            doc.pop();
+        }
+        doc.push_str(if rng.chance(1, 2) { "" } else { ",}" });
+    }
+    doc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `json`'s sequential loop, kept here as the reference the tasks must reproduce.
+    fn sequential(documents: &[String]) -> (Summary, u64) {
+        let mut summary = Summary::default();
+        let mut sum = Checksum::new();
+        process_chunk(documents).fold_into(&mut summary, &mut sum);
+        (summary, sum.finish())
+    }
+
+    #[test]
+    fn tasks_fold_to_the_single_chunk_result_for_any_worker_count() {
+        let documents = generate(3 * DOCS_PER_TASK + 5, 7);
+        let expected = sequential(&documents);
+        assert!(expected.0.errors + expected.0.items > 0);
+        let documents = Arc::new(documents);
+        for workers in [1, 2, 3] {
+            let runtime = Runtime::builder()
+                .workers(workers)
+                .pin(false)
+                .report(false)
+                .build()
+                .unwrap();
+            let got = runtime.block_on(process(Arc::clone(&documents))).unwrap();
+            assert_eq!(got, expected, "{workers} workers");
+        }
+    }
+
+    #[test]
+    fn chunk_boundaries_do_not_change_the_checksum() {
+        let documents = generate(50, 3);
+        let whole = sequential(&documents);
+        let mut summary = Summary::default();
+        let mut sum = Checksum::new();
+        for part in documents.chunks(7) {
+            process_chunk(part).fold_into(&mut summary, &mut sum);
+        }
+        assert_eq!((summary, sum.finish()), whole);
+    }
+
+    #[test]
+    fn malformed_documents_count_as_errors() {
+        let documents = vec![r#"{"id":1,"#.to_owned(), "[1,2]".to_owned()];
+        let (summary, _) = sequential(&documents);
+        assert_eq!((summary.errors, summary.value_nodes), (2, 3));
+    }
+}
