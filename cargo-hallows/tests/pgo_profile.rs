@@ -25,7 +25,13 @@ fn profile_then_build_uses_it() {
 
     let out = run_ok(
         hallows(&dir)
-            .args(["profile", "--bin", "fixture-itoa-dep", "--target-dir"])
+            .args([
+                "profile",
+                "--bin",
+                "fixture-itoa-dep",
+                "--no-prefetch-profile",
+                "--target-dir",
+            ])
             .arg(&target),
     );
     let (stdout, stderr) = text(&out);

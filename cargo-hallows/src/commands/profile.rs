@@ -313,7 +313,7 @@ pub fn run(args: ProfileArgs) -> Result<()> {
             merged.runs
         )),
         Err(err) => term::warning(&format!(
-            "no prefetch profile was collected ({err:#}); the PGO profile is kept. Without loops in the program's hot code there is nothing to prefetch; `--no-prefetch-profile` skips this step"
+            "no prefetch profile was collected: {err:#}. The PGO profile is kept; `--no-prefetch-profile` skips this step"
         )),
     }
     Ok(())
@@ -404,7 +404,7 @@ fn collect_prefetch_into(
     }
     if prefetch::raw_files(raw).is_empty() {
         bail!(
-            "the instrumented training run wrote no sample file into {}: the program has no instrumented loads in loops, or it left through `std::process::exit`/abort",
+            "the instrumented training run wrote no sample file into {}: no loop of the program's own code ran (nothing to prefetch), or it ended by an abort",
             raw.display()
         );
     }

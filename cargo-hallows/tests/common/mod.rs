@@ -21,6 +21,8 @@ const CLEARED_ENV: &[&str] = &[
     "HALLOWS_PASSES",
     "HALLOWS_REPORT_STDERR",
     "HALLOWS_RUSTC_WRAPPER",
+    "HALLOWS_PREFETCH_PROFILE",
+    "HALLOWS_PREFETCH_PROFILE_OUT",
 ];
 
 /// A fresh, empty directory for one test under cargo's per-test-target scratch directory.

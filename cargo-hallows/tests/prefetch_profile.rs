@@ -1,0 +1,205 @@
+//! `cargo hallows profile` also collects the access-pattern profile of `hallows-prefetch`; later
+//! release builds find it, turn the prefetch pass on with it and still print the same; programs
+//! without loops of their own only get a warning and keep their PGO profile.
+
+mod common;
+
+use common::{cargo, fixture, hallows, output, run_ok, scratch, text};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Files in `dir` with extension `ext`.
+fn files_with(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == ext))
+        .collect()
+}
+
+#[test]
+fn profile_collects_access_patterns_and_build_prefetches_with_them() {
+    let dir = fixture("indirect-gather", "prefetch");
+    let target = scratch("prefetch-target");
+    let plain = scratch("prefetch-plain");
+    run_ok(
+        cargo(&dir)
+            .args(["build", "--release", "--quiet", "--target-dir"])
+            .arg(&plain),
+    );
+    let expected = text(&run_ok(&mut Command::new(
+        plain.join("release/fixture-indirect-gather"),
+    )))
+    .0;
+    assert!(expected.starts_with("checksum "), "{expected}");
+
+    let out = run_ok(
+        hallows(&dir)
+            .args([
+                "profile",
+                "--bin",
+                "fixture-indirect-gather",
+                "--target-dir",
+            ])
+            .arg(&target),
+    );
+    let (stdout, stderr) = text(&out);
+    // Two training runs: the PGO one and the access-pattern one.
+    assert_eq!(stdout, format!("{expected}{expected}"), "{stderr}");
+    assert!(
+        stderr.contains("access-pattern instrumentation"),
+        "{stderr}"
+    );
+    let profiles = target.join("hallows/profiles");
+    let prefetch = files_with(&profiles, "prefetch");
+    assert_eq!(prefetch.len(), 1, "{prefetch:?}\n{stderr}");
+    assert_eq!(files_with(&profiles, "profdata").len(), 1);
+    let profile_text = fs::read_to_string(&prefetch[0]).unwrap();
+    assert!(
+        profile_text.starts_with("hallows-prefetch-profile") && profile_text.contains("\nsite "),
+        "{profile_text}"
+    );
+    assert!(
+        !profiles
+            .read_dir()
+            .unwrap()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("prefetch-raw-")),
+        "the raw sample directory was left behind"
+    );
+
+    let out = run_ok(
+        hallows(&dir)
+            .args(["build", "--release", "--target-dir"])
+            .arg(&target),
+    );
+    let stderr = text(&out).1;
+    assert!(
+        stderr.contains(&format!("using prefetch profile {}", prefetch[0].display())),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("passes inventory,railway,prefetch,"),
+        "{stderr}"
+    );
+    let got = text(&run_ok(&mut Command::new(
+        target.join("release/fixture-indirect-gather"),
+    )))
+    .0;
+    assert_eq!(got, expected);
+    let report = text(&run_ok(
+        hallows(&dir)
+            .args([
+                "report",
+                "--json",
+                "--pass",
+                "hallows-prefetch",
+                "--target-dir",
+            ])
+            .arg(&target),
+    ))
+    .0;
+    let gather: Vec<&str> = report
+        .lines()
+        .filter(|l| l.contains("\"function\":\"fixture_indirect_gather::gather\""))
+        .collect();
+    assert!(
+        !gather.is_empty(),
+        "no prefetch records for gather:\n{report}"
+    );
+    // The optimised build found the instrumented build's sites in the profile.
+    assert!(
+        gather
+            .iter()
+            .any(|l| l.contains("\"mode\":\"profile\"") && l.contains("\"execs\":")),
+        "the prefetch pass matched no profiled site:\n{report}"
+    );
+
+    // --no-profile drops both profiles and the prefetch pass.
+    let out = run_ok(
+        hallows(&dir)
+            .args(["build", "--release", "--no-profile", "--target-dir"])
+            .arg(&target),
+    );
+    let stderr = text(&out).1;
+    assert!(
+        !stderr.contains("using prefetch profile")
+            && !stderr.contains("using PGO profile")
+            && stderr.contains("passes inventory,railway,")
+            && stderr.contains("Compiling fixture-indirect-gather"),
+        "{stderr}"
+    );
+    // Explicit passes win: without `prefetch` the profile is not used.
+    let out = run_ok(
+        hallows(&dir)
+            .args([
+                "build",
+                "--release",
+                "--passes",
+                "inventory",
+                "--target-dir",
+            ])
+            .arg(&target),
+    );
+    let stderr = text(&out).1;
+    assert!(
+        !stderr.contains("using prefetch profile") && stderr.contains("using PGO profile"),
+        "{stderr}"
+    );
+
+    // A damaged profile stops the build with a clear error.
+    fs::write(&prefetch[0], b"garbage\n").unwrap();
+    let out = output(
+        hallows(&dir)
+            .args(["build", "--release", "--target-dir"])
+            .arg(&target),
+    );
+    assert!(!out.status.success());
+    let stderr = text(&out).1;
+    assert!(
+        stderr.contains("unusable") && stderr.contains("--no-profile"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn program_without_loops_keeps_its_pgo_profile() {
+    let dir = fixture("build-probe", "prefetch-noloops");
+    let target = scratch("prefetch-noloops-target");
+    let out = run_ok(hallows(&dir).args(["profile", "--target-dir"]).arg(&target));
+    let stderr = text(&out).1;
+    assert!(
+        stderr.contains("no prefetch profile was collected")
+            && stderr.contains("wrote no sample file"),
+        "{stderr}"
+    );
+    let profiles = target.join("hallows/profiles");
+    assert_eq!(files_with(&profiles, "profdata").len(), 1);
+    assert!(files_with(&profiles, "prefetch").is_empty());
+
+    // Without a prefetch profile the default passes leave prefetching off.
+    let out = run_ok(
+        hallows(&dir)
+            .args(["build", "--release", "--target-dir"])
+            .arg(&target),
+    );
+    let stderr = text(&out).1;
+    assert!(
+        stderr.contains("passes inventory,railway,") && stderr.contains("using PGO profile"),
+        "{stderr}"
+    );
+
+    // --no-prefetch-profile skips the second build entirely.
+    let out = run_ok(
+        hallows(&dir)
+            .args(["profile", "--no-prefetch-profile", "--target-dir"])
+            .arg(&target),
+    );
+    let stderr = text(&out).1;
+    assert!(
+        !stderr.contains("access-pattern instrumentation"),
+        "{stderr}"
+    );
+}
