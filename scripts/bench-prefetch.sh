@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Benchmarks the memory-bound example kernels: plain code vs the hand-tuned software-prefetch
-# variant (and vs a `cargo hallows build` with the prefetch pass, when that build works).
+# variant (and vs a profile-guided `cargo hallows build` with the prefetch pass, when that works).
 #
 #   scripts/bench-prefetch.sh [--reps N] [--small] [--kernels "nas_is bfs ..."] [--no-hallows]
 #
 # Builds `hallows-examples` in separate target directories under $BENCH_TARGET_DIR (default
-# target/bench-prefetch): `plain` (cargo build --release) and `hallows` (cargo hallows build
-# --release --passes inventory,prefetch). Then runs every kernel with its default input
+# target/bench-prefetch): `plain` (cargo build --release) and, per kernel K, `hallows-K`:
+# `cargo hallows profile -p hallows-examples --bin K -- <training args>` (PGO and access-pattern
+# profiles; training args: the benchmark's own `[--small] --variant plain`, or
+# $HALLOWS_TRAIN_ARGS) then `cargo hallows build --release --passes inventory,prefetch --bin K`,
+# so the hallows column is profile-guided prefetching (that build also uses the PGO profile; the
+# railway pass is off). Then runs every kernel with its default input
 # (4x the last-level cache) N times (default 5), the variants interleaved (plain, hand-tuned,
 # hallows, plain, ...) so machine noise hits them alike, checks that every run prints the same
 # result line, and prints a Markdown table of median kernel times (`kernel_cpu_s` from each
@@ -16,8 +20,9 @@
 # them, and the hallows column must not hurt them. `--kernels` picks a subset.
 #
 # Environment: CARGO (cargo to use), BENCH_TARGET_DIR, HALLOWS_CLI (a `cargo-hallows` binary to
-# use instead of building the workspace's), HALLOWS_EXAMPLES_PREFETCH_DISTANCE (overrides the
-# hand-tuned distances; see examples/src/prefetch.rs).
+# use instead of building the workspace's), HALLOWS_TRAIN_ARGS (training-run arguments, split on
+# spaces), HALLOWS_EXAMPLES_PREFETCH_DISTANCE (overrides the hand-tuned distances; see
+# examples/src/prefetch.rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -55,7 +60,8 @@ if ! "$cargo" build --release --quiet -p hallows-examples --bins --target-dir "$
     exit 1
 fi
 
-# The hallows column: the workspace's cargo-hallows with the prefetch pass, if it builds.
+# The hallows column: the workspace's cargo-hallows, profile-guided, one target dir per kernel
+# (a build uses the newest profile of its target dir), for the kernels where that works.
 hallows_note=""
 have_hallows=no
 if [ "$want_hallows" != no ]; then
@@ -69,12 +75,26 @@ if [ "$want_hallows" != no ]; then
         fi
     fi
     if [ -n "$cli" ]; then
-        echo "bench-prefetch: building hallows (cargo hallows build --release --passes inventory,prefetch)" >&2
-        if "$cli" hallows build --passes inventory,prefetch --release -p hallows-examples --bins \
-            --target-dir "$base/hallows" >>"$log" 2>&1; then
-            have_hallows=yes
+        if [ -n "${HALLOWS_TRAIN_ARGS:-}" ]; then
+            read -r -a train_args <<<"$HALLOWS_TRAIN_ARGS"
         else
-            hallows_note="\`cargo hallows build --passes inventory,prefetch\` failed (see $log)"
+            train_args=("${size_args[@]}" --variant plain)
+        fi
+        failed=""
+        for w in $workloads; do
+            echo "bench-prefetch: hallows $w: cargo hallows profile --bin $w -- ${train_args[*]}, then build --passes inventory,prefetch" >&2
+            rm -f "$base/hallows-$w/release/$w"
+            if "$cli" hallows profile -p hallows-examples --bin "$w" --target-dir "$base/hallows-$w" \
+                -- "${train_args[@]}" >>"$log" 2>&1 \
+                && "$cli" hallows build --release --passes inventory,prefetch -p hallows-examples \
+                    --bin "$w" --target-dir "$base/hallows-$w" >>"$log" 2>&1; then
+                have_hallows=yes
+            else
+                failed="$failed $w"
+            fi
+        done
+        if [ -n "$failed" ]; then
+            hallows_note="\`cargo hallows profile\`/\`build\` failed for:$failed (see $log)"
         fi
     fi
     if [ "$have_hallows" = no ]; then
@@ -115,8 +135,8 @@ for w in $workloads; do
         if [ "$tuned" = yes ]; then
             run_once "$base/plain/release/$w" "$results/$w.out" "${size_args[@]}" --variant prefetch >>"$results/$w.tuned"
         fi
-        if [ "$have_hallows" = yes ]; then
-            run_once "$base/hallows/release/$w" "$results/$w.out" "${size_args[@]}" --variant plain >>"$results/$w.hallows"
+        if [ -x "$base/hallows-$w/release/$w" ]; then
+            run_once "$base/hallows-$w/release/$w" "$results/$w.out" "${size_args[@]}" --variant plain >>"$results/$w.hallows"
         fi
     done
 done
@@ -170,7 +190,11 @@ if [ "$n_geo" -gt 0 ]; then
 fi
 if [ -n "$hallows_note" ]; then
     echo
-    echo "No hallows column: $hallows_note."
+    if [ "$have_hallows" = yes ]; then
+        echo "Hallows column incomplete: $hallows_note."
+    else
+        echo "No hallows column: $hallows_note."
+    fi
 fi
 if [ "$status" != 0 ]; then
     echo "error: some variants printed different results (see DIFFER above)" >&2
