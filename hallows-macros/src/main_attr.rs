@@ -142,10 +142,15 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             let body = async move #block;
             match ::hallows_runtime::Runtime::builder() #workers #pin .build() {
                 ::core::result::Result::Ok(runtime) => runtime.block_on(body),
-                ::core::result::Result::Err(error) => ::core::panic!(
-                    "failed to start the Hallows runtime for `#[hallows_runtime::main]`: {}",
-                    error
-                ),
+                ::core::result::Result::Err(error) => {
+                    // A clean exit with the cause, not a panic: the OS refused the workers
+                    // (threads, affinity), which the user fixes outside the program.
+                    ::std::eprintln!(
+                        "error: failed to start the Hallows runtime for `#[hallows_runtime::main]`: {}",
+                        error
+                    );
+                    ::std::process::exit(1)
+                }
             }
         }
     }
