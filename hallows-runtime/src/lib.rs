@@ -1,4 +1,24 @@
 //! Hallows runtime: lock-free primitives and a per-core runtime.
+//!
+//! # Architecture
+//! - [`sync`]: the std-vs-loom facade, the only place atomics, `UnsafeCell` and threads are
+//!   imported (`--cfg loom` switches to loom for model checking).
+//! - [`padding`]: [`padding::CachePadded`], 128 bytes on x86_64/aarch64.
+//! - [`queue`]: the bounded MPSC queue with cache-aligned slots ([`queue::mpsc`]), the
+//!   scheduler's work-stealing deque ([`queue::local`]) and its global injection queue
+//!   ([`queue::injector`]).
+//! - [`reclaim`]: hazard pointers and epoch-based reclamation with adaptive advancement.
+//! - [`combining`]: flat combining over a sequential structure; [`map`]: a concurrent hash map
+//!   on the epoch reclaimer.
+//! - [`scheduler`] and [`Runtime`]: one pinned worker per core, each a cell that is hungry,
+//!   balanced or saturated; hungry cores steal from saturated neighbours first (protocol in
+//!   `src/scheduler/README.md`). [`spawn`], [`join`], [`scope`], [`yield_now`] and
+//!   `#[hallows_runtime::main]` are the user-facing entry points.
+//! - [`layout`], [`contention`], [`cpu_features`]: run-time support for the attributes of
+//!   `hallows-macros` (cache-line maps, contention dispatchers, CPU feature detection).
+//!
+//! Runtime counters, layout maps and contention decisions are written as report records
+//! (`docs/REPORT_FORMAT.md`) into `$HALLOWS_REPORT_DIR` when it is set, for `cargo hallows report`.
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod combining;
