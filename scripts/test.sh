@@ -25,7 +25,7 @@ run() {
 
 run fmt cargo fmt --all -- --check
 run clippy cargo clippy --workspace --all-targets --locked -- -D warnings
-run cargo-test cargo test --workspace --locked
+run cargo-test cargo test --workspace --locked --no-fail-fast
 run benches-build cargo bench --workspace --locked --no-run
 for check in scripts/checks/*.sh; do
     [ -e "$check" ] || continue

@@ -86,12 +86,17 @@ fn unknown_pass_is_rejected() {
 
 #[test]
 fn not_a_cargo_project() {
-    let dir = scratch("not-a-project");
+    // Outside every cargo project: a scratch dir under the target dir would sit inside the
+    // checkout that holds it (the Hallows workspace itself when run from a clone).
+    let dir = std::env::temp_dir().join(format!("hallows-not-a-project-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).expect("create a directory outside any cargo project");
     fails_with(
         hallows(&dir).args(["build", "--release"]),
         &["not a cargo project", "--manifest-path"],
     );
     fails_with(hallows(&dir).arg("report"), &["not a cargo project"]);
+    let _ = fs::remove_dir_all(&dir);
 }
 
 /// A fake `llvm-config` that claims another LLVM version.
