@@ -37,5 +37,6 @@
 pub mod cache;
 pub mod checksum;
 pub mod cli;
+pub mod orders;
 pub mod prefetch;
 pub mod rng;

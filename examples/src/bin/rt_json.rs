@@ -20,17 +20,13 @@ mod rt_support;
 
 use hallows_examples::checksum::Checksum;
 use hallows_examples::cli::{Report, Timing, Workload};
-use hallows_examples::rng::Rng;
+use hallows_examples::orders::{count_nodes, generate, Order, Status};
 use hallows_runtime::{spawn, Handle, Runtime, RuntimeStats};
 use rt_support::{Outcome, RtOptions, Stopwatch};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fmt::Write as _;
 use std::process::ExitCode;
 use std::sync::{Arc, OnceLock};
-
-/// One document in this many is deliberately malformed (as in `json`).
-const MALFORMED_ONE_IN: u64 = 500;
 
 /// Documents one task parses: about half a millisecond of work in a release build, so a task
 /// costs far more than its spawn, and the default 100 000 documents make ~1600 tasks to balance.
@@ -51,44 +47,6 @@ const WORKLOAD: Workload = Workload {
 /// The documents, for [`on_all_cores`]: a `#[hallows_runtime::main]` function takes no
 /// arguments.
 static DOCUMENTS: OnceLock<Arc<Vec<String>>> = OnceLock::new();
-
-/// An order, as the typed parse sees it.
-#[derive(Debug, Serialize, Deserialize)]
-struct Order {
-    id: u64,
-    customer: Customer,
-    items: Vec<Item>,
-    #[serde(default)]
-    note: Option<String>,
-    status: Status,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    extra: Option<Value>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct Customer {
-    name: String,
-    email: String,
-    vip: bool,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct Item {
-    sku: String,
-    qty: u32,
-    price: f64,
-    #[serde(default)]
-    tags: Vec<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq, Clone, Copy)]
-#[serde(rename_all = "snake_case")]
-enum Status {
-    Paid,
-    Shipped,
-    Pending,
-    Refunded,
-}
 
 /// Totals over all documents; every field goes into the printed result.
 #[derive(Default, Debug, PartialEq, Eq)]
@@ -287,136 +245,6 @@ fn process_chunk(documents: &[String]) -> Chunk {
         chunk.documents.push((len, value_len));
     }
     chunk
-}
-
-fn count_nodes(value: &Value) -> u64 {
-    1 + match value {
-        Value::Array(items) => items.iter().map(count_nodes).sum(),
-        Value::Object(map) => map.values().map(count_nodes).sum(),
-        _ => 0,
-    }
-}
-
-/// Writes `text` as a JSON string literal, escaping what JSON requires.
-fn push_string(doc: &mut String, text: &str) {
-    doc.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => doc.push_str("\\\""),
-            '\\' => doc.push_str("\\\\"),
-            '\n' => doc.push_str("\\n"),
-            '\t' => doc.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(doc, "\\u{:04x}", c as u32);
-            }
-            c => doc.push(c),
-        }
-    }
-    doc.push('"');
-}
-
-const FIRST_NAMES: [&str; 8] = [
-    "Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Niklaus",
-];
-const LAST_NAMES: [&str; 8] = [
-    "Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Wirth",
-];
-const TAGS: [&str; 6] = ["gift", "fragile", "express", "bulk", "sale", "eco"];
-const NOTES: [&str; 5] = [
-    "leave at the door",
-    "call \"before\" delivery",
-    "fragile:\nhandle with care",
-    "Zürich office, 3rd floor",
-    "tab\tseparated\\path",
-];
-
-/// Random order documents (about 1 in [`MALFORMED_ONE_IN`] malformed).
-fn generate(n: usize, seed: u64) -> Vec<String> {
-    let mut rng = Rng::new(seed);
-    (0..n).map(|i| generate_one(&mut rng, i as u64)).collect()
-}
-
-fn generate_one(rng: &mut Rng, id: u64) -> String {
-    let mut doc = String::with_capacity(512);
-    let first = FIRST_NAMES[rng.below_usize(FIRST_NAMES.len())];
-    let last = LAST_NAMES[rng.below_usize(LAST_NAMES.len())];
-    let _ = write!(doc, "{{\"id\":{id},\"customer\":{{\"name\":");
-    push_string(&mut doc, &format!("{first} {last}"));
-    doc.push_str(",\"email\":");
-    push_string(
-        &mut doc,
-        &format!(
-            "{}.{}{}@example.org",
-            first.to_lowercase(),
-            last.to_lowercase(),
-            rng.below(100)
-        ),
-    );
-    let _ = write!(doc, ",\"vip\":{}}},\"items\":[", rng.chance(1, 10));
-    let items = 1 + rng.below(6) + if rng.chance(1, 20) { rng.below(30) } else { 0 };
-    for k in 0..items {
-        if k > 0 {
-            doc.push(',');
-        }
-        let _ = write!(
-            doc,
-            "{{\"sku\":\"{}{}-{:04}\",\"qty\":{},\"price\":",
-            (b'A' + rng.below(26) as u8) as char,
-            (b'A' + rng.below(26) as u8) as char,
-            rng.below(10_000),
-            {
-                let bulk = rng.chance(1, 8);
-                1 + rng.below(if bulk { 100 } else { 4 })
-            }
-        );
-        let cents = 99 + rng.below(50_000);
-        if rng.chance(1, 50) {
-            // Rare: the same kind of number in exponent form.
-            let _ = write!(doc, "{}e-2", cents);
-        } else {
-            let _ = write!(doc, "{}.{:02}", cents / 100, cents % 100);
-        }
-        if rng.chance(2, 3) {
-            doc.push_str(",\"tags\":[");
-            for t in 0..1 + rng.below(3) {
-                if t > 0 {
-                    doc.push(',');
-                }
-                push_string(&mut doc, TAGS[rng.below_usize(TAGS.len())]);
-            }
-            doc.push(']');
-        }
-        doc.push('}');
-    }
-    doc.push(']');
-    if rng.chance(1, 4) {
-        doc.push_str(",\"note\":");
-        push_string(&mut doc, NOTES[rng.below_usize(NOTES.len())]);
-    } else if rng.chance(1, 10) {
-        doc.push_str(",\"note\":null");
-    }
-    let status = ["paid", "shipped", "pending", "refunded"][match rng.below(100) {
-        0..=59 => 0,
-        60..=89 => 1,
-        90..=97 => 2,
-        _ => 3,
-    }];
-    let _ = write!(doc, ",\"status\":\"{status}\"");
-    if rng.chance(1, 30) {
-        let _ = write!(doc, ",\"extra\":{{\"source\":\"api\",\"retries\":{},\"trace\":[{},{},null,true],\"geo\":{{\"lat\":{}.{},\"lon\":-{}.{}}}}}",
-            rng.below(5), rng.below(1000), rng.below(1000), rng.below(90), rng.below(1000), rng.below(180), rng.below(1000));
-    }
-    doc.push('}');
-    if rng.chance(1, MALFORMED_ONE_IN) {
-        // Rare: a truncated or corrupted document.
-        let cut = 1 + rng.below_usize(doc.len() - 1);
-        doc.truncate(cut);
-        while !doc.is_char_boundary(doc.len()) {
-            doc.pop();
-        }
-        doc.push_str(if rng.chance(1, 2) { "" } else { ",}" });
-    }
-    doc
 }
 
 #[cfg(test)]
