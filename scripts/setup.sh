@@ -40,7 +40,9 @@ if [ "${HALLOWS_SKIP_MIRI:-0}" != 1 ]; then
                 echo "setup: warning: could not add miri; scripts/test.sh will skip Miri" >&2
         fi
     else
-        echo "setup: warning: no nightly toolchain; scripts/test.sh will skip Miri" >&2
+        echo "setup: installing a minimal nightly toolchain with miri" >&2
+        timeout 600 rustup toolchain install nightly --profile minimal --component miri,rust-src >/dev/null 2>&1 ||
+            echo "setup: warning: no nightly toolchain could be installed; scripts/test.sh will skip Miri" >&2
     fi
 fi
 
