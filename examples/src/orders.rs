@@ -3,6 +3,7 @@
 //! binary's docs for what it models). Shared so the sequential workload and its runtime port
 //! parse exactly the same input.
 
+use crate::cli::Report;
 use crate::rng::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -10,6 +11,48 @@ use std::fmt::Write as _;
 
 /// One document in this many is deliberately malformed.
 pub const MALFORMED_ONE_IN: u64 = 500;
+
+/// Totals over all documents; every field goes into the printed result.
+#[derive(Default, Debug, PartialEq, Eq)]
+pub struct Summary {
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub errors: u64,
+    pub items: u64,
+    pub revenue_cents: u64,
+    pub vip_orders: u64,
+    pub value_nodes: u64,
+    pub refunded: u64,
+}
+
+impl Summary {
+    /// Adds another part's totals to these.
+    pub fn add(&mut self, other: &Summary) {
+        self.bytes_in += other.bytes_in;
+        self.bytes_out += other.bytes_out;
+        self.errors += other.errors;
+        self.items += other.items;
+        self.revenue_cents += other.revenue_cents;
+        self.vip_orders += other.vip_orders;
+        self.value_nodes += other.value_nodes;
+        self.refunded += other.refunded;
+    }
+
+    /// The result line of `documents` documents with these totals, in the order both the
+    /// sequential workload and its runtime port print them.
+    pub fn report(&self, checksum: u64, documents: usize) -> Report {
+        Report::new(checksum)
+            .field("documents", documents)
+            .field("bytes_in", self.bytes_in)
+            .field("bytes_out", self.bytes_out)
+            .field("errors", self.errors)
+            .field("items", self.items)
+            .field("revenue_cents", self.revenue_cents)
+            .field("vip", self.vip_orders)
+            .field("refunded", self.refunded)
+            .field("value_nodes", self.value_nodes)
+    }
+}
 
 /// An order, as the typed parse sees it.
 #[derive(Debug, Serialize, Deserialize)]

@@ -12,7 +12,7 @@
 
 use hallows_examples::checksum::Checksum;
 use hallows_examples::cli::{self, timed, Options, Report, Workload};
-use hallows_examples::orders::{count_nodes, generate, Order, Status};
+use hallows_examples::orders::{count_nodes, generate, Order, Status, Summary};
 use serde_json::Value;
 use std::fmt::Write as _;
 use std::process::ExitCode;
@@ -29,19 +29,6 @@ const WORKLOAD: Workload = Workload {
     has_prefetch_variant: false,
 };
 
-/// Totals over all documents; every field goes into the printed result.
-#[derive(Default)]
-struct Summary {
-    bytes_in: u64,
-    bytes_out: u64,
-    errors: u64,
-    items: u64,
-    revenue_cents: u64,
-    vip_orders: u64,
-    value_nodes: u64,
-    refunded: u64,
-}
-
 fn main() -> ExitCode {
     cli::main(&WORKLOAD, run)
 }
@@ -49,16 +36,8 @@ fn main() -> ExitCode {
 fn run(options: &Options) -> Result<Report, String> {
     let documents = generate(options.size, options.seed);
     let ((summary, checksum), kernel) = timed(|| process(&documents));
-    Ok(Report::new(checksum)
-        .field("documents", documents.len())
-        .field("bytes_in", summary.bytes_in)
-        .field("bytes_out", summary.bytes_out)
-        .field("errors", summary.errors)
-        .field("items", summary.items)
-        .field("revenue_cents", summary.revenue_cents)
-        .field("vip", summary.vip_orders)
-        .field("refunded", summary.refunded)
-        .field("value_nodes", summary.value_nodes)
+    Ok(summary
+        .report(checksum, documents.len())
         .kernel_time(kernel))
 }
 

@@ -19,8 +19,8 @@
 mod rt_support;
 
 use hallows_examples::checksum::Checksum;
-use hallows_examples::cli::{Report, Timing, Workload};
-use hallows_examples::orders::{count_nodes, generate, Order, Status};
+use hallows_examples::cli::{Timing, Workload};
+use hallows_examples::orders::{count_nodes, generate, Order, Status, Summary};
 use hallows_runtime::{spawn, Handle, Runtime, RuntimeStats};
 use rt_support::{Outcome, RtOptions, Stopwatch};
 use serde_json::Value;
@@ -47,32 +47,6 @@ const WORKLOAD: Workload = Workload {
 /// The documents, for [`on_all_cores`]: a `#[hallows_runtime::main]` function takes no
 /// arguments.
 static DOCUMENTS: OnceLock<Arc<Vec<String>>> = OnceLock::new();
-
-/// Totals over all documents; every field goes into the printed result.
-#[derive(Default, Debug, PartialEq, Eq)]
-struct Summary {
-    bytes_in: u64,
-    bytes_out: u64,
-    errors: u64,
-    items: u64,
-    revenue_cents: u64,
-    vip_orders: u64,
-    value_nodes: u64,
-    refunded: u64,
-}
-
-impl Summary {
-    fn add(&mut self, other: &Summary) {
-        self.bytes_in += other.bytes_in;
-        self.bytes_out += other.bytes_out;
-        self.errors += other.errors;
-        self.items += other.items;
-        self.revenue_cents += other.revenue_cents;
-        self.vip_orders += other.vip_orders;
-        self.value_nodes += other.value_nodes;
-        self.refunded += other.refunded;
-    }
-}
 
 /// What one chunk task hands back: its totals and, per document in order, what `json` feeds
 /// into the checksum.
@@ -133,16 +107,7 @@ fn run(options: &RtOptions) -> Result<Outcome, String> {
     };
     let summary = kernel.summary;
     Ok(Outcome {
-        report: Report::new(kernel.checksum)
-            .field("documents", count)
-            .field("bytes_in", summary.bytes_in)
-            .field("bytes_out", summary.bytes_out)
-            .field("errors", summary.errors)
-            .field("items", summary.items)
-            .field("revenue_cents", summary.revenue_cents)
-            .field("vip", summary.vip_orders)
-            .field("refunded", summary.refunded)
-            .field("value_nodes", summary.value_nodes),
+        report: summary.report(kernel.checksum, count),
         kernel: kernel.timing,
         stats: kernel.stats,
     })
