@@ -157,16 +157,37 @@ pub fn timed<T>(f: impl FnOnce() -> T) -> (T, Timing) {
 }
 
 /// CPU time consumed so far by the calling thread (`CLOCK_THREAD_CPUTIME_ID`, POSIX.1-2008).
-#[cfg(unix)]
 fn thread_cpu_time() -> Option<Duration> {
+    cpu_clock(CpuClock::Thread)
+}
+
+/// CPU time consumed so far by all threads of the process (`CLOCK_PROCESS_CPUTIME_ID`,
+/// POSIX.1-2008); `None` where the clock cannot be read.
+pub fn process_cpu_time() -> Option<Duration> {
+    cpu_clock(CpuClock::Process)
+}
+
+/// Which CPU-time clock to read.
+#[derive(Clone, Copy)]
+enum CpuClock {
+    Thread,
+    Process,
+}
+
+#[cfg(unix)]
+fn cpu_clock(clock: CpuClock) -> Option<Duration> {
+    let id = match clock {
+        CpuClock::Thread => libc::CLOCK_THREAD_CPUTIME_ID,
+        CpuClock::Process => libc::CLOCK_PROCESS_CPUTIME_ID,
+    };
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
-    // SAFETY: `ts` is a valid, writable `timespec` for the duration of the call, and
-    // `CLOCK_THREAD_CPUTIME_ID` is a clock id every supported Unix accepts; the call only writes
-    // `ts` and reports failure through its return value, which is checked.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    // SAFETY: `ts` is a valid, writable `timespec` for the duration of the call, and both CPU
+    // clock ids are ones every supported Unix accepts; the call only writes `ts` and reports
+    // failure through its return value, which is checked.
+    let rc = unsafe { libc::clock_gettime(id, &mut ts) };
     if rc != 0 {
         return None;
     }
@@ -177,7 +198,7 @@ fn thread_cpu_time() -> Option<Duration> {
 }
 
 #[cfg(not(unix))]
-fn thread_cpu_time() -> Option<Duration> {
+fn cpu_clock(_clock: CpuClock) -> Option<Duration> {
     None
 }
 

@@ -14,7 +14,7 @@
 //! This module lives in a directory under `src/bin/` so that Cargo does not take it for a binary
 //! of its own; each ported workload includes it with `mod rt_support;`.
 
-use hallows_examples::cli::{self, Command, Options, Report, Timing, Workload};
+use hallows_examples::cli::{self, process_cpu_time, Command, Options, Report, Timing, Workload};
 use hallows_runtime::{RuntimeStats, MAX_WORKERS};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -199,26 +199,6 @@ impl Stopwatch {
         };
         Timing { wall, cpu }
     }
-}
-
-/// CPU time consumed so far by all threads of the process (`CLOCK_PROCESS_CPUTIME_ID`,
-/// POSIX.1-2008).
-fn process_cpu_time() -> Option<Duration> {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable `timespec` for the duration of the call, and
-    // `CLOCK_PROCESS_CPUTIME_ID` is a clock id every supported Unix accepts; the call only
-    // writes `ts` and reports failure through its return value, which is checked.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
-    if rc != 0 {
-        return None;
-    }
-    Some(Duration::new(
-        u64::try_from(ts.tv_sec).ok()?,
-        u32::try_from(ts.tv_nsec).ok()?,
-    ))
 }
 
 #[cfg(test)]
