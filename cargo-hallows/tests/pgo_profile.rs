@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{cargo, fixture, hallows, output, run_ok, scratch, text};
+use common::{fixture, hallows, output, plain_release_output, run_ok, scratch, text};
 use std::fs;
 use std::process::Command;
 
@@ -13,15 +13,7 @@ fn profile_then_build_uses_it() {
     let dir = fixture("itoa-dep", "pgo");
     let target = scratch("pgo-target");
     let plain = scratch("pgo-plain");
-    run_ok(
-        cargo(&dir)
-            .args(["build", "--release", "--quiet", "--target-dir"])
-            .arg(&plain),
-    );
-    let expected = text(&run_ok(&mut Command::new(
-        plain.join("release/fixture-itoa-dep"),
-    )))
-    .0;
+    let expected = plain_release_output(&dir, &plain, "fixture-itoa-dep");
 
     let out = run_ok(
         hallows(&dir)

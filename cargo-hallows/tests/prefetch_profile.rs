@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{cargo, fixture, hallows, output, run_ok, scratch, text};
+use common::{fixture, hallows, output, plain_release_output, run_ok, scratch, text};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,15 +24,7 @@ fn profile_collects_access_patterns_and_build_prefetches_with_them() {
     let dir = fixture("indirect-gather", "prefetch");
     let target = scratch("prefetch-target");
     let plain = scratch("prefetch-plain");
-    run_ok(
-        cargo(&dir)
-            .args(["build", "--release", "--quiet", "--target-dir"])
-            .arg(&plain),
-    );
-    let expected = text(&run_ok(&mut Command::new(
-        plain.join("release/fixture-indirect-gather"),
-    )))
-    .0;
+    let expected = plain_release_output(&dir, &plain, "fixture-indirect-gather");
     assert!(expected.starts_with("checksum "), "{expected}");
 
     let out = run_ok(

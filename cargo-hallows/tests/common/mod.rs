@@ -132,3 +132,14 @@ pub fn rustc_llvm_major() -> u32 {
         .expect("rustc has an LLVM version");
     version.trim().split('.').next().unwrap().parse().unwrap()
 }
+
+/// Builds the fixture in `dir` with a plain `cargo build --release` into `target` and returns
+/// what its binary `bin` prints: the output a Hallows build of the same fixture must match.
+pub fn plain_release_output(dir: &Path, target: &Path, bin: &str) -> String {
+    run_ok(
+        cargo(dir)
+            .args(["build", "--release", "--quiet", "--target-dir"])
+            .arg(target),
+    );
+    text(&run_ok(&mut Command::new(target.join("release").join(bin)))).0
+}
