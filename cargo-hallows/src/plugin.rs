@@ -10,6 +10,11 @@
 //! which also protects the shared cargo target directory), and the finished entry is assembled in
 //! a staging directory and renamed into place, so a reader either sees a complete entry or none.
 //!
+//! Old entries: every use stamps the entry (`last-used`); after a new entry is built, entries of
+//! other versions unused for [`STALE_AFTER_DAYS`] days are removed, so upgrades of cargo-hallows or
+//! of the toolchain do not pile up plugins forever. A running build that still maps a removed `.so`
+//! keeps working (the file stays alive until it is unmapped).
+//!
 //! `HALLOWS_PLUGIN=/path/to/plugin.so` bypasses the cache (for plugin development).
 
 use crate::term;
@@ -34,6 +39,12 @@ const LOG_TAIL_LINES: usize = 40;
 /// Hex digits of the content hash used in names and markers (64 bits: collisions are harmless
 /// anyway, they only share a cache entry between identical inputs).
 const HASH_HEX_LEN: usize = 16;
+
+/// Entries of other plugin versions unused for this many days are removed after a new build.
+pub const STALE_AFTER_DAYS: u64 = 30;
+
+/// The file whose modification time says when an entry was last used.
+const LAST_USED_FILE: &str = "last-used";
 
 /// Where a plugin came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,6 +166,7 @@ pub fn ensure_built(rustc: &Rustc, llvm: &LlvmConfig) -> Result<Plugin> {
     let (dir, hash) = cache_entry(rustc, llvm)?;
     let so = dir.join(PLUGIN_FILE_NAME);
     if so.is_file() {
+        stamp_used(&dir);
         return Ok(Plugin {
             path: so,
             hash,
@@ -204,12 +216,79 @@ pub fn ensure_built(rustc: &Rustc, llvm: &LlvmConfig) -> Result<Plugin> {
     crate::toolchain::find_tool("clang++", rustc.llvm_major, Some(&llvm.bindir))
         .context("the pass plugin cannot be built")?;
     build_into(&root, &dir, &hash, &log_path, rustc, llvm)?;
+    stamp_used(&dir);
+    let max_age = std::time::Duration::from_secs(STALE_AFTER_DAYS * 24 * 60 * 60);
+    for removed in prune_stale(&root, &dir, max_age, std::time::SystemTime::now()) {
+        term::status(&format!(
+            "removed the plugin cache entry {} (unused for {STALE_AFTER_DAYS} days)",
+            removed.display()
+        ));
+    }
     drop(lock);
     Ok(Plugin {
         path: so,
         hash,
         origin: Origin::Built,
     })
+}
+
+/// Records that the entry `dir` was used now. Best effort: a read-only cache still works, its
+/// entries just look unused (they are only ever pruned by a process that can write there anyway).
+fn stamp_used(dir: &Path) {
+    let _ = fs::File::create(dir.join(LAST_USED_FILE))
+        .and_then(|file| file.set_modified(std::time::SystemTime::now()));
+}
+
+/// When the entry `dir` was last used: its stamp, else the time its plugin was built.
+fn last_used(dir: &Path) -> Option<std::time::SystemTime> {
+    let stamp = fs::metadata(dir.join(LAST_USED_FILE)).and_then(|m| m.modified());
+    stamp
+        .or_else(|_| fs::metadata(dir.join(PLUGIN_FILE_NAME)).and_then(|m| m.modified()))
+        .ok()
+}
+
+/// Removes the cache entries under `root` other than `keep` that were last used more than
+/// `max_age` before `now`, and returns the removed directories. Only directories that look like
+/// entries (`<llvm-major>-<hash>` holding a plugin) are touched; anything else in the cache is
+/// left alone. The caller holds the build lock, so no entry is being assembled meanwhile.
+pub fn prune_stale(
+    root: &Path,
+    keep: &Path,
+    max_age: std::time::Duration,
+    now: std::time::SystemTime,
+) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(root) else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path == keep || !is_entry_name(&entry.file_name().to_string_lossy()) {
+            continue;
+        }
+        if !path.join(PLUGIN_FILE_NAME).is_file() {
+            continue;
+        }
+        let stale = last_used(&path)
+            .and_then(|used| now.duration_since(used).ok())
+            .is_some_and(|age| age > max_age);
+        if stale && fs::remove_dir_all(&path).is_ok() {
+            removed.push(path);
+        }
+    }
+    removed.sort();
+    removed
+}
+
+/// Whether `name` has the shape of a cache entry: `<llvm-major>-<hex hash>`.
+fn is_entry_name(name: &str) -> bool {
+    let Some((major, hash)) = name.split_once('-') else {
+        return false;
+    };
+    !major.is_empty()
+        && major.bytes().all(|b| b.is_ascii_digit())
+        && hash.len() == HASH_HEX_LEN
+        && hash.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// Builds the plugin and publishes it as `dir`. The caller holds the build lock.
@@ -341,6 +420,43 @@ mod tests {
     #[test]
     fn short_hash_is_stable_and_short() {
         assert_eq!(short_hash(b"abc"), "ba7816bf8f01cfea");
+    }
+
+    fn fake_entry(root: &Path, name: &str, used: std::time::SystemTime) -> PathBuf {
+        let dir = root.join(name);
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join(PLUGIN_FILE_NAME), b"so").unwrap();
+        fs::File::create(dir.join(LAST_USED_FILE))
+            .unwrap()
+            .set_modified(used)
+            .unwrap();
+        dir
+    }
+
+    #[test]
+    fn prune_removes_only_old_entries_and_never_the_current_one() {
+        let root = std::env::temp_dir().join(format!("hallows-prune-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        fs::create_dir_all(&root).unwrap();
+        let now = std::time::SystemTime::now();
+        let day = std::time::Duration::from_secs(24 * 60 * 60);
+        let old = fake_entry(&root, "22-0123456789abcdef", now - 40 * day);
+        let recent = fake_entry(&root, "22-fedcba9876543210", now - 2 * day);
+        let current = fake_entry(&root, "22-00000000000000aa", now - 90 * day);
+        let not_an_entry = fake_entry(&root, "build-target", now - 90 * day);
+        let removed = prune_stale(&root, &current, 30 * day, now);
+        assert_eq!(removed, vec![old.clone()]);
+        assert!(!old.exists());
+        assert!(recent.exists() && current.exists() && not_an_entry.exists());
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn entry_names_are_recognised() {
+        assert!(is_entry_name("22-0123456789abcdef"));
+        assert!(!is_entry_name("build-target"));
+        assert!(!is_entry_name("22-0123"));
+        assert!(!is_entry_name(".22-0123456789abcdef.staging-1"));
     }
 
     #[test]
