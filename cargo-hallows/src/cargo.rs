@@ -84,8 +84,8 @@ pub struct BuildSettings {
     pub targets: Vec<String>,
     /// `--manifest-path PATH`.
     pub manifest_path: Option<PathBuf>,
-    /// Whether `--config` was given (its rustflags are not merged).
-    pub has_config_override: bool,
+    /// Every `--config KEY=VALUE|PATH`, in command-line order.
+    pub config_args: Vec<String>,
     /// `--quiet` / `-q`.
     pub quiet: bool,
 }
@@ -126,7 +126,7 @@ impl BuildSettings {
                 "--target-dir" => settings.target_dir = value.map(PathBuf::from),
                 "--target" => settings.targets.extend(value),
                 "--manifest-path" => settings.manifest_path = value.map(PathBuf::from),
-                "--config" => settings.has_config_override = true,
+                "--config" => settings.config_args.extend(value),
                 _ => {}
             }
             i += 1;
@@ -175,5 +175,18 @@ mod tests {
             "custom"
         );
         assert_eq!(BuildSettings::parse(&args(&[])).profile_dir(), "debug");
+    }
+
+    #[test]
+    fn keeps_config_args_in_order() {
+        let s = BuildSettings::parse(&args(&[
+            "--config",
+            "build.rustflags=[\"-Ca\"]",
+            "--config=extra.toml",
+            "--",
+            "--config",
+            "ignored",
+        ]));
+        assert_eq!(s.config_args, ["build.rustflags=[\"-Ca\"]", "extra.toml"]);
     }
 }

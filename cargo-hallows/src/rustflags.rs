@@ -76,6 +76,42 @@ impl CargoConfig {
         Ok(config)
     }
 
+    /// Merges cargo's `--config` arguments, which take precedence over every config file: each is
+    /// either `KEY=VALUE` in TOML (`build.rustflags=["-Ctarget-cpu=native"]`) or the path of an
+    /// extra config file, relative to `cwd`. Later arguments take precedence over earlier ones,
+    /// as in cargo.
+    pub fn merge_cli_args(&mut self, args: &[String], cwd: &Path) -> Result<()> {
+        for arg in args {
+            let path = cwd.join(arg);
+            if path.is_file() || arg.ends_with(".toml") {
+                let text = fs::read_to_string(&path).with_context(|| {
+                    format!("failed to read the config file given with `--config {arg}`")
+                })?;
+                let table: toml::Table = text.parse().with_context(|| {
+                    format!(
+                        "failed to parse {} (given with `--config`) as TOML",
+                        path.display()
+                    )
+                })?;
+                self.merge(table);
+                self.files.push(path);
+                continue;
+            }
+            let table: toml::Table = arg.parse().map_err(|err: toml::de::Error| {
+                anyhow::anyhow!(
+                    "`--config {arg}` is neither a config file nor a TOML `KEY=VALUE` \
+                     (e.g. `--config 'build.rustflags=[\"-Ctarget-cpu=native\"]'`): {}",
+                    err.to_string().trim()
+                )
+            })?;
+            if table.len() != 1 {
+                bail!("`--config {arg}` must set exactly one key (`KEY=VALUE`), as cargo requires");
+            }
+            self.merge(table);
+        }
+        Ok(())
+    }
+
     /// Merges `higher` (a higher-precedence file) into this config.
     pub fn merge(&mut self, higher: toml::Table) {
         merge_tables(&mut self.table, higher);
@@ -432,6 +468,53 @@ mod tests {
         assert!(CfgExpr::parse("not(windows)").unwrap().matches(&cfgs));
         assert!(CfgExpr::parse("all(unix,").is_err());
         assert!(CfgExpr::parse("foo(unix)").is_err());
+    }
+
+    #[test]
+    fn cli_config_args_merge_last() {
+        let dir = std::env::temp_dir().join(format!("hallows-cfgargs-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(
+            dir.join("extra.toml"),
+            "[build]\nrustflags = [\"-Cfile\"]\n",
+        )
+        .unwrap();
+        let mut config = CargoConfig::default();
+        config.merge("[build]\nrustflags = [\"-Chome\"]".parse().unwrap());
+        let args = [
+            "extra.toml".to_string(),
+            "build.rustflags=[\"-Ccli\"]".to_string(),
+            "build.target=\"t\"".to_string(),
+        ];
+        config.merge_cli_args(&args, &dir).unwrap();
+        let flags: Vec<&str> = config
+            .get(&["build", "rustflags"])
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(flags, ["-Chome", "-Cfile", "-Ccli"]);
+        assert_eq!(config.build_target().as_deref(), Some("t"));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn bad_cli_config_args_are_errors() {
+        let cwd = std::env::temp_dir();
+        let mut config = CargoConfig::default();
+        let err = config
+            .merge_cli_args(&["build.rustflags=[".to_string()], &cwd)
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("neither a config file nor"),
+            "{err}"
+        );
+        let err = config
+            .merge_cli_args(&["no-such-file.toml".to_string()], &cwd)
+            .unwrap_err();
+        assert!(format!("{err:#}").contains("no-such-file.toml"), "{err:#}");
     }
 
     #[test]

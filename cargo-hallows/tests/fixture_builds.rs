@@ -204,6 +204,65 @@ fn user_rustflags_from_config_still_apply_in_both_modes() {
 }
 
 #[test]
+fn rustflags_from_cargo_config_arg_are_kept() {
+    let dir = fixture("user-rustflags", "user-config-arg");
+    let config = r#"build.rustflags=["--cfg","cli_flag"]"#;
+    let plain = scratch("user-config-arg-plain");
+    let with = scratch("user-config-arg-hallows");
+    run_ok(
+        cargo(&dir)
+            .args([
+                "build",
+                "--release",
+                "--quiet",
+                "--config",
+                config,
+                "--target-dir",
+            ])
+            .arg(&plain),
+    );
+    let out = run_ok(
+        hallows(&dir)
+            .args(["build", "--release", "--config", config, "--target-dir"])
+            .arg(&with),
+    );
+    assert!(!text(&out).1.contains("not merged"), "{}", text(&out).1);
+    let bin = "release/fixture-user-rustflags";
+    let expected = text(&run_ok(&mut Command::new(plain.join(bin)))).0;
+    let got = text(&run_ok(&mut Command::new(with.join(bin)))).0;
+    // Both the config file's flag and the command line's reached rustc, next to the plugin's.
+    assert!(got.contains("user_flag is set"), "{got}");
+    assert!(got.contains("cli_flag is set"), "{got}");
+    assert_eq!(got, expected);
+    assert_reported(
+        &report(&dir, &with),
+        "fixture_user_rustflags",
+        "fixture_triangle",
+    );
+
+    // A malformed --config is an error that says what cargo expects, before anything is built.
+    let out = hallows(&dir)
+        .args([
+            "build",
+            "--release",
+            "--config",
+            "build.rustflags=[",
+            "--target-dir",
+        ])
+        .arg(&with)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        text(&out)
+            .1
+            .contains("neither a config file nor a TOML `KEY=VALUE`"),
+        "{}",
+        text(&out).1
+    );
+}
+
+#[test]
 fn user_rustc_wrapper_is_chained() {
     let dir = fixture("user-rustflags", "user-wrapper");
     let tools = scratch("user-wrapper-tools");

@@ -184,7 +184,8 @@ pub fn build(
         .get("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| env.get("HOME").map(|h| Path::new(h).join(".cargo")));
-    let config = CargoConfig::load(&cwd, cargo_home.as_deref())?;
+    let mut config = CargoConfig::load(&cwd, cargo_home.as_deref())?;
+    config.merge_cli_args(&settings.config_args, &cwd)?;
     let target = settings
         .targets
         .first()
@@ -192,9 +193,6 @@ pub fn build(
         .or_else(|| env.get("CARGO_BUILD_TARGET").cloned())
         .or_else(|| config.build_target())
         .unwrap_or_else(|| rustc.host.clone());
-    if settings.has_config_override {
-        term::warning("rustflags given with `--config` are not merged; put them in .cargo/config.toml or RUSTFLAGS");
-    }
     let user =
         rustflags::user_rustflags(&env, &config, &target, &mut || target_cfg(&rustc, &target))?;
 
