@@ -1,7 +1,8 @@
-//! Error collection shared by the attributes.
+//! Error collection and trait-impl helpers shared by the attributes.
 
 use proc_macro2::TokenStream;
 use quote::{quote, ToTokens};
+use syn::visit_mut::VisitMut;
 
 /// Every error found while validating one attribute, each pointing at its own tokens.
 #[derive(Default)]
@@ -44,4 +45,79 @@ pub(crate) fn fallback(item: impl ToTokens, errors: &Errors) -> TokenStream {
 /// Whether `attr` is the bare path `name` (any arguments).
 pub(crate) fn attr_is(attr: &syn::Attribute, name: &str) -> bool {
     attr.path().is_ident(name)
+}
+
+/// Names of the associated types an impl block defines.
+pub(crate) fn assoc_types(imp: &syn::ItemImpl) -> Vec<syn::Ident> {
+    imp.items
+        .iter()
+        .filter_map(|i| match i {
+            syn::ImplItem::Type(t) => Some(t.ident.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Prepares a method of a trait impl to live in an inherent impl of the same type (a trait impl
+/// cannot have extra methods): `Self::Assoc` for the impl's associated types becomes
+/// `<Self as Trait>::Assoc`, which an inherent impl can name, and the body imports the trait
+/// (`use Trait as _`) so that calls of the trait's other methods still resolve.
+pub(crate) fn move_out_of_trait_impl(
+    func: &mut syn::ItemFn,
+    trait_path: &syn::Path,
+    assoc_types: &[syn::Ident],
+) {
+    QualifyAssocTypes {
+        trait_path,
+        assoc_types,
+    }
+    .visit_item_fn_mut(func);
+    let mut use_path = trait_path.clone();
+    for segment in &mut use_path.segments {
+        segment.arguments = syn::PathArguments::None;
+    }
+    func.block.stmts.insert(
+        0,
+        syn::parse_quote!(#[allow(unused_imports)] use #use_path as _;),
+    );
+}
+
+/// `impl<generics> SelfTy where .. { items }`, hidden, for the methods moved out of `imp`.
+pub(crate) fn inherent_impl(imp: &syn::ItemImpl, items: &[TokenStream]) -> TokenStream {
+    let (impl_generics, _, where_clause) = imp.generics.split_for_impl();
+    let self_ty = &imp.self_ty;
+    quote! {
+        #[doc(hidden)]
+        impl #impl_generics #self_ty #where_clause {
+            #(#items)*
+        }
+    }
+}
+
+/// Rewrites `Self::Assoc` (an associated type of the trait impl) to `<Self as Trait>::Assoc`.
+struct QualifyAssocTypes<'a> {
+    trait_path: &'a syn::Path,
+    assoc_types: &'a [syn::Ident],
+}
+
+impl VisitMut for QualifyAssocTypes<'_> {
+    fn visit_type_path_mut(&mut self, ty: &mut syn::TypePath) {
+        let segments = &ty.path.segments;
+        if ty.qself.is_none()
+            && segments.len() >= 2
+            && segments[0].ident == "Self"
+            && segments[0].arguments.is_none()
+            && self.assoc_types.contains(&segments[1].ident)
+        {
+            let trait_path = self.trait_path;
+            let rest: Vec<_> = segments.iter().skip(1).collect();
+            *ty = syn::parse_quote!(<Self as #trait_path>::#(#rest)::*);
+            return;
+        }
+        syn::visit_mut::visit_type_path_mut(self, ty);
+    }
+
+    fn visit_item_mut(&mut self, _: &mut syn::Item) {
+        // Nested items have their own `Self`.
+    }
 }

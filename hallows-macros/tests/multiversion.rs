@@ -122,3 +122,157 @@ fn raw_identifiers_and_unsafe_functions() {
     // SAFETY: `&x` is valid for reads.
     assert_eq!(unsafe { read_first(&x) }, 7);
 }
+
+/// A trait implemented with multiversioned methods: the attribute goes on the impl block.
+trait Kernel {
+    type Output;
+    fn run(&self, xs: &[u32]) -> Self::Output;
+    fn scaled(&self, xs: &[u32], by: u32) -> u64;
+    fn name(&self) -> &'static str;
+}
+
+struct SumOfSquares;
+
+/// Per-method targets inside a trait impl; methods without the attribute stay as written.
+#[multiversion]
+impl Kernel for SumOfSquares {
+    type Output = u64;
+
+    /// Doc comments and other attributes stay on the trait method.
+    #[multiversion(targets("x86-64-v3", "x86-64-v2", "aarch64+neon"))]
+    #[inline]
+    fn run(&self, xs: &[u32]) -> Self::Output {
+        let total: Self::Output = xs.iter().map(|&x| u64::from(x) * u64::from(x)).sum();
+        // Other trait methods are reachable from the clones.
+        total + u64::from(self.name().is_empty())
+    }
+
+    #[hallows_macros::multiversion(targets("x86-64-v3"))]
+    fn scaled(&self, xs: &[u32], by: u32) -> u64 {
+        self.run(xs) * u64::from(by)
+    }
+
+    fn name(&self) -> &'static str {
+        "sum of squares"
+    }
+}
+
+/// A generic type and a generic trait, with the targets on the block (every method).
+struct Weighted<T> {
+    weights: Vec<T>,
+}
+
+trait Apply<U> {
+    fn apply(&self, xs: &[U]) -> U;
+    fn apply_n<const N: usize>(&self, xs: [U; N]) -> U;
+}
+
+#[multiversion(targets("x86-64-v3", "x86-64-v2"))]
+impl<T> Apply<T> for Weighted<T>
+where
+    T: Copy + Default + core::ops::Mul<Output = T> + core::ops::Add<Output = T>,
+{
+    fn apply(&self, xs: &[T]) -> T {
+        self.weights
+            .iter()
+            .zip(xs)
+            .fold(T::default(), |acc, (w, x)| acc + *w * *x)
+    }
+
+    fn apply_n<const N: usize>(&self, xs: [T; N]) -> T {
+        self.apply(&xs)
+    }
+}
+
+/// An inherent impl block with block-level targets.
+#[multiversion(targets("x86-64-v3"))]
+impl<T: Copy + Into<u64>> Histogram<T> {
+    fn max_bin(&self) -> u64 {
+        self.bins.iter().map(|b| (*b).into()).max().unwrap_or(0)
+    }
+
+    pub(crate) fn count_at_least(&self, floor: u64) -> usize {
+        self.bins.iter().filter(|b| (**b).into() >= floor).count()
+    }
+}
+
+fn squares_input() -> Vec<u32> {
+    (0..1000).map(|i| i * 7 % 1013).collect()
+}
+
+#[test]
+fn trait_impl_methods_give_the_same_results_as_the_plain_code() {
+    let xs = squares_input();
+    let expected: u64 = xs.iter().map(|&x| u64::from(x) * u64::from(x)).sum();
+    assert_eq!(SumOfSquares.run(&xs), expected);
+    assert_eq!(SumOfSquares.scaled(&xs, 3), 3 * expected);
+    assert_eq!(SumOfSquares.name(), "sum of squares");
+    // Through a trait object and through a generic bound as well.
+    let dynamic: &dyn Kernel<Output = u64> = &SumOfSquares;
+    assert_eq!(dynamic.run(&xs), expected);
+    fn through_bound<K: Kernel>(k: &K, xs: &[u32]) -> K::Output {
+        k.run(xs)
+    }
+    assert_eq!(through_bound(&SumOfSquares, &xs), expected);
+
+    let w = Weighted {
+        weights: vec![1.5f64, 2.0, 0.5],
+    };
+    assert_eq!(w.apply(&[2.0, 1.0, 4.0]), 7.0);
+    assert_eq!(w.apply_n([2.0, 1.0, 4.0]), 7.0);
+    let wi = Weighted {
+        weights: vec![3u32, 4],
+    };
+    assert_eq!(wi.apply(&[5, 6]), 39);
+
+    let h = Histogram {
+        bins: vec![3u16, 9, 4],
+    };
+    assert_eq!(h.max_bin(), 9);
+    assert_eq!(h.count_at_least(4), 2);
+}
+
+/// Every clone the running CPU can execute computes what the baseline clone computes.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn every_runnable_clone_of_a_trait_method_agrees_with_the_baseline() {
+    use hallows_runtime::cpu_features::{mask_of, supports};
+    let xs = squares_input();
+    let k = SumOfSquares;
+    // The baseline clone enables no target feature: a safe function.
+    let baseline = SumOfSquares::__hallows_mv_run_baseline(&k, &xs);
+    assert_eq!(baseline, k.run(&xs));
+    let v3 = mask_of(&["avx", "avx2", "fma", "bmi2"]).unwrap();
+    let v2 = mask_of(&["sse4.2", "popcnt"]).unwrap();
+    let mut checked = 0;
+    if supports(v3) {
+        // SAFETY: the CPU has the x86-64-v3 features this clone is compiled for.
+        let run = unsafe { SumOfSquares::__hallows_mv_run_0(&k, &xs) };
+        assert_eq!(run, baseline);
+        // SAFETY: as above.
+        let scaled = unsafe { SumOfSquares::__hallows_mv_scaled_0(&k, &xs, 2) };
+        assert_eq!(scaled, 2 * baseline);
+        // SAFETY: as above.
+        let w = unsafe {
+            Weighted::__hallows_mv_apply_0(
+                &Weighted {
+                    weights: vec![2u64, 3],
+                },
+                &[4, 5],
+            )
+        };
+        assert_eq!(w, 23);
+        checked += 1;
+    }
+    if supports(v2) {
+        // SAFETY: the CPU has the x86-64-v2 features this clone is compiled for.
+        let run = unsafe { SumOfSquares::__hallows_mv_run_1(&k, &xs) };
+        assert_eq!(run, baseline);
+        checked += 1;
+    }
+    if checked == 0 {
+        eprintln!(
+            "note: this CPU has neither x86-64-v3 nor v2; only the baseline clone was checked"
+        );
+    }
+}

@@ -18,7 +18,8 @@ use quote::{format_ident, quote};
 use syn::ext::IdentExt;
 use syn::{FnArg, GenericParam, Pat};
 
-use super::parse::{Ast, Target};
+use super::parse::{Ast, ImplAst, Input, Target};
+use crate::common::{assoc_types, inherent_impl, move_out_of_trait_impl};
 
 /// Attributes that belong to the dispatcher only (the clones are hidden helpers).
 const DISPATCHER_ONLY: &[&str] = &[
@@ -31,7 +32,58 @@ const DISPATCHER_ONLY: &[&str] = &[
     "deprecated",
 ];
 
-pub(crate) fn expand(ast: &Ast) -> TokenStream {
+pub(crate) fn expand(input: Input) -> TokenStream {
+    match input {
+        Input::Fn(ast) => {
+            let (dispatcher, clones) = expand_fn(&ast);
+            quote!(#dispatcher #(#clones)*)
+        }
+        Input::Impl(ast) => expand_impl(ast),
+    }
+}
+
+/// `#[multiversion]` on an `impl` block. In an inherent impl each method becomes its dispatcher
+/// followed by its clones, as with the attribute on the method. A trait impl cannot have extra
+/// methods, so there the clones go into an inherent impl of the same type with the same
+/// generics (hidden, private); the trait method becomes the dispatcher calling them. The clones
+/// see the trait (a `use Trait as _` in their body, for `self.other_trait_method()`), and
+/// `Self::Assoc` for the impl's associated types becomes `<Self as Trait>::Assoc`, which an
+/// inherent impl can name.
+fn expand_impl(ast: ImplAst) -> TokenStream {
+    let ImplAst { mut item, methods } = ast;
+    let trait_path = item.trait_.as_ref().map(|(_, path, _)| path.clone());
+    let assoc_types = assoc_types(&item);
+    let mut moved_clones = Vec::new();
+    for (index, targets) in methods {
+        let syn::ImplItem::Fn(method) = &item.items[index] else {
+            continue;
+        };
+        let mut func = syn::ItemFn {
+            attrs: method.attrs.clone(),
+            vis: method.vis.clone(),
+            sig: method.sig.clone(),
+            block: Box::new(method.block.clone()),
+        };
+        if let Some(trait_path) = &trait_path {
+            move_out_of_trait_impl(&mut func, trait_path, &assoc_types);
+        }
+        let (dispatcher, clones) = expand_fn(&Ast { targets, func });
+        if trait_path.is_some() {
+            item.items[index] = syn::ImplItem::Verbatim(dispatcher);
+            moved_clones.extend(clones);
+        } else {
+            item.items[index] = syn::ImplItem::Verbatim(quote!(#dispatcher #(#clones)*));
+        }
+    }
+    if moved_clones.is_empty() {
+        return quote!(#item);
+    }
+    let helpers = inherent_impl(&item, &moved_clones);
+    quote!(#item #helpers)
+}
+
+/// The dispatcher and the clones of one function.
+fn expand_fn(ast: &Ast) -> (TokenStream, Vec<TokenStream>) {
     let func = &ast.func;
     let sig = &func.sig;
     // `r#type` would make `__hallows_mv_r#type_0`: build the clone names from the bare word.
@@ -175,7 +227,7 @@ pub(crate) fn expand(ast: &Ast) -> TokenStream {
     } else {
         quote!(#[inline])
     };
-    quote! {
+    let dispatcher = quote! {
         #(#dispatcher_attrs)*
         #[allow(unreachable_code, unused_unsafe, clippy::undocumented_unsafe_blocks, clippy::needless_return)]
         #inline
@@ -183,6 +235,6 @@ pub(crate) fn expand(ast: &Ast) -> TokenStream {
             #(#arch_blocks)*
             unsafe { #baseline_call }
         }
-        #(#clones)*
-    }
+    };
+    (dispatcher, clones)
 }

@@ -9,7 +9,7 @@ use proc_macro2::TokenStream;
 /// Entry point of the attribute.
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     match parse::parse(args, item) {
-        Ok(ast) => expand::expand(&ast),
+        Ok(input) => expand::expand(input),
         Err(failure) => failure,
     }
 }

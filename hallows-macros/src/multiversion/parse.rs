@@ -9,6 +9,7 @@ use super::targets;
 use crate::common::{fallback, Errors};
 
 /// One clone to generate.
+#[derive(Clone)]
 pub(crate) struct Target {
     /// `target_arch` of the clone.
     pub(crate) arch: String,
@@ -18,12 +19,28 @@ pub(crate) struct Target {
     pub(crate) label: String,
 }
 
-/// The validated input.
+/// The validated input for one function or method.
 pub(crate) struct Ast {
     /// Clones, best first (the baseline is implied).
     pub(crate) targets: Vec<Target>,
     /// The function or method.
     pub(crate) func: syn::ItemFn,
+}
+
+/// The validated input for an `impl` block: its multiversioned methods.
+pub(crate) struct ImplAst {
+    /// The block, with the `#[multiversion]` attributes of its methods removed.
+    pub(crate) item: syn::ItemImpl,
+    /// Index in `item.items` of each multiversioned method, with its targets.
+    pub(crate) methods: Vec<(usize, Vec<Target>)>,
+}
+
+/// What the attribute was put on.
+pub(crate) enum Input {
+    /// A free function or a method (inherent impl).
+    Fn(Ast),
+    /// An `impl` block, inherent or of a trait.
+    Impl(ImplAst),
 }
 
 fn parse_target(lit: &LitStr, errors: &mut Errors) -> Option<Target> {
@@ -81,8 +98,15 @@ fn parse_target(lit: &LitStr, errors: &mut Errors) -> Option<Target> {
     })
 }
 
-fn parse_args(input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<Option<Vec<Target>>> {
+fn parse_args(
+    input: ParseStream<'_>,
+    errors: &mut Errors,
+    on_impl: bool,
+) -> syn::Result<Option<Vec<Target>>> {
     let mut targets: Option<Vec<Target>> = None;
+    if input.is_empty() && on_impl {
+        return Ok(None);
+    }
     if input.is_empty() {
         return Err(syn::Error::new(
             proc_macro2::Span::call_site(),
@@ -151,21 +175,27 @@ fn parse_args(input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<Option
 }
 
 /// Parses and validates; on failure returns the tokens to emit instead (item + errors).
-pub(crate) fn parse(args: TokenStream, item: TokenStream) -> Result<Ast, TokenStream> {
+pub(crate) fn parse(args: TokenStream, item: TokenStream) -> Result<Input, TokenStream> {
     let mut errors = Errors::default();
-    let targets = match (|input: ParseStream<'_>| parse_args(input, &mut errors)).parse2(args) {
-        Ok(t) => t.unwrap_or_default(),
-        Err(e) => {
-            errors.push(e);
-            Vec::new()
-        }
-    };
+    let on_impl = matches!(
+        syn::parse2::<syn::Item>(item.clone()),
+        Ok(syn::Item::Impl(_))
+    );
+    let targets =
+        match (|input: ParseStream<'_>| parse_args(input, &mut errors, on_impl)).parse2(args) {
+            Ok(t) => t,
+            Err(e) => {
+                errors.push(e);
+                Some(Vec::new())
+            }
+        };
     let func: syn::ItemFn = match syn::parse2::<syn::Item>(item.clone()) {
         Ok(syn::Item::Fn(f)) => f,
+        Ok(syn::Item::Impl(imp)) => return parse_impl(imp, targets, errors),
         Ok(other) => {
             errors.spanned(
                 first_tokens(&other),
-                "`#[multiversion]` applies to a function or a method with a body",
+                "`#[multiversion]` applies to a function, a method with a body, or an `impl` block",
             );
             return Err(fallback(other, &errors));
         }
@@ -180,6 +210,98 @@ pub(crate) fn parse(args: TokenStream, item: TokenStream) -> Result<Ast, TokenSt
             }
         },
     };
+    validate_fn(&func, &mut errors);
+    if !errors.is_empty() {
+        return Err(fallback(&func, &errors));
+    }
+    Ok(Input::Fn(Ast {
+        targets: targets.unwrap_or_default(),
+        func,
+    }))
+}
+
+/// `#[multiversion]` on an `impl` block: every method with its own `#[multiversion(targets(..))]`
+/// uses those targets; with `targets(..)` on the block, every other method uses the block's.
+fn parse_impl(
+    mut imp: syn::ItemImpl,
+    block_targets: Option<Vec<Target>>,
+    mut errors: Errors,
+) -> Result<Input, TokenStream> {
+    let mut methods = Vec::new();
+    for (index, item) in imp.items.iter_mut().enumerate() {
+        let syn::ImplItem::Fn(method) = item else {
+            continue;
+        };
+        let own: Vec<syn::Attribute> = method
+            .attrs
+            .iter()
+            .filter(|a| is_multiversion_attr(a))
+            .cloned()
+            .collect();
+        method.attrs.retain(|a| !is_multiversion_attr(a));
+        if own.len() > 1 {
+            errors.spanned(
+                &own[1],
+                "duplicate `#[multiversion]` on one method; list every target in one `targets(..)`",
+            );
+            continue;
+        }
+        let targets = match own.first() {
+            Some(attr) => {
+                let parsed = match &attr.meta {
+                    syn::Meta::List(list) => (|input: ParseStream<'_>| {
+                        parse_args(input, &mut errors, false)
+                    })
+                    .parse2(list.tokens.clone()),
+                    _ => Err(syn::Error::new_spanned(
+                        attr,
+                        "expected `targets(..)`, for example `#[multiversion(targets(\"x86-64-v3\", \"x86-64-v2\"))]`",
+                    )),
+                };
+                match parsed {
+                    Ok(t) => t.unwrap_or_default(),
+                    Err(e) => {
+                        errors.push(e);
+                        continue;
+                    }
+                }
+            }
+            None => match &block_targets {
+                Some(t) => t.clone(),
+                None => continue,
+            },
+        };
+        let func = syn::ItemFn {
+            attrs: method.attrs.clone(),
+            vis: method.vis.clone(),
+            sig: method.sig.clone(),
+            block: Box::new(method.block.clone()),
+        };
+        validate_fn(&func, &mut errors);
+        methods.push((index, targets));
+    }
+    if methods.is_empty() && errors.is_empty() {
+        errors.push(syn::Error::new(
+            proc_macro2::Span::call_site(),
+            "`#[multiversion]` on an `impl` block without `targets(..)` needs `#[multiversion(targets(..))]` on at least one of its methods",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(fallback(&imp, &errors));
+    }
+    Ok(Input::Impl(ImplAst { item: imp, methods }))
+}
+
+/// `#[multiversion(..)]` or `#[hallows_macros::multiversion(..)]` on a method of the block.
+fn is_multiversion_attr(attr: &syn::Attribute) -> bool {
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|s| s.ident == "multiversion")
+}
+
+/// Rejects what cannot be cloned per target.
+fn validate_fn(func: &syn::ItemFn, errors: &mut Errors) {
     let sig = &func.sig;
     if let Some(c) = &sig.constness {
         errors.spanned(c, "`#[multiversion]` cannot clone a `const fn`: target features do not exist at compile time; remove `const` or the attribute");
@@ -206,10 +328,6 @@ pub(crate) fn parse(args: TokenStream, item: TokenStream) -> Result<Ast, TokenSt
             errors.spanned(attr, "`#[target_feature]` conflicts with `#[multiversion]`, which sets the features of each clone; remove it");
         }
     }
-    if !errors.is_empty() {
-        return Err(fallback(&func, &errors));
-    }
-    Ok(Ast { targets, func })
 }
 
 fn first_tokens(item: &syn::Item) -> TokenStream {

@@ -3,7 +3,8 @@
 //! ```text
 //! fn op(args) -> R {                              // the dispatcher the user declared
 //!     static DISPATCHER: Dispatcher = Dispatcher::new("path::Type::op", N);
-//!     match DISPATCHER.mode() {                   // one relaxed load
+//!     thread_local! { static SAMPLER: Sampler = const { Sampler::new() }; }
+//!     match DISPATCHER.select(&SAMPLER) {         // one relaxed load, a thread-local countdown
 //!         0 => Self::version_0(args, DISPATCHER.probe(0)),
 //!         ..
 //!         _ => Self::version_last(args, DISPATCHER.probe(N - 1)),
@@ -16,6 +17,7 @@ use quote::{format_ident, quote};
 use syn::{FnArg, GenericParam, ImplItem, Pat};
 
 use super::parse::{Ast, Dispatch};
+use crate::common::{assoc_types, inherent_impl, move_out_of_trait_impl};
 
 pub(crate) fn expand(ast: Ast) -> TokenStream {
     match ast {
@@ -97,7 +99,10 @@ fn expand_impl(mut imp: syn::ItemImpl, dispatches: &[Dispatch]) -> TokenStream {
         let body: syn::Block = syn::parse_quote!({
             static DISPATCHER: #p::Dispatcher =
                 #p::Dispatcher::new(::core::concat!(::core::module_path!(), "::", #label), #count_u8);
-            match DISPATCHER.mode() {
+            ::std::thread_local! {
+                static SAMPLER: #p::Sampler = const { #p::Sampler::new() };
+            }
+            match DISPATCHER.select(&SAMPLER) {
                 #(#arms)*
             }
         });
@@ -106,7 +111,41 @@ fn expand_impl(mut imp: syn::ItemImpl, dispatches: &[Dispatch]) -> TokenStream {
         f.attrs
             .push(syn::parse_quote!(#[allow(clippy::undocumented_unsafe_blocks)]));
     }
-    quote!(#imp)
+    let Some((_, trait_path, _)) = imp.trait_.clone() else {
+        return quote!(#imp);
+    };
+    // A trait impl cannot have the versions as extra methods: they move to an inherent impl of
+    // the same type, from where the dispatcher (the trait method) calls them as before.
+    let assoc_types = assoc_types(&imp);
+    let is_version = |item: &ImplItem| match item {
+        ImplItem::Fn(f) => dispatches
+            .iter()
+            .any(|d| d.versions.contains(&f.sig.ident)),
+        _ => false,
+    };
+    let (moved, kept): (Vec<ImplItem>, Vec<ImplItem>) = std::mem::take(&mut imp.items)
+        .into_iter()
+        .partition(is_version);
+    imp.items = kept;
+    let moved: Vec<TokenStream> = moved
+        .into_iter()
+        .filter_map(|item| match item {
+            ImplItem::Fn(f) => Some(f),
+            _ => None,
+        })
+        .map(|f| {
+            let mut func = syn::ItemFn {
+                attrs: f.attrs,
+                vis: f.vis,
+                sig: f.sig,
+                block: Box::new(f.block),
+            };
+            move_out_of_trait_impl(&mut func, &trait_path, &assoc_types);
+            quote!(#func)
+        })
+        .collect();
+    let helpers = inherent_impl(&imp, &moved);
+    quote!(#imp #helpers)
 }
 
 fn expand_lock(mut func: syn::ItemFn, lock: &syn::Expr, guard: &syn::Ident) -> TokenStream {
@@ -116,8 +155,11 @@ fn expand_lock(mut func: syn::ItemFn, lock: &syn::Expr, guard: &syn::Ident) -> T
     let new_block: syn::Block = syn::parse_quote!({
         static DISPATCHER: #p::Dispatcher =
             #p::Dispatcher::new(::core::concat!(::core::module_path!(), "::", #label), #p::LOCK_VERSIONS);
+        ::std::thread_local! {
+            static SAMPLER: #p::Sampler = const { #p::Sampler::new() };
+        }
         #[allow(unused_mut)]
-        let mut #guard = #p::lock_adaptive(&DISPATCHER, &(#lock));
+        let mut #guard = #p::lock_adaptive(&DISPATCHER, &SAMPLER, &(#lock));
         #block
     });
     *func.block = new_block;

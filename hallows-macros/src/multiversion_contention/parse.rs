@@ -200,10 +200,6 @@ pub(crate) fn parse(args: TokenStream, item: TokenStream) -> Result<Ast, TokenSt
 
 fn parse_impl(imp: &mut syn::ItemImpl, errors: &mut Errors) -> Vec<Dispatch> {
     let mut dispatches = Vec::new();
-    if let Some((_, path, _)) = &imp.trait_ {
-        errors.spanned(path, "`#[multiversion_contention]` needs an inherent impl block: the versions are extra methods a trait impl cannot have");
-        return dispatches;
-    }
     // Take the markers off first (they are this macro's inert helpers).
     let mut marked: Vec<(usize, syn::Attribute)> = Vec::new();
     for (index, item) in imp.items.iter_mut().enumerate() {

@@ -1,0 +1,18 @@
+use hallows_macros::multiversion;
+
+struct Kernel;
+
+trait Run {
+    fn run(&self, xs: &[f32]) -> f32;
+}
+
+#[multiversion]
+impl Run for Kernel {
+    #[multiversion(targets("x86-64-v3"))]
+    #[multiversion(targets("x86-64-v2"))]
+    fn run(&self, xs: &[f32]) -> f32 {
+        xs.iter().sum()
+    }
+}
+
+fn main() {}

@@ -1,0 +1,16 @@
+use hallows_macros::multiversion;
+
+struct Kernel;
+
+trait Run {
+    fn run(&self, xs: &[f32]) -> f32;
+}
+
+#[multiversion]
+impl Run for Kernel {
+    fn run(&self, xs: &[f32]) -> f32 {
+        xs.iter().sum()
+    }
+}
+
+fn main() {}
