@@ -1,7 +1,12 @@
 //! False sharing: two threads each increment their own counter, the counters either adjacent in
 //! a plain struct or isolated by `#[cacheline_aligned(isolate)]`.
 //!
-//! `cargo bench -p hallows-macros --bench cacheline -- --warm-up-time 1 --measurement-time 2`
+//! A control, `one_shared_counter` (both threads incrementing the *same* counter), shows whether
+//! a line moving between the two threads' caches costs anything on the machine at all: where it
+//! is as fast as two private counters, the two threads share one core's cache (SMT siblings) or
+//! are not running at the same time, and no layout can make a difference.
+//!
+//! `cargo bench -p hallows-macros --bench cacheline -- --warm-up-time 1 --measurement-time 3`
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
@@ -23,6 +28,12 @@ struct PlainCounters {
 struct AlignedCounters {
     a: AtomicU64,
     b: AtomicU64,
+}
+
+/// The control: one counter for both threads (true sharing).
+#[derive(Default)]
+struct OneCounter {
+    n: AtomicU64,
 }
 
 /// Both counter structs, as the benchmark drives them.
@@ -50,6 +61,12 @@ impl TwoCounters for AlignedCounters {
     }
 }
 
+impl TwoCounters for OneCounter {
+    fn counter(&self, _: usize) -> &AtomicU64 {
+        &self.n
+    }
+}
+
 /// Two threads each do `iters` increments of their own counter; returns the elapsed time.
 fn run<C: TwoCounters>(iters: u64) -> Duration {
     let counters = Arc::new(C::default());
@@ -72,7 +89,14 @@ fn run<C: TwoCounters>(iters: u64) -> Duration {
         h.join().unwrap();
     }
     let elapsed = start.elapsed();
-    assert_eq!(counters.counter(0).load(Ordering::Relaxed), iters);
+    assert_eq!(
+        counters.counter(0).load(Ordering::Relaxed) + counters.counter(1).load(Ordering::Relaxed),
+        if std::ptr::eq(counters.counter(0), counters.counter(1)) {
+            4 * iters
+        } else {
+            2 * iters
+        }
+    );
     elapsed
 }
 
@@ -84,6 +108,7 @@ fn false_sharing(c: &mut Criterion) {
     group.bench_function("cacheline_aligned", |b| {
         b.iter_custom(run::<AlignedCounters>)
     });
+    group.bench_function("one_shared_counter", |b| b.iter_custom(run::<OneCounter>));
     group.finish();
 }
 

@@ -92,7 +92,10 @@ pub fn cacheline_aligned(args: TokenStream, item: TokenStream) -> TokenStream {
 /// example `"x86_64+avx2+fma"`, `"aarch64+neon+dotprod"`) and `"baseline"` (implied, always
 /// last). When `-C target-cpu`/`-C target-feature` already guarantee the first listed set, the
 /// function calls that clone directly with no run-time check. Works on free functions, inherent
-/// methods and generic functions.
+/// methods and generic functions, and on `impl` blocks: there every method with its own
+/// `#[multiversion(targets(..))]` is cloned (or every method, when the block's attribute lists
+/// the targets). In a trait impl the clones live in a hidden inherent impl of the same type and
+/// the trait method dispatches to them, so trait impls of types defined in the same crate work.
 ///
 /// ```
 /// #[hallows_macros::multiversion(targets("x86-64-v3", "x86-64-v2"))]
@@ -110,8 +113,9 @@ pub fn multiversion(args: TokenStream, item: TokenStream) -> TokenStream {
 /// Lim & Agarwal 1994).
 ///
 /// Two forms:
-/// * on an `impl` block: a method with an empty body and `#[contention_versions(a, b, c)]`
-///   becomes a dispatcher over the sibling methods `a`, `b`, `c` (cheapest first). Each version
+/// * on an `impl` block (inherent or of a trait): a method with an empty body and
+///   `#[contention_versions(a, b, c)]` becomes a dispatcher over the sibling methods `a`, `b`,
+///   `c` (tried first to last; in a trait impl they move to a hidden inherent impl). Each version
 ///   has the dispatcher's signature plus a last parameter
 ///   `probe: hallows_runtime::contention::Probe`, through which it reports failed CAS attempts
 ///   or waiting. Versions must stay correct when other threads run another version at the same
@@ -121,8 +125,10 @@ pub fn multiversion(args: TokenStream, item: TokenStream) -> TokenStream {
 ///   `try_lock`, `try_lock` with exponential backoff, blocking `lock`) and binds the guard to
 ///   `<name>`.
 ///
-/// The dispatcher reads one relaxed atomic per call; versions report contention only on their
-/// slow paths. See `hallows_runtime::contention` for the switching policy and its report.
+/// The dispatcher reads one relaxed atomic and decrements a thread-local countdown per call;
+/// every 50 µs of a thread's time a sample counts its calls, and the dispatcher tries the other
+/// versions now and then, adopting one whose measured throughput is higher. See
+/// `hallows_runtime::contention` for the policy and its report.
 #[proc_macro_attribute]
 pub fn multiversion_contention(args: TokenStream, item: TokenStream) -> TokenStream {
     multiversion_contention::expand(args.into(), item.into()).into()

@@ -7,6 +7,7 @@ mod workloads;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use hallows_runtime::contention;
 use workloads::{Counter, Map, Stack};
@@ -48,21 +49,14 @@ fn counter_stays_exact_under_contention_and_switches_versions() {
         threads() as u64 * ops()
     );
 
-    // Single-threaded, every version goes through at its first attempt: the dispatcher calms
-    // down to version 0 (after the dwell).
-    for _ in 0..40 {
-        std::thread::sleep(contention::MIN_DWELL);
-        for _ in 0..2 * contention::CALM_STREAK {
-            counter.add(1);
-        }
-    }
-    let decisions: Vec<_> = contention::decisions()
+    // Whatever the dispatcher chose, every logged switch names two different, existing versions
+    // and was justified by a measured gain.
+    for d in contention::decisions()
         .into_iter()
         .filter(|d| d.dispatcher.ends_with("Counter::add"))
-        .collect();
-    if let Some(last) = decisions.last() {
-        assert_eq!(last.to, 0, "{decisions:?}");
-        assert!(decisions.iter().all(|d| d.from.abs_diff(d.to) == 1));
+    {
+        assert!(d.from != d.to && d.from < 3 && d.to < 3, "{d:?}");
+        assert!(d.after_ops_per_sec > d.before_ops_per_sec, "{d:?}");
     }
 }
 
@@ -101,10 +95,29 @@ fn derived_critical_sections_stay_exact() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "timing-driven: measures real throughput for up to seconds"
+)]
 fn decisions_are_written_as_contention_records() {
     static D: contention::Dispatcher = contention::Dispatcher::new("tests::reported", 2);
-    for _ in 0..contention::ESCALATE_FAILURES / contention::HOT_RETRIES {
-        D.probe(0).contended(contention::HOT_RETRIES);
+    thread_local! {
+        static S: contention::Sampler = const { contention::Sampler::new() };
+    }
+    // Version 0 costs 4 µs per call, version 1 costs 1 µs: the dispatcher measures it and
+    // switches (a trial sets the mode at once; the switch is adopted after measuring).
+    let spin = |d: Duration| {
+        let start = Instant::now();
+        while start.elapsed() < d {
+            std::hint::spin_loop();
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while D.switches() == 0 && Instant::now() < deadline {
+        match D.select(&S) {
+            0 => spin(Duration::from_micros(4)),
+            _ => spin(Duration::from_micros(1)),
+        }
     }
     assert_eq!(D.mode(), 1);
     let dir = std::env::temp_dir().join(format!("hallows-contention-{}", std::process::id()));
@@ -204,4 +217,109 @@ fn generic_impls_methods_and_free_functions() {
     assert_eq!(generic::log_line("x"), 1);
     assert_eq!(generic::log_line("y"), 2);
     assert_eq!(generic::LOG.lock().unwrap().join(""), "xy");
+}
+
+/// Trait impls: the versions are written inside the trait impl next to the dispatcher (the
+/// macro moves them to an inherent impl); derived critical sections work on trait methods too.
+mod in_trait_impls {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Mutex;
+
+    use hallows_macros::multiversion_contention;
+    use hallows_runtime::contention::Probe;
+
+    pub trait Accumulate {
+        type Total;
+        fn add(&self, n: u64) -> Self::Total;
+        fn record(&self, line: &str) -> usize;
+        fn scale(&self) -> u64;
+    }
+
+    pub struct Sum<const K: u64> {
+        pub total: AtomicU64,
+        pub lines: Mutex<Vec<String>>,
+    }
+
+    #[multiversion_contention]
+    impl<const K: u64> Accumulate for Sum<K> {
+        type Total = u64;
+
+        /// Adds `n * K`; returns the new total.
+        #[contention_versions(add_cas, add_fetch)]
+        fn add(&self, n: u64) -> Self::Total {}
+
+        fn add_cas(&self, n: u64, probe: Probe) -> Self::Total {
+            let by = n * self.scale();
+            let mut failed = 0;
+            let mut current = self.total.load(Ordering::Relaxed);
+            loop {
+                match self.total.compare_exchange_weak(
+                    current,
+                    current + by,
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        probe.contended(failed);
+                        return current + by;
+                    }
+                    Err(seen) => {
+                        failed += 1;
+                        current = seen;
+                    }
+                }
+            }
+        }
+
+        fn add_fetch(&self, n: u64, probe: Probe) -> Self::Total {
+            probe.uncontended();
+            let by: Self::Total = n * self.scale();
+            self.total.fetch_add(by, Ordering::AcqRel) + by
+        }
+
+        #[multiversion_contention(lock = self.lines, guard = lines)]
+        fn record(&self, line: &str) -> usize {
+            lines.push(line.to_owned());
+            lines.len()
+        }
+
+        fn scale(&self) -> u64 {
+            K
+        }
+    }
+}
+
+#[test]
+fn trait_impls_take_both_forms() {
+    use in_trait_impls::{Accumulate, Sum};
+    let sum = Arc::new(Sum::<3> {
+        total: Default::default(),
+        lines: Mutex::new(Vec::new()),
+    });
+    let handles: Vec<_> = (0..threads())
+        .map(|t| {
+            let s = sum.clone();
+            std::thread::spawn(move || {
+                for _ in 0..ops() {
+                    s.add(1);
+                }
+                s.record(&t.to_string())
+            })
+        })
+        .collect();
+    for h in handles {
+        assert!(h.join().unwrap() <= threads());
+    }
+    assert_eq!(
+        sum.total.load(Ordering::Relaxed),
+        3 * threads() as u64 * ops()
+    );
+    assert_eq!(sum.lines.lock().unwrap().len(), threads());
+    // Through a generic bound.
+    fn add_twice<A: Accumulate>(a: &A) -> A::Total {
+        a.add(1);
+        a.add(1)
+    }
+    let before = sum.total.load(Ordering::Relaxed);
+    assert_eq!(add_twice(&*sum), before + 6);
 }

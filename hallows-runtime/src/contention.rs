@@ -6,32 +6,45 @@
 //! Beng-Hong Lim and Anant Agarwal, "Reactive Synchronization Algorithms for Multiprocessors",
 //! ASPLOS 1994, showed that no single protocol (test-and-set, queue lock, combining) wins at every
 //! contention level, and that a protocol can be chosen at run time from what the operations
-//! themselves observe, switching with hysteresis so the choice does not oscillate. Here:
+//! observe, switching with hysteresis so the choice does not oscillate. Lim & Agarwal infer the
+//! best protocol from failure counts; failure counts turned out to be a poor predictor of which
+//! version is *faster* (on a machine with fewer cores than threads, a spinning version sees long
+//! failure streaks when a lock holder is preempted, yet can still out-run a queue), so here the
+//! dispatcher measures what it is meant to optimise, the operations' throughput, and uses
+//! failures only as report evidence:
 //!
-//! 1. A [`Dispatcher`] holds the current version index `mode` (0 = cheapest, meant for no
-//!    contention). A call reads `mode` with one relaxed load and runs that version: the only cost
-//!    the uncontended path pays.
-//! 2. Versions receive a [`Probe`]. They report contention on their slow paths only:
-//!    [`Probe::contended`] with the number of failed attempts (CAS failures, busy lock
-//!    observations) of one operation, or [`Probe::waited`]. Versions above 0 also report
-//!    [`Probe::uncontended`] when an operation went through at its first attempt.
-//! 3. Each thread keeps its own evidence in a thread-local: failed attempts since a window start,
-//!    and a streak of calm operations. As in Lim & Agarwal's reactive locks, what matters is how
-//!    many attempts one operation needed: an operation with at least [`HOT_RETRIES`] failed
-//!    attempts is *hot*; fewer failures are the normal cost of optimism and do not count.
-//!    * Escalate `m -> m + 1` when a thread's hot operations add up to [`ESCALATE_FAILURES`]
-//!      failed attempts within [`ESCALATE_WINDOW`] (sustained heavy contention).
-//!    * De-escalate `m -> m - 1` when a thread sees [`CALM_STREAK`] calm operations with no hot
-//!      one in between *and* no thread has reported a hot operation for [`CALM_WINDOW`]: the
-//!      shared timestamp stops a thread that keeps re-acquiring a lock (barging) from calling
-//!      calm while others queue. Operations below [`HOT_RETRIES`] are ignored both ways.
-//! 4. Hysteresis: the two thresholds are asymmetric, and no switch happens within
-//!    [`MIN_DWELL`] of the previous one; a switch that undoes the previous one within
-//!    `16 * dwell` doubles the dwell (up to [`MAX_DWELL`]), Lim & Agarwal's guard against
-//!    thrashing.
-//! 5. A switch is a `compare_exchange` on `mode` from the version the evidence was gathered in;
-//!    of racing threads one wins, the others' evidence is stale and dropped. The switch is
-//!    logged as a [`Decision`] and [`write_report`] writes the log as `contention` records.
+//! 1. A [`Dispatcher`] holds the current version `mode`, alone on its cache line(s). Each thread
+//!    has a [`Sampler`] per dispatcher (in a `thread_local!` the macro generates) holding one
+//!    word: a countdown of calls and the version the thread last read from `mode`. A call
+//!    loads that word, decrements it and runs the cached version: no shared memory is touched
+//!    on the fast path (the thread-local load replaces the relaxed load of `mode`).
+//! 2. When a thread's countdown reaches zero (a *sample*), the thread reads the clock, adds the
+//!    calls since its previous sample to the dispatcher's shared operation count (one relaxed
+//!    `fetch_add`, on a line apart from `mode`), re-reads `mode`, and re-arms its countdown so
+//!    that samples come about every [`SAMPLE_WINDOW`] of that thread's time, whatever an
+//!    operation costs. A switch therefore reaches every thread within one window.
+//! 3. Time is cut into *epochs*. The sample that finds the current epoch over takes the
+//!    dispatcher's policy lock (`try_lock`: one decider, the others go on) and computes the
+//!    epoch's throughput (operations per nanosecond of wall time).
+//!    * **Exploit** epochs ([`EXPLOIT_EPOCH`]) run the chosen version and measure its throughput,
+//!      the *baseline*. When another version's exploration is due, the next phase is a trial.
+//!    * A **trial** switches `mode` to the candidate, lets threads settle for [`TRIAL_SETTLE`]
+//!      (operations already running in the old version finish), then measures for up to
+//!      [`TRIAL_EPOCH`], checked every [`TRIAL_CHECK`]: a candidate below [`ABORT_RATIO`] of the
+//!      baseline is abandoned at the first check, so a bad trial costs about three milliseconds.
+//!    * The candidate is **adopted** when its throughput beats the baseline by more than
+//!      [`SWITCH_MARGIN`] (hysteresis); the switch is logged as a [`Decision`]. Otherwise `mode`
+//!      goes back and the candidate's exploration period doubles, from [`MIN_EXPLORE_PERIOD`] up
+//!      to [`MAX_EXPLORE_PERIOD`] (Lim & Agarwal's guard against thrashing, as exponential
+//!      backoff of the experiments): a version that keeps losing is tried ever more rarely, so
+//!      the cost of exploring stays below one percent.
+//!    * A **regime change**, two exploit epochs in a row whose throughput differs from the running
+//!      average by more than [`REGIME_CHANGE`] (threads came or went, the work changed), resets
+//!      every exploration period: the best version is searched for again at once.
+//!    * The exploit epoch right after a trial is not used as a baseline (threads are still
+//!      settling back), and an epoch that lasted far longer than planned (the function was not
+//!      called for a while) is discarded.
+//! 4. [`write_report`] writes the log as `contention` records; the summary counts trials too.
 //!
 //! Correctness while switching: threads may run different versions at the same time (one saw the
 //! old `mode`, one the new), so the versions must be safe to run concurrently with each other,
@@ -39,40 +52,72 @@
 //! versions derived for a lock (`lock = ..`) all acquire the same `Mutex`, so they are.
 //!
 //! The dispatcher's atomics are `core`'s rather than the `sync` facade's because dispatchers are
-//! `static`s built by `const fn`; the policy is unit-tested deterministically instead of by loom.
+//! `static`s built by `const fn`; the policy is a pure state machine ([`Policy`] is private and
+//! unit-tested with synthetic clocks and counts), and the dispatcher is tested end to end with
+//! versions of known, very different cost.
 
 use std::cell::Cell;
 use std::io;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock, TryLockError};
+use std::thread::LocalKey;
 use std::time::{Duration, Instant};
 
 use crate::layout::report_file;
 use crate::padding::CachePadded;
 
-/// Failed attempts from which one operation counts as hot: one or two failures per operation
-/// are what an optimistic version normally pays under light contention.
+/// Failed attempts from which one operation counts as hot (report evidence): one or two
+/// failures per operation are what an optimistic version normally pays under light contention.
 pub const HOT_RETRIES: u32 = 8;
-/// Failed attempts of hot operations within [`ESCALATE_WINDOW`] that make a thread escalate.
-pub const ESCALATE_FAILURES: u32 = 64;
-/// Window in which [`ESCALATE_FAILURES`] must be observed.
-pub const ESCALATE_WINDOW: Duration = Duration::from_millis(1);
-/// Time without any contention report, from any thread, before a calm streak may de-escalate.
-pub const CALM_WINDOW: Duration = Duration::from_millis(2);
-/// Contention reports closer together than this do not refresh the shared timestamp (so the
-/// reporting path does not turn into a write-shared hot spot).
-const CONTENDED_STAMP_GRANULARITY_NS: u64 = 50_000;
-/// Consecutive first-attempt operations that make a thread de-escalate.
-pub const CALM_STREAK: u32 = 256;
-/// Minimum time between two switches of one dispatcher.
-pub const MIN_DWELL: Duration = Duration::from_millis(1);
-/// Upper bound of the dwell after repeated back-and-forth switches.
-pub const MAX_DWELL: Duration = Duration::from_millis(64);
-/// A switch that undoes the previous one within this many dwells counts as thrashing.
-const THRASH_FACTOR: u64 = 16;
+/// Wall time of a thread between two of its samples: long enough that the clock read and the
+/// shared `fetch_add` of a sample cost well under 0.1% of it, short enough that an epoch holds
+/// many samples of every running thread.
+pub const SAMPLE_WINDOW: Duration = Duration::from_micros(50);
+/// Fewest calls between two samples of one thread.
+const MIN_SAMPLE_INTERVAL: u32 = 16;
+/// Most calls between two samples of one thread (the countdown shares a `u32` with the mode).
+const MAX_SAMPLE_INTERVAL: u32 = 1 << 20;
+/// Low bits of a [`Sampler`]'s word holding the version (enough for [`MAX_VERSIONS`]).
+const MODE_BITS: u32 = 4;
+const MODE_MASK: u32 = (1 << MODE_BITS) - 1;
+/// One call in a [`Sampler`]'s countdown.
+const ONE_CALL: u32 = 1 << MODE_BITS;
+const _: () = assert!(MAX_VERSIONS <= 1 << MODE_BITS);
+/// Length of an exploit epoch: several scheduler time slices, so that with more threads than
+/// cores every thread has run in it.
+pub const EXPLOIT_EPOCH: Duration = Duration::from_millis(10);
+/// Time after switching to a candidate before its throughput is measured.
+pub const TRIAL_SETTLE: Duration = Duration::from_millis(1);
+/// Longest measurement of a candidate (as long as the baseline's, for equal precision).
+pub const TRIAL_EPOCH: Duration = Duration::from_millis(10);
+/// Interval of the early-abort checks during a trial.
+pub const TRIAL_CHECK: Duration = Duration::from_millis(2);
+/// A candidate below this fraction of the baseline's throughput is abandoned at once.
+pub const ABORT_RATIO: f64 = 0.7;
+/// A candidate must beat the baseline's throughput by this fraction to be adopted (hysteresis:
+/// measurement noise alone does not switch between equally fast versions).
+pub const SWITCH_MARGIN: f64 = 0.03;
+/// First exploration period of a version (after start, after a regime change, after a switch).
+pub const MIN_EXPLORE_PERIOD: Duration = Duration::from_millis(20);
+/// Longest exploration period (a version that lost its trials again and again).
+pub const MAX_EXPLORE_PERIOD: Duration = Duration::from_secs(2);
+/// Relative change of the exploited version's throughput that starts a new search.
+pub const REGIME_CHANGE: f64 = 0.25;
+/// Consecutive exploit epochs that must show the change (one noisy epoch does not).
+const REGIME_CHANGE_EPOCHS: u8 = 2;
+/// Weight of the newest epoch in the running average of the exploited version's throughput.
+const AVERAGE_WEIGHT: f64 = 0.25;
+/// An epoch lasting this many times its planned length had idle time in it and is discarded.
+const STALE_EPOCH_FACTOR: u64 = 4;
+/// Most versions one dispatcher chooses between (the macro enforces the same bound).
+pub const MAX_VERSIONS: usize = 8;
 /// Decisions kept in the in-memory log (later ones are counted, not kept).
 pub const MAX_LOGGED_DECISIONS: usize = 4096;
+
+const fn ns(d: Duration) -> u64 {
+    d.as_nanos() as u64
+}
 
 /// Nanoseconds since the first use of the module (0 is reserved for "never").
 fn now_ns() -> u64 {
@@ -83,44 +128,104 @@ fn now_ns() -> u64 {
         .max(1)
 }
 
+/// One thread's sampling state for one dispatcher (the macro puts one in a `thread_local!`
+/// beside each dispatcher).
+pub struct Sampler {
+    /// Calls left before the next sample, shifted left by [`MODE_BITS`], with the version to
+    /// run in the low bits.
+    state: Cell<u32>,
+    /// Calls between the previous sample and the next (0: no sample yet).
+    interval: Cell<u32>,
+    /// `now_ns()` of the previous sample.
+    last_ns: Cell<u64>,
+}
+
+impl Sampler {
+    /// A sampler that samples at its first call.
+    pub const fn new() -> Self {
+        Self {
+            state: Cell::new(0),
+            interval: Cell::new(0),
+            last_ns: Cell::new(0),
+        }
+    }
+}
+
+impl Default for Sampler {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Written by samples only, apart from `mode`'s line.
+struct Shared {
+    /// Operations counted by samples so far.
+    ops: AtomicU64,
+    /// `now_ns()` at which the current epoch ends (0: not started).
+    epoch_end_ns: AtomicU64,
+    /// Hot operations reported by probes (report evidence).
+    hot_ops: AtomicU64,
+}
+
 /// Chooses among the versions of one operation; one per multiversioned function (a `static`).
 pub struct Dispatcher {
     name: &'static str,
     versions: u8,
-    /// Read by every call: alone on its line(s), so neither the dispatcher's bookkeeping nor
-    /// unrelated statics next to it cause misses on the uncontended path.
+    /// Read by every call: alone on its line(s), so neither the samples' counting nor unrelated
+    /// statics next to it cause misses on the fast path.
     mode: CachePadded<AtomicU8>,
-    /// `now_ns()` of the last switch (0: never).
-    last_switch_ns: AtomicU64,
-    /// Current dwell in nanoseconds.
-    dwell_ns: AtomicU64,
-    /// Mode before the last switch (`u8::MAX`: none).
-    previous_mode: AtomicU8,
+    shared: CachePadded<Shared>,
+    policy: Mutex<Policy>,
     switches: AtomicU64,
+    trials: AtomicU64,
     registered: AtomicU8,
-    /// `now_ns()` of a recent contention report (refreshed at most every
-    /// `CONTENDED_STAMP_GRANULARITY_NS`); on its own line so its refreshes do not evict `mode`
-    /// from the readers' caches.
-    last_contended_ns: CachePadded<AtomicU64>,
 }
 
 impl Dispatcher {
-    /// A dispatcher called `name` over `versions` versions, starting with version 0.
+    /// A dispatcher called `name` over `versions` versions (at most [`MAX_VERSIONS`]), starting
+    /// with version 0.
     pub const fn new(name: &'static str, versions: u8) -> Self {
+        let versions = if versions as usize > MAX_VERSIONS {
+            MAX_VERSIONS as u8
+        } else {
+            versions
+        };
         Self {
             name,
             versions,
             mode: CachePadded::new(AtomicU8::new(0)),
-            last_switch_ns: AtomicU64::new(0),
-            dwell_ns: AtomicU64::new(MIN_DWELL.as_nanos() as u64),
-            previous_mode: AtomicU8::new(u8::MAX),
+            shared: CachePadded::new(Shared {
+                ops: AtomicU64::new(0),
+                epoch_end_ns: AtomicU64::new(0),
+                hot_ops: AtomicU64::new(0),
+            }),
+            policy: Mutex::new(Policy::new(versions)),
             switches: AtomicU64::new(0),
+            trials: AtomicU64::new(0),
             registered: AtomicU8::new(0),
-            last_contended_ns: CachePadded::new(AtomicU64::new(0)),
         }
     }
 
-    /// The version to run now.
+    /// The version to run now, counting the call for `sampler` (this thread's [`Sampler`] of
+    /// this dispatcher): a thread-local load and store; every [`SAMPLE_WINDOW`] of the thread's
+    /// time, a sample, which also picks up the shared `mode`.
+    #[inline(always)]
+    pub fn select(&'static self, sampler: &'static LocalKey<Sampler>) -> usize {
+        sampler
+            .try_with(|s| {
+                let state = s.state.get();
+                if state < ONE_CALL {
+                    self.sample_cold(s)
+                } else {
+                    s.state.set(state - ONE_CALL);
+                    (state & MODE_MASK) as usize
+                }
+            })
+            // A thread already destroying its thread-locals reads the shared word.
+            .unwrap_or_else(|_| self.mode())
+    }
+
+    /// The version running now (no counting).
     #[inline(always)]
     pub fn mode(&self) -> usize {
         // ORDERING: relaxed: `mode` publishes no data; every version is correct whichever one
@@ -142,9 +247,14 @@ impl Dispatcher {
         self.name
     }
 
-    /// Number of switches so far.
+    /// Number of adopted switches so far.
     pub fn switches(&self) -> u64 {
         self.switches.load(Ordering::Relaxed)
+    }
+
+    /// Number of trials of other versions so far (adopted or not).
+    pub fn trials(&self) -> u64 {
+        self.trials.load(Ordering::Relaxed)
     }
 
     /// Number of versions.
@@ -152,59 +262,83 @@ impl Dispatcher {
         usize::from(self.versions)
     }
 
-    /// Forces version `mode` (for tests and benchmarks of fixed versions); not logged.
+    /// Forces version `mode` (for tests and benchmarks of fixed versions); not logged. A
+    /// dispatcher whose [`select`](Self::select) keeps being called goes on exploring from there.
     pub fn pin(&self, mode: usize) {
         let mode = mode.min(usize::from(self.versions.saturating_sub(1)));
         self.mode.store(mode as u8, Ordering::Relaxed);
     }
 
-    /// Tries to switch from `from` to `to`; returns whether this call switched.
+    /// Counts the calls since the thread's previous sample, re-arms its countdown, ends the
+    /// epoch when it is over; returns the version to run.
     #[cold]
-    fn try_switch_cold(
-        &'static self,
-        from: u8,
-        to: u8,
-        reason: &'static str,
-        evidence: u64,
-    ) -> bool {
+    #[inline(never)]
+    fn sample_cold(&'static self, s: &Sampler) -> usize {
         let now = now_ns();
-        let last = self.last_switch_ns.load(Ordering::Relaxed);
-        let dwell = self.dwell_ns.load(Ordering::Relaxed);
-        if last != 0 && now.saturating_sub(last) < dwell {
-            return false;
-        }
-        // ORDERING: relaxed: the winner of the exchange is the only thread updating the switch
-        // bookkeeping below for this transition; the bookkeeping is advisory (timing only).
-        if self
-            .mode
-            .compare_exchange(from, to, Ordering::Relaxed, Ordering::Relaxed)
-            .is_err()
-        {
-            return false;
-        }
-        let undoes_previous = self.previous_mode.load(Ordering::Relaxed) == to
-            && last != 0
-            && now.saturating_sub(last) < dwell.saturating_mul(THRASH_FACTOR);
-        let next_dwell = if undoes_previous {
-            dwell.saturating_mul(2).min(MAX_DWELL.as_nanos() as u64)
+        let interval = s.interval.get();
+        // ORDERING: relaxed: a statistic; the decider reads it under the policy lock and
+        // tolerates counts that arrive a little late.
+        let ops = self
+            .shared
+            .ops
+            .fetch_add(u64::from(interval), Ordering::Relaxed)
+            + u64::from(interval);
+        let last = s.last_ns.get();
+        let window = ns(SAMPLE_WINDOW);
+        let next = if interval == 0 {
+            MIN_SAMPLE_INTERVAL
+        } else if now.saturating_sub(last) < window / 2 {
+            (interval * 2).min(MAX_SAMPLE_INTERVAL)
+        } else if now.saturating_sub(last) > window * 2 {
+            (interval / 2).max(MIN_SAMPLE_INTERVAL)
         } else {
-            MIN_DWELL.as_nanos() as u64
+            interval
         };
-        self.dwell_ns.store(next_dwell, Ordering::Relaxed);
-        self.previous_mode.store(from, Ordering::Relaxed);
-        self.last_switch_ns.store(now, Ordering::Relaxed);
-        self.switches.fetch_add(1, Ordering::Relaxed);
-        self.register();
-        log_decision(Decision {
-            dispatcher: self.name,
-            from: usize::from(from),
-            to: usize::from(to),
-            reason,
-            evidence,
-            at_ns: now,
-            dwell_ns: next_dwell,
-        });
-        true
+        s.interval.set(next);
+        s.last_ns.set(now);
+        // ORDERING: relaxed: a hint; the decider re-checks it under the policy lock.
+        if now >= self.shared.epoch_end_ns.load(Ordering::Relaxed) {
+            self.decide_cold(now, ops);
+        }
+        let mode = self.mode.load(Ordering::Relaxed);
+        s.state.set(((next - 1) * ONE_CALL) | u32::from(mode));
+        usize::from(mode)
+    }
+
+    #[cold]
+    fn decide_cold(&'static self, now: u64, ops: u64) {
+        let Ok(mut policy) = self.policy.try_lock() else {
+            return; // another thread is deciding
+        };
+        if now < self.shared.epoch_end_ns.load(Ordering::Relaxed) {
+            return; // decided meanwhile
+        }
+        let mode = self.mode.load(Ordering::Relaxed);
+        let step = policy.on_epoch_end(now, ops, mode);
+        if let Some(to) = step.switch_to {
+            self.mode.store(to, Ordering::Relaxed);
+        }
+        if step.trial_started {
+            self.trials.fetch_add(1, Ordering::Relaxed);
+            self.register();
+        }
+        if let Some(adopted) = step.adopted {
+            self.switches.fetch_add(1, Ordering::Relaxed);
+            self.register();
+            log_decision(Decision {
+                dispatcher: self.name,
+                from: usize::from(adopted.from),
+                to: usize::from(adopted.to),
+                reason: "the candidate's measured throughput beat the current version's by more than the switch margin",
+                before_ops_per_sec: adopted.before_ops_per_sec,
+                after_ops_per_sec: adopted.after_ops_per_sec,
+                evidence: self.shared.hot_ops.load(Ordering::Relaxed),
+                at_ns: now,
+            });
+        }
+        self.shared
+            .epoch_end_ns
+            .store(step.next_epoch_end_ns, Ordering::Relaxed);
     }
 
     fn register(&'static self) {
@@ -214,43 +348,205 @@ impl Dispatcher {
     }
 }
 
-/// Handed to each version: reports what the operation observed.
+/// Where the policy is in its cycle.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Phase {
+    /// Not started yet.
+    Idle,
+    /// Running the chosen version; `baseline_valid` is false for the epoch right after a trial.
+    Exploit { baseline_valid: bool },
+    /// Switched to `candidate`, waiting for the threads to follow.
+    Settling { candidate: u8, from: u8 },
+    /// Measuring `candidate` since the epoch start.
+    Trial { candidate: u8, from: u8 },
+}
+
+/// A switch the policy adopted.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Adopted {
+    from: u8,
+    to: u8,
+    before_ops_per_sec: u64,
+    after_ops_per_sec: u64,
+}
+
+/// What the dispatcher does at the end of an epoch.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Step {
+    /// Store this in `mode`.
+    switch_to: Option<u8>,
+    /// A trial started (for the counters).
+    trial_started: bool,
+    /// A switch was adopted (for the log).
+    adopted: Option<Adopted>,
+    /// When the next epoch ends.
+    next_epoch_end_ns: u64,
+}
+
+/// The switching policy of one dispatcher: a pure state machine over (time, operation count).
+struct Policy {
+    versions: u8,
+    phase: Phase,
+    epoch_start_ns: u64,
+    epoch_start_ops: u64,
+    /// Planned length of the current epoch (to recognise stale ones).
+    epoch_len_ns: u64,
+    /// Throughput (operations per nanosecond) of the last valid exploit epoch.
+    baseline: f64,
+    /// Running average of the exploited version's throughput (0: none yet).
+    average: f64,
+    /// Consecutive exploit epochs far from `average`.
+    deviations: u8,
+    next_explore_ns: [u64; MAX_VERSIONS],
+    explore_period_ns: [u64; MAX_VERSIONS],
+}
+
+impl Policy {
+    const fn new(versions: u8) -> Self {
+        Self {
+            versions,
+            phase: Phase::Idle,
+            epoch_start_ns: 0,
+            epoch_start_ops: 0,
+            epoch_len_ns: 0,
+            baseline: 0.0,
+            average: 0.0,
+            deviations: 0,
+            next_explore_ns: [0; MAX_VERSIONS],
+            explore_period_ns: [ns(MIN_EXPLORE_PERIOD); MAX_VERSIONS],
+        }
+    }
+
+    fn start_epoch(&mut self, now: u64, ops: u64, len: Duration) -> u64 {
+        self.epoch_start_ns = now;
+        self.epoch_start_ops = ops;
+        self.epoch_len_ns = ns(len);
+        now + self.epoch_len_ns
+    }
+
+    /// Every other version becomes due for exploration after its own period from `now`.
+    fn schedule_all(&mut self, now: u64, reset_periods: bool) {
+        for v in 0..usize::from(self.versions) {
+            if reset_periods {
+                self.explore_period_ns[v] = ns(MIN_EXPLORE_PERIOD);
+            }
+            self.next_explore_ns[v] = now + self.explore_period_ns[v];
+        }
+    }
+
+    /// The version due for exploration soonest, if one is due.
+    fn due_candidate(&self, now: u64, mode: u8) -> Option<u8> {
+        (0..self.versions)
+            .filter(|&v| v != mode && self.next_explore_ns[usize::from(v)] <= now)
+            .min_by_key(|&v| self.next_explore_ns[usize::from(v)])
+    }
+
+    fn on_epoch_end(&mut self, now: u64, ops: u64, mode: u8) -> Step {
+        let mut step = Step {
+            switch_to: None,
+            trial_started: false,
+            adopted: None,
+            next_epoch_end_ns: 0,
+        };
+        let elapsed = now.saturating_sub(self.epoch_start_ns).max(1);
+        let stale = elapsed > STALE_EPOCH_FACTOR * self.epoch_len_ns;
+        let rate = ops.saturating_sub(self.epoch_start_ops) as f64 / elapsed as f64;
+        match self.phase {
+            Phase::Idle => {
+                self.schedule_all(now, true);
+                self.phase = Phase::Exploit {
+                    baseline_valid: false,
+                };
+                step.next_epoch_end_ns = self.start_epoch(now, ops, EXPLOIT_EPOCH);
+            }
+            Phase::Exploit { baseline_valid } => {
+                if stale || !baseline_valid {
+                    self.phase = Phase::Exploit {
+                        baseline_valid: true,
+                    };
+                    step.next_epoch_end_ns = self.start_epoch(now, ops, EXPLOIT_EPOCH);
+                    return step;
+                }
+                let deviates =
+                    self.average > 0.0 && (rate / self.average - 1.0).abs() > REGIME_CHANGE;
+                self.deviations = if deviates { self.deviations + 1 } else { 0 };
+                if self.deviations >= REGIME_CHANGE_EPOCHS {
+                    self.schedule_all(now, true);
+                    for v in 0..usize::from(self.versions) {
+                        self.next_explore_ns[v] = now; // search again at once
+                    }
+                    self.average = rate;
+                    self.deviations = 0;
+                } else if deviates {
+                    // Wait for the next epoch to confirm; the average keeps the old regime.
+                } else if self.average > 0.0 {
+                    self.average += AVERAGE_WEIGHT * (rate - self.average);
+                } else {
+                    self.average = rate;
+                }
+                self.baseline = rate;
+                match self.due_candidate(now, mode) {
+                    Some(candidate) => {
+                        self.phase = Phase::Settling {
+                            candidate,
+                            from: mode,
+                        };
+                        step.switch_to = Some(candidate);
+                        step.trial_started = true;
+                        step.next_epoch_end_ns = self.start_epoch(now, ops, TRIAL_SETTLE);
+                    }
+                    None => step.next_epoch_end_ns = self.start_epoch(now, ops, EXPLOIT_EPOCH),
+                }
+            }
+            Phase::Settling { candidate, from } => {
+                self.phase = Phase::Trial { candidate, from };
+                step.next_epoch_end_ns = self.start_epoch(now, ops, TRIAL_EPOCH);
+                step.next_epoch_end_ns = now + ns(TRIAL_CHECK);
+            }
+            Phase::Trial { candidate, from } => {
+                let measured_enough = elapsed >= ns(TRIAL_EPOCH);
+                let hopeless = rate < self.baseline * ABORT_RATIO;
+                if !stale && !measured_enough && !hopeless {
+                    step.next_epoch_end_ns = now + ns(TRIAL_CHECK);
+                    return step;
+                }
+                let c = usize::from(candidate);
+                if !stale && measured_enough && rate > self.baseline * (1.0 + SWITCH_MARGIN) {
+                    step.adopted = Some(Adopted {
+                        from,
+                        to: candidate,
+                        before_ops_per_sec: (self.baseline * 1e9) as u64,
+                        after_ops_per_sec: (rate * 1e9) as u64,
+                    });
+                    self.average = rate;
+                    self.deviations = 0;
+                    // The version left behind is re-checked soon; the others keep their periods.
+                    self.explore_period_ns[usize::from(from)] = ns(MIN_EXPLORE_PERIOD);
+                    self.schedule_all(now, false);
+                } else {
+                    step.switch_to = Some(from);
+                    if !stale {
+                        self.explore_period_ns[c] =
+                            (self.explore_period_ns[c] * 2).min(ns(MAX_EXPLORE_PERIOD));
+                    }
+                    self.next_explore_ns[c] = now + self.explore_period_ns[c];
+                }
+                self.phase = Phase::Exploit {
+                    baseline_valid: false,
+                };
+                step.next_epoch_end_ns = self.start_epoch(now, ops, EXPLOIT_EPOCH);
+            }
+        }
+        step
+    }
+}
+
+/// Handed to each version: reports what the operation observed (evidence for the report; the
+/// switching itself is driven by measured throughput).
 #[derive(Clone, Copy)]
 pub struct Probe {
     dispatcher: &'static Dispatcher,
     version: u8,
-}
-
-/// Per-thread evidence, for the dispatcher last reported to.
-struct Evidence {
-    owner: Cell<usize>,
-    failures: Cell<u32>,
-    window_start_ns: Cell<u64>,
-    calm: Cell<u32>,
-}
-
-thread_local! {
-    static EVIDENCE: Evidence = const {
-        Evidence {
-            owner: Cell::new(0),
-            failures: Cell::new(0),
-            window_start_ns: Cell::new(0),
-            calm: Cell::new(0),
-        }
-    };
-}
-
-impl Evidence {
-    /// Resets the evidence when it belonged to another dispatcher or version.
-    fn claim(&self, dispatcher: &Dispatcher, version: u8) {
-        let owner = (dispatcher as *const Dispatcher as usize) | usize::from(version) << 56;
-        if self.owner.get() != owner {
-            self.owner.set(owner);
-            self.failures.set(0);
-            self.window_start_ns.set(0);
-            self.calm.set(0);
-        }
-    }
 }
 
 impl Probe {
@@ -262,103 +558,35 @@ impl Probe {
     /// Reports an operation that needed `failed_attempts` extra attempts (failed CAS, busy lock).
     #[inline]
     pub fn contended(self, failed_attempts: u32) {
-        if failed_attempts > 0 {
-            self.contended_cold(failed_attempts);
+        if failed_attempts >= HOT_RETRIES {
+            self.hot_cold();
         }
     }
 
-    /// Reports an operation that waited `wait` before it could proceed (a hot operation of one
-    /// failed attempt per microsecond, at least [`HOT_RETRIES`]).
+    /// Reports an operation that waited `wait` before it could proceed.
     #[inline]
     pub fn waited(self, wait: Duration) {
-        let attempts = u32::try_from(wait.as_micros())
-            .unwrap_or(u32::MAX)
-            .max(HOT_RETRIES);
-        self.contended_cold(attempts);
+        if wait >= QUEUED_HOT_WAIT {
+            self.hot_cold();
+        }
     }
 
     #[cold]
-    fn contended_cold(self, failed_attempts: u32) {
-        let d = self.dispatcher;
-        if failed_attempts < HOT_RETRIES {
-            // Light contention: the normal price of the current version. It neither pushes
-            // towards a heavier version nor holds back a return to a lighter one.
-            return;
-        }
-        let now = now_ns();
-        // ORDERING: relaxed: an advisory timestamp, read only by the de-escalation heuristic.
-        if now.saturating_sub(d.last_contended_ns.load(Ordering::Relaxed))
-            > CONTENDED_STAMP_GRANULARITY_NS
-        {
-            d.last_contended_ns.store(now, Ordering::Relaxed);
-        }
-        if usize::from(self.version) != d.mode() {
-            return; // evidence about a version no longer in use
-        }
-        let escalate = EVIDENCE.with(|e| {
-            e.claim(d, self.version);
-            e.calm.set(0);
-            if e.window_start_ns.get() == 0
-                || now - e.window_start_ns.get() > ESCALATE_WINDOW.as_nanos() as u64
-            {
-                e.window_start_ns.set(now);
-                e.failures.set(0);
-            }
-            let failures = e.failures.get().saturating_add(failed_attempts);
-            e.failures.set(failures);
-            if failures >= ESCALATE_FAILURES {
-                e.failures.set(0);
-                e.window_start_ns.set(0);
-                Some(u64::from(failures))
-            } else {
-                None
-            }
-        });
-        if let Some(evidence) = escalate {
-            if self.version + 1 < d.versions {
-                d.try_switch_cold(
-                    self.version,
-                    self.version + 1,
-                    "failed attempts of hot operations exceeded the escalation threshold within the window",
-                    evidence,
-                );
-            }
-        }
+    fn hot_cold(self) {
+        // ORDERING: relaxed: a statistic for the report.
+        self.dispatcher
+            .shared
+            .hot_ops
+            .fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Reports an operation that went through at its first attempt. Only versions above 0 need
-    /// to call it (it drives de-escalation); version 0 stays free on its fast path.
-    #[inline]
-    pub fn uncontended(self) {
-        if self.version == 0 {
-            return;
-        }
-        let d = self.dispatcher;
-        let calm = EVIDENCE.with(|e| {
-            e.claim(d, self.version);
-            let calm = e.calm.get() + 1;
-            if calm >= CALM_STREAK {
-                e.calm.set(0);
-                true
-            } else {
-                e.calm.set(calm);
-                false
-            }
-        });
-        let quiet = now_ns().saturating_sub(d.last_contended_ns.load(Ordering::Relaxed))
-            >= CALM_WINDOW.as_nanos() as u64;
-        if calm && quiet && usize::from(self.version) == d.mode() {
-            d.try_switch_cold(
-                self.version,
-                self.version - 1,
-                "a streak of operations saw no contention",
-                u64::from(CALM_STREAK),
-            );
-        }
-    }
+    /// Reports an operation that went through at its first attempt. Free: kept so versions can
+    /// state it, but throughput, not the absence of failures, decides the switches.
+    #[inline(always)]
+    pub fn uncontended(self) {}
 }
 
-/// One switch of a dispatcher.
+/// One adopted switch of a dispatcher.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
     /// The dispatcher's name.
@@ -369,12 +597,15 @@ pub struct Decision {
     pub to: usize,
     /// Why.
     pub reason: &'static str,
-    /// The evidence count behind the decision (failed attempts or calm operations).
+    /// Measured throughput of `from` in the epoch before the trial, operations per second.
+    pub before_ops_per_sec: u64,
+    /// Measured throughput of `to` during its trial, operations per second.
+    pub after_ops_per_sec: u64,
+    /// Hot operations (at least [`HOT_RETRIES`] failed attempts, or a long wait) reported by
+    /// the versions so far.
     pub evidence: u64,
     /// Nanoseconds since the module's first use.
     pub at_ns: u64,
-    /// Dwell before the next switch is allowed, in nanoseconds.
-    pub dwell_ns: u64,
 }
 
 static DECISIONS: Mutex<Vec<Decision>> = Mutex::new(Vec::new());
@@ -407,28 +638,35 @@ pub fn write_report() -> io::Result<Option<PathBuf>> {
     let mut records = Vec::new();
     for d in lock_ignoring_poison(&DISPATCHERS).iter() {
         let data = format!(
-            "{{\"versions\":{},\"current\":{},\"switches\":{}}}",
+            "{{\"versions\":{},\"current\":{},\"switches\":{},\"trials\":{}}}",
             d.versions(),
             d.mode(),
-            d.switches()
+            d.switches(),
+            d.trials()
         );
         records.push(report_file::record(
             "contention",
             d.name,
             "summary",
             &format!(
-                "dispatcher runs version {} of {} after {} switch(es)",
+                "dispatcher runs version {} of {} after {} switch(es) and {} trial(s)",
                 d.mode(),
                 d.versions(),
-                d.switches()
+                d.switches(),
+                d.trials()
             ),
             &data,
         ));
     }
     for decision in decisions() {
         let data = format!(
-            "{{\"from\":{},\"to\":{},\"evidence\":{},\"at_ns\":{},\"dwell_ns\":{}}}",
-            decision.from, decision.to, decision.evidence, decision.at_ns, decision.dwell_ns
+            "{{\"from\":{},\"to\":{},\"before_ops_per_sec\":{},\"after_ops_per_sec\":{},\"evidence\":{},\"at_ns\":{}}}",
+            decision.from,
+            decision.to,
+            decision.before_ops_per_sec,
+            decision.after_ops_per_sec,
+            decision.evidence,
+            decision.at_ns
         );
         records.push(report_file::record(
             "contention",
@@ -523,31 +761,29 @@ pub fn lock_blocking<'m, T>(mutex: &'m Mutex<T>, probe: Probe) -> MutexGuard<'m,
             let start = Instant::now();
             let guard = mutex.lock().unwrap_or_else(|_| poisoned());
             let wait = start.elapsed();
-            if wait >= QUEUED_HOT_WAIT {
-                probe.waited(wait);
-            } else {
-                probe.contended(1);
-            }
+            probe.waited(wait);
             guard
         }
         Err(TryLockError::Poisoned(_)) => poisoned(),
     }
 }
 
-/// A wait in the mutex's queue from which the operation counts as hot: shorter waits are a
+/// A wait from which an operation counts as hot: shorter waits in a mutex's queue are a
 /// hand-over between two threads, longer ones mean a real queue of waiters.
 const QUEUED_HOT_WAIT: Duration = Duration::from_micros(20);
 
 /// Number of versions derived for a lock-protected critical section.
 pub const LOCK_VERSIONS: u8 = 3;
 
-/// Acquires `mutex` with the version `dispatcher` currently chooses.
+/// Acquires `mutex` with the version `dispatcher` currently chooses (counting the call for
+/// this thread's `sampler`).
 #[inline]
 pub fn lock_adaptive<'m, T>(
     dispatcher: &'static Dispatcher,
+    sampler: &'static LocalKey<Sampler>,
     mutex: &'m Mutex<T>,
 ) -> MutexGuard<'m, T> {
-    match dispatcher.mode() {
+    match dispatcher.select(sampler) {
         0 => lock_spinning(mutex, dispatcher.probe(0)),
         1 => lock_backoff(mutex, dispatcher.probe(1)),
         _ => lock_blocking(mutex, dispatcher.probe(2)),
@@ -563,72 +799,157 @@ fn poisoned() -> ! {
 mod tests {
     use super::*;
 
+    const MS: u64 = 1_000_000;
+
+    /// Drives a policy with versions of fixed throughput (operations per millisecond), the way
+    /// samples would: an epoch end whenever the policy asks for one. Returns the mode after
+    /// `duration_ms` and every adopted switch.
+    struct Sim {
+        policy: Policy,
+        now: u64,
+        ops: u64,
+        mode: u8,
+        next_end: u64,
+        adopted: Vec<Adopted>,
+        trials: u32,
+    }
+
+    impl Sim {
+        fn new(versions: u8) -> Self {
+            Self {
+                policy: Policy::new(versions),
+                now: 1,
+                ops: 0,
+                mode: 0,
+                next_end: 0,
+                adopted: Vec::new(),
+                trials: 0,
+            }
+        }
+
+        fn run(&mut self, duration_ms: u64, per_ms: &[u64]) {
+            let end = self.now + duration_ms * MS;
+            while self.now < end {
+                self.now += MS / 10;
+                self.ops += per_ms[usize::from(self.mode)] / 10;
+                if self.now >= self.next_end {
+                    let step = self.policy.on_epoch_end(self.now, self.ops, self.mode);
+                    if let Some(to) = step.switch_to {
+                        self.mode = to;
+                    }
+                    self.trials += u32::from(step.trial_started);
+                    self.adopted.extend(step.adopted);
+                    self.next_end = step.next_epoch_end_ns;
+                }
+            }
+        }
+    }
+
     #[test]
-    fn sustained_failures_escalate_and_calm_de_escalates() {
-        static D: Dispatcher = Dispatcher::new("tests::escalate", 3);
-        assert_eq!(D.mode(), 0);
-        // Operations with a failure or two are the normal price of optimism: no switch.
-        for _ in 0..4 * ESCALATE_FAILURES {
-            D.probe(0).contended(HOT_RETRIES - 1);
-        }
-        assert_eq!(D.mode(), 0);
-        // Hot operations adding up within the window escalate once.
-        for _ in 0..ESCALATE_FAILURES / HOT_RETRIES {
-            D.probe(0).contended(HOT_RETRIES);
+    fn a_faster_version_is_found_and_adopted() {
+        let mut sim = Sim::new(3);
+        sim.run(500, &[1000, 1500, 3000]);
+        assert_eq!(sim.mode, 2);
+        assert!(sim
+            .adopted
+            .iter()
+            .all(|a| a.after_ops_per_sec > a.before_ops_per_sec));
+        assert_eq!(sim.adopted.last().unwrap().to, 2);
+    }
+
+    #[test]
+    fn equal_versions_do_not_switch_and_their_trials_back_off() {
+        let mut sim = Sim::new(3);
+        sim.run(10_000, &[1000, 1000, 1000]);
+        assert_eq!(sim.mode, 0);
+        assert!(sim.adopted.is_empty(), "{:?}", sim.adopted);
+        // Periods double from 20 ms to 2 s: about 8 trials per version, not 10 s / 20 ms.
+        assert!(sim.trials <= 2 * 10, "{} trials", sim.trials);
+    }
+
+    #[test]
+    fn a_slower_candidate_is_abandoned_at_its_first_check() {
+        let mut sim = Sim::new(2);
+        sim.run(1000, &[1000, 100]);
+        assert_eq!(sim.mode, 0);
+        assert!(sim.adopted.is_empty());
+        // Time spent in the slow version: settle + one check per trial.
+        let trials = u64::from(sim.trials);
+        assert!(trials >= 3, "{trials}");
+        let lost = 1000 * 1000 - sim.ops;
+        let lost_ms = lost as f64 / 900.0; // each slow millisecond loses 900 operations
+        let per_trial = (TRIAL_SETTLE + TRIAL_CHECK).as_secs_f64() * 1e3 + 0.3;
+        assert!(
+            lost_ms <= trials as f64 * per_trial,
+            "lost {lost_ms:.1} ms over {trials} trials"
+        );
+    }
+
+    #[test]
+    fn a_regime_change_starts_a_new_search_and_the_policy_comes_back() {
+        let mut sim = Sim::new(3);
+        sim.run(2000, &[1000, 2000, 500]);
+        assert_eq!(sim.mode, 1);
+        // Contention goes away: version 0 is best again; the change in throughput of the
+        // exploited version triggers a search at once.
+        sim.run(200, &[5000, 3000, 500]);
+        assert_eq!(sim.mode, 0);
+        let last = sim.adopted.last().unwrap();
+        assert_eq!((last.from, last.to), (1, 0));
+    }
+
+    #[test]
+    fn stale_epochs_are_discarded() {
+        let mut sim = Sim::new(2);
+        sim.run(100, &[1000, 1000]);
+        let trials = sim.trials;
+        // The function is not called for a second, then runs as before: no switch, no search.
+        sim.now += 1000 * MS;
+        sim.run(50, &[1000, 1000]);
+        assert_eq!(sim.mode, 0);
+        assert!(sim.adopted.is_empty());
+        assert!(sim.trials <= trials + 1);
+    }
+
+    #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "timing-driven: measures real throughput for up to seconds"
+    )]
+    fn the_dispatcher_switches_to_a_measurably_faster_version_and_logs_it() {
+        static D: Dispatcher = Dispatcher::new("tests::measured", 2);
+        thread_local! { static S: Sampler = const { Sampler::new() }; }
+        let spin = |d: Duration| {
+            let start = Instant::now();
+            while start.elapsed() < d {
+                std::hint::spin_loop();
+            }
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        // Version 0 takes 4 µs per call, version 1 1 µs: version 1 must win.
+        while D.switches() == 0 && Instant::now() < deadline {
+            match D.select(&S) {
+                0 => spin(Duration::from_micros(4)),
+                _ => spin(Duration::from_micros(1)),
+            }
         }
         assert_eq!(D.mode(), 1);
-        // Reports from the old version are stale and ignored.
-        for _ in 0..4 * ESCALATE_FAILURES {
-            D.probe(0).contended(HOT_RETRIES);
+        // Stay there while it remains faster.
+        let until = Instant::now() + Duration::from_millis(200);
+        while Instant::now() < until {
+            match D.select(&S) {
+                0 => spin(Duration::from_micros(4)),
+                _ => spin(Duration::from_micros(1)),
+            }
         }
-        assert_eq!(D.mode(), 1);
-        // A calm streak right after contention is held back by the dwell and the calm window...
-        for _ in 0..CALM_STREAK {
-            D.probe(1).uncontended();
-        }
-        assert_eq!(D.mode(), 1);
-        // ...and honoured after them.
-        std::thread::sleep(MIN_DWELL.max(CALM_WINDOW) * 2);
-        for _ in 0..CALM_STREAK {
-            D.probe(1).uncontended();
-        }
-        assert_eq!(D.mode(), 0);
+        assert!(D.trials() >= 1);
         let log: Vec<Decision> = decisions()
             .into_iter()
             .filter(|d| d.dispatcher == D.name())
             .collect();
-        assert_eq!(log.len(), 2);
+        assert!(!log.is_empty());
         assert_eq!((log[0].from, log[0].to), (0, 1));
-        assert_eq!((log[1].from, log[1].to), (1, 0));
-        // Switching straight back doubled the dwell (hysteresis against thrashing).
-        assert_eq!(log[1].dwell_ns, 2 * MIN_DWELL.as_nanos() as u64);
-    }
-
-    #[test]
-    fn sparse_failures_do_not_escalate() {
-        static D: Dispatcher = Dispatcher::new("tests::sparse", 2);
-        for _ in 0..4 {
-            for _ in 0..ESCALATE_FAILURES / HOT_RETRIES / 2 {
-                D.probe(0).contended(HOT_RETRIES);
-            }
-            std::thread::sleep(ESCALATE_WINDOW * 2);
-        }
-        assert_eq!(D.mode(), 0);
-    }
-
-    #[test]
-    fn the_last_version_never_escalates_and_version_zero_never_de_escalates() {
-        static D: Dispatcher = Dispatcher::new("tests::bounds", 2);
-        D.pin(1);
-        for _ in 0..4 * ESCALATE_FAILURES {
-            D.probe(1).contended(HOT_RETRIES);
-        }
-        assert_eq!(D.mode(), 1);
-        D.pin(0);
-        for _ in 0..4 * CALM_STREAK {
-            D.probe(0).uncontended();
-        }
-        assert_eq!(D.mode(), 0);
+        assert!(log[0].after_ops_per_sec > log[0].before_ops_per_sec);
     }
 
     #[test]
