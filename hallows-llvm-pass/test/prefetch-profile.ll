@@ -1,6 +1,7 @@
 ; Profile-guided decisions (Inputs/prefetch.profile, made for the sites of this file):
 ; - @column: a 4 KiB-stride walk the profile marks as missing: prefetched, with the distance
-;   from the profile (40 ns per iteration, 100 ns misses at rate 0.95: 100 / (40 - 95/10) -> 4);
+;   from the profile (120 ns per iteration, 100 ns misses at rate 0.95, the stall taken out whole:
+;   100 / (120 - 95) -> 4);
 ; - @gather_hits: an indirect load the profile says hits (footprint fits in L2): skipped;
 ; - @short_rows: an indirect load in a loop averaging 3 iterations per entry: skipped;
 ; - @never_ran: a site absent from the profile: skipped as cold;

@@ -204,16 +204,29 @@ impl FunctionLoopViews {
     }
 }
 
-/// Header phis of `l` advanced by a positive constant.
+/// Header phis of `l` advanced by a positive constant, and header phis that carry such an
+/// induction's previous value (a "lagged" copy, as a rotated slice iterator keeps the current
+/// element's pointer one step behind the next one).
 fn find_inductions(function: Value, l: &LoopView) -> Vec<Induction> {
     let Some(latch) = l.latch else {
         return Vec::new();
     };
-    let mut out = Vec::new();
-    for phi in ll::instructions(l.header) {
-        if ll::opcode(phi) != Some(LLVMOpcode::LLVMPHI) {
-            break;
+    // The condition that keeps the loop going: a step selected by it (`select %c, 8, 0`,
+    // `zext %c`) is the step of every iteration that continues.
+    let stay = ll::conditional_branch(latch).and_then(|(cond, t, f)| {
+        match (l.blocks.contains(&t), l.blocks.contains(&f)) {
+            (true, false) => Some((cond, true)),
+            (false, true) => Some((cond, false)),
+            _ => None,
         }
+    });
+    let phis: Vec<Value> = ll::instructions(l.header)
+        .into_iter()
+        .take_while(|i| ll::opcode(*i) == Some(LLVMOpcode::LLVMPHI))
+        .collect();
+    let mut out = Vec::new();
+    let mut lagged = Vec::new();
+    for &phi in &phis {
         let ty = ll::type_of(phi);
         let pointer = ll::is_pointer(ty);
         if !pointer && !ll::is_small_int(ty) {
@@ -222,29 +235,69 @@ fn find_inductions(function: Value, l: &LoopView) -> Vec<Induction> {
         let Some(&(next, _)) = ll::phi_incoming(phi).iter().find(|(_, b)| *b == latch) else {
             continue;
         };
-        if let Some(step) = step_of(function, phi, next, pointer) {
-            if step > 0 {
-                out.push(Induction {
-                    phi,
-                    next,
-                    step,
-                    pointer,
-                });
-            }
+        match step_of(function, phi, next, pointer, stay) {
+            Some(step) if step > 0 => out.push(Induction {
+                phi,
+                next,
+                step,
+                pointer,
+            }),
+            Some(_) => {}
+            None if phis.contains(&next) && next != phi => lagged.push((phi, next, pointer)),
+            None => {}
+        }
+    }
+    // `%cur = phi [%start, %pre], [%next_ptr, %latch]` where `%next_ptr` is an induction's
+    // header phi: `%cur` in iteration k+1 is that induction's value in iteration k, so it
+    // advances by the same step, and the latch's test on `%next_ptr` bounds it.
+    for (phi, next, pointer) in lagged {
+        let lead = out
+            .iter()
+            .find(|iv| iv.phi == next && iv.pointer == pointer)
+            .copied();
+        if let Some(lead) = lead {
+            out.push(Induction {
+                phi,
+                next,
+                step: lead.step,
+                pointer,
+            });
         }
     }
     out
 }
 
-/// The constant by which `next` advances `phi`, if it does.
-fn step_of(function: Value, phi: Value, next: Value, pointer: bool) -> Option<i64> {
+/// `v` as a constant on the iterations that continue the loop (`stay`: the latch condition and
+/// the value that keeps the loop going).
+fn continuing_const(v: Value, stay: Option<(Value, bool)>) -> Option<i64> {
+    if let Some(c) = ll::const_int(v) {
+        return Some(c);
+    }
+    let (cond, stays_when) = stay?;
+    match ll::opcode(v)? {
+        LLVMOpcode::LLVMSelect if ll::operand(v, 0) == cond => {
+            ll::const_int(ll::operand(v, if stays_when { 1 } else { 2 }))
+        }
+        LLVMOpcode::LLVMZExt if ll::operand(v, 0) == cond => Some(i64::from(stays_when)),
+        _ => None,
+    }
+}
+
+/// The constant by which `next` advances `phi` on every iteration that continues the loop.
+fn step_of(
+    function: Value,
+    phi: Value,
+    next: Value,
+    pointer: bool,
+    stay: Option<(Value, bool)>,
+) -> Option<i64> {
     match ll::opcode(next)? {
         LLVMOpcode::LLVMAdd if !pointer => {
             let (a, b) = (ll::operand(next, 0), ll::operand(next, 1));
             if a == phi {
-                ll::const_int(b)
+                continuing_const(b, stay)
             } else if b == phi {
-                ll::const_int(a)
+                continuing_const(a, stay)
             } else {
                 None
             }
@@ -252,7 +305,7 @@ fn step_of(function: Value, phi: Value, next: Value, pointer: bool) -> Option<i6
         LLVMOpcode::LLVMGetElementPtr
             if pointer && ll::num_operands(next) == 2 && ll::operand(next, 0) == phi =>
         {
-            let n = ll::const_int(ll::operand(next, 1))?;
+            let n = continuing_const(ll::operand(next, 1), stay)?;
             // SAFETY: `next` is a live GEP; the data layout belongs to the module of `function`.
             let size = unsafe {
                 let elem = LLVMGetGEPSourceElementType(next);
