@@ -2,8 +2,8 @@
 //! lock versions) at 1, 2, 4 and 8 threads with short and long critical sections, each fixed
 //! version against the `#[multiversion_contention]` dispatcher.
 //!
-//! `cargo bench -p hallows-macros --bench contention -- --warm-up-time 1 --measurement-time 2`;
-//! `scripts/bench-ratios.py` (in this crate) turns criterion's estimates into the README table.
+//! `cargo bench -p hallows-macros --bench contention -- --warm-up-time 1 --measurement-time 3`;
+//! `benches/ratios.py` (in this crate) turns criterion's estimates into the README table.
 
 #[path = "support/workloads.rs"]
 mod workloads;
@@ -13,7 +13,7 @@ use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use hallows_runtime::contention::{Dispatcher, Probe};
+use hallows_runtime::contention::{self, Dispatcher, Probe};
 use workloads::{Counter, Map, Stack};
 
 /// Dispatcher whose probes the fixed versions report to (its choice is ignored).
@@ -108,7 +108,29 @@ fn map_op(variant: usize) -> fn(&Map, u64) {
     }
 }
 
+/// After each adaptive run: the dispatcher's switches during it and its trial count, on
+/// stderr (the decision log the report would show).
+fn log_decisions(label: &str, logged: &mut usize) {
+    let all = contention::decisions();
+    let new: Vec<String> = all[*logged..]
+        .iter()
+        .map(|d| {
+            format!(
+                "{}: {}->{} ({} -> {} op/ms)",
+                d.dispatcher.rsplit("::").nth(1).unwrap_or(""),
+                d.from,
+                d.to,
+                d.before_ops_per_sec / 1000,
+                d.after_ops_per_sec / 1000
+            )
+        })
+        .collect();
+    *logged = all.len();
+    eprintln!("decisions during {label}: {} switch(es) {new:?}", new.len());
+}
+
 fn contention(c: &mut Criterion) {
+    let mut logged = 0;
     for (section, steps) in SECTIONS {
         for workload in ["counter", "stack", "map"] {
             let mut group = c.benchmark_group(format!("contention/{workload}/{section}"));
@@ -145,6 +167,9 @@ fn contention(c: &mut Criterion) {
                                 b.iter_custom(|iters| run(&state, threads, iters, op))
                             });
                         }
+                    }
+                    if *name == "adaptive" {
+                        log_decisions(&format!("{workload}/{section}/{threads}"), &mut logged);
                     }
                 }
             }

@@ -16,8 +16,8 @@
 //! 1. A [`Dispatcher`] holds the current version `mode`, alone on its cache line(s). Each thread
 //!    has a [`Sampler`] per dispatcher (in a `thread_local!` the macro generates) holding one
 //!    word: a countdown of calls and the version the thread last read from `mode`. A call
-//!    loads that word, decrements it and runs the cached version: no shared memory is touched
-//!    on the fast path (the thread-local load replaces the relaxed load of `mode`).
+//!    loads that word, runs the cached version, then decrements the countdown: no shared memory
+//!    is touched on the fast path (the thread-local load replaces the relaxed load of `mode`).
 //! 2. When a thread's countdown reaches zero (a *sample*), the thread reads the clock, adds the
 //!    calls since its previous sample to the dispatcher's shared operation count (one relaxed
 //!    `fetch_add`, on a line apart from `mode`), re-reads `mode`, and re-arms its countdown so
@@ -25,7 +25,10 @@
 //!    operation costs. A switch therefore reaches every thread within one window.
 //! 3. Time is cut into *epochs*. The sample that finds the current epoch over takes the
 //!    dispatcher's policy lock (`try_lock`: one decider, the others go on) and computes the
-//!    epoch's throughput (operations per nanosecond of wall time).
+//!    epoch's throughput: operations per nanosecond of calling threads' time (the sum of the
+//!    sample windows that ended in the epoch). Threads that keep calling make it proportional
+//!    to throughput; unlike wall time it does not count moments when no thread was calling
+//!    (threads starting or ending), which made wall-time throughput too noisy to compare.
 //!    * **Exploit** epochs ([`EXPLOIT_EPOCH`]) run the chosen version and measure its throughput,
 //!      the *baseline*. When another version's exploration is due, the next phase is a trial.
 //!    * A **trial** switches `mode` to the candidate, lets threads settle for [`TRIAL_SETTLE`]
@@ -161,6 +164,9 @@ impl Default for Sampler {
 struct Shared {
     /// Operations counted by samples so far.
     ops: AtomicU64,
+    /// Sum of the sample windows (a thread's time from one sample to its next) those operations
+    /// were counted in.
+    busy_ns: AtomicU64,
     /// `now_ns()` at which the current epoch ends (0: not started).
     epoch_end_ns: AtomicU64,
     /// Hot operations reported by probes (report evidence).
@@ -196,6 +202,7 @@ impl Dispatcher {
             mode: CachePadded::new(AtomicU8::new(0)),
             shared: CachePadded::new(Shared {
                 ops: AtomicU64::new(0),
+                busy_ns: AtomicU64::new(0),
                 epoch_end_ns: AtomicU64::new(0),
                 hot_ops: AtomicU64::new(0),
             }),
@@ -206,23 +213,40 @@ impl Dispatcher {
         }
     }
 
-    /// The version to run now, counting the call for `sampler` (this thread's [`Sampler`] of
-    /// this dispatcher): a thread-local load and store; every [`SAMPLE_WINDOW`] of the thread's
-    /// time, a sample, which also picks up the shared `mode`.
+    /// The version this thread runs now: its [`Sampler`]'s cached copy of `mode` (a
+    /// thread-local load). Call [`count`](Self::count) after running it.
     #[inline(always)]
-    pub fn select(&'static self, sampler: &'static LocalKey<Sampler>) -> usize {
+    pub fn version(&'static self, sampler: &'static LocalKey<Sampler>) -> usize {
         sampler
-            .try_with(|s| {
-                let state = s.state.get();
-                if state < ONE_CALL {
-                    self.sample_cold(s)
-                } else {
-                    s.state.set(state - ONE_CALL);
-                    (state & MODE_MASK) as usize
-                }
-            })
+            .try_with(|s| (s.state.get() & MODE_MASK) as usize)
             // A thread already destroying its thread-locals reads the shared word.
             .unwrap_or_else(|_| self.mode())
+    }
+
+    /// Counts one call for this thread's `sampler` (a thread-local decrement); every
+    /// [`SAMPLE_WINDOW`] of the thread's time, a sample, which also refreshes the cached version.
+    ///
+    /// Called *after* the version ran: the store then has time to leave the store buffer before
+    /// the next call's atomic read-modify-write, which would otherwise wait for it (a locked
+    /// instruction drains the store buffer on x86).
+    #[inline(always)]
+    pub fn count(&'static self, sampler: &'static LocalKey<Sampler>) {
+        let _ = sampler.try_with(|s| {
+            let state = s.state.get();
+            if state < ONE_CALL {
+                self.sample_cold(s);
+            } else {
+                s.state.set(state - ONE_CALL);
+            }
+        });
+    }
+
+    /// [`count`](Self::count) then [`version`](Self::version), for callers that do not mind
+    /// the order.
+    #[inline(always)]
+    pub fn select(&'static self, sampler: &'static LocalKey<Sampler>) -> usize {
+        self.count(sampler);
+        self.version(sampler)
     }
 
     /// The version running now (no counting).
@@ -270,10 +294,10 @@ impl Dispatcher {
     }
 
     /// Counts the calls since the thread's previous sample, re-arms its countdown, ends the
-    /// epoch when it is over; returns the version to run.
+    /// epoch when it is over, refreshes the thread's cached version.
     #[cold]
     #[inline(never)]
-    fn sample_cold(&'static self, s: &Sampler) -> usize {
+    fn sample_cold(&'static self, s: &Sampler) {
         let now = now_ns();
         let interval = s.interval.get();
         // ORDERING: relaxed: a statistic; the decider reads it under the policy lock and
@@ -284,6 +308,12 @@ impl Dispatcher {
             .fetch_add(u64::from(interval), Ordering::Relaxed)
             + u64::from(interval);
         let last = s.last_ns.get();
+        if interval > 0 {
+            // ORDERING: relaxed: a statistic, like `ops`.
+            self.shared
+                .busy_ns
+                .fetch_add(now.saturating_sub(last), Ordering::Relaxed);
+        }
         let window = ns(SAMPLE_WINDOW);
         let next = if interval == 0 {
             MIN_SAMPLE_INTERVAL
@@ -302,7 +332,6 @@ impl Dispatcher {
         }
         let mode = self.mode.load(Ordering::Relaxed);
         s.state.set(((next - 1) * ONE_CALL) | u32::from(mode));
-        usize::from(mode)
     }
 
     #[cold]
@@ -314,7 +343,8 @@ impl Dispatcher {
             return; // decided meanwhile
         }
         let mode = self.mode.load(Ordering::Relaxed);
-        let step = policy.on_epoch_end(now, ops, mode);
+        let busy = self.shared.busy_ns.load(Ordering::Relaxed);
+        let step = policy.on_epoch_end(now, ops, busy, mode);
         if let Some(to) = step.switch_to {
             self.mode.store(to, Ordering::Relaxed);
         }
@@ -389,6 +419,8 @@ struct Policy {
     phase: Phase,
     epoch_start_ns: u64,
     epoch_start_ops: u64,
+    /// Sum of the threads' sample windows at the epoch start.
+    epoch_start_busy_ns: u64,
     /// Planned length of the current epoch (to recognise stale ones).
     epoch_len_ns: u64,
     /// Throughput (operations per nanosecond) of the last valid exploit epoch.
@@ -408,6 +440,7 @@ impl Policy {
             phase: Phase::Idle,
             epoch_start_ns: 0,
             epoch_start_ops: 0,
+            epoch_start_busy_ns: 0,
             epoch_len_ns: 0,
             baseline: 0.0,
             average: 0.0,
@@ -417,7 +450,8 @@ impl Policy {
         }
     }
 
-    fn start_epoch(&mut self, now: u64, ops: u64, len: Duration) -> u64 {
+    fn start_epoch(&mut self, now: u64, (ops, busy): (u64, u64), len: Duration) -> u64 {
+        self.epoch_start_busy_ns = busy;
         self.epoch_start_ns = now;
         self.epoch_start_ops = ops;
         self.epoch_len_ns = ns(len);
@@ -441,7 +475,9 @@ impl Policy {
             .min_by_key(|&v| self.next_explore_ns[usize::from(v)])
     }
 
-    fn on_epoch_end(&mut self, now: u64, ops: u64, mode: u8) -> Step {
+    /// `ops`: operations counted so far; `busy`: the sum of the sample windows they were counted
+    /// in (thread time spent calling, idle gaps between calls excluded when threads end or start).
+    fn on_epoch_end(&mut self, now: u64, ops: u64, busy: u64, mode: u8) -> Step {
         let mut step = Step {
             switch_to: None,
             trial_started: false,
@@ -450,7 +486,11 @@ impl Policy {
         };
         let elapsed = now.saturating_sub(self.epoch_start_ns).max(1);
         let stale = elapsed > STALE_EPOCH_FACTOR * self.epoch_len_ns;
-        let rate = ops.saturating_sub(self.epoch_start_ops) as f64 / elapsed as f64;
+        // Operations per nanosecond of a calling thread's time: in a closed loop (threads that
+        // keep calling) proportional to throughput, and blind to time in which nobody called.
+        let busy_ns = busy.saturating_sub(self.epoch_start_busy_ns).max(1);
+        let rate = ops.saturating_sub(self.epoch_start_ops) as f64 / busy_ns as f64;
+        let ops = (ops, busy);
         match self.phase {
             Phase::Idle => {
                 self.schedule_all(now, true);
@@ -783,11 +823,13 @@ pub fn lock_adaptive<'m, T>(
     sampler: &'static LocalKey<Sampler>,
     mutex: &'m Mutex<T>,
 ) -> MutexGuard<'m, T> {
-    match dispatcher.select(sampler) {
+    let guard = match dispatcher.version(sampler) {
         0 => lock_spinning(mutex, dispatcher.probe(0)),
         1 => lock_backoff(mutex, dispatcher.probe(1)),
         _ => lock_blocking(mutex, dispatcher.probe(2)),
-    }
+    };
+    dispatcher.count(sampler);
+    guard
 }
 
 #[cold]
@@ -808,6 +850,7 @@ mod tests {
         policy: Policy,
         now: u64,
         ops: u64,
+        busy: u64,
         mode: u8,
         next_end: u64,
         adopted: Vec<Adopted>,
@@ -820,6 +863,7 @@ mod tests {
                 policy: Policy::new(versions),
                 now: 1,
                 ops: 0,
+                busy: 0,
                 mode: 0,
                 next_end: 0,
                 adopted: Vec::new(),
@@ -831,9 +875,12 @@ mod tests {
             let end = self.now + duration_ms * MS;
             while self.now < end {
                 self.now += MS / 10;
+                self.busy += MS / 10;
                 self.ops += per_ms[usize::from(self.mode)] / 10;
                 if self.now >= self.next_end {
-                    let step = self.policy.on_epoch_end(self.now, self.ops, self.mode);
+                    let step = self
+                        .policy
+                        .on_epoch_end(self.now, self.ops, self.busy, self.mode);
                     if let Some(to) = step.switch_to {
                         self.mode = to;
                     }

@@ -4,11 +4,13 @@
 //! fn op(args) -> R {                              // the dispatcher the user declared
 //!     static DISPATCHER: Dispatcher = Dispatcher::new("path::Type::op", N);
 //!     thread_local! { static SAMPLER: Sampler = const { Sampler::new() }; }
-//!     match DISPATCHER.select(&SAMPLER) {         // one relaxed load, a thread-local countdown
+//!     let r = match DISPATCHER.version(&SAMPLER) { // thread-local load of the cached version
 //!         0 => Self::version_0(args, DISPATCHER.probe(0)),
 //!         ..
 //!         _ => Self::version_last(args, DISPATCHER.probe(N - 1)),
-//!     }
+//!     };
+//!     DISPATCHER.count(&SAMPLER);                 // thread-local countdown; a sample at zero
+//!     r
 //! }
 //! ```
 
@@ -102,8 +104,13 @@ fn expand_impl(mut imp: syn::ItemImpl, dispatches: &[Dispatch]) -> TokenStream {
             ::std::thread_local! {
                 static SAMPLER: #p::Sampler = const { #p::Sampler::new() };
             }
-            match DISPATCHER.select(&SAMPLER) {
-                #(#arms)*
+            #[allow(unreachable_code)]
+            {
+                let __hallows_result = match DISPATCHER.version(&SAMPLER) {
+                    #(#arms)*
+                };
+                DISPATCHER.count(&SAMPLER);
+                __hallows_result
             }
         });
         f.block = body;
@@ -118,9 +125,7 @@ fn expand_impl(mut imp: syn::ItemImpl, dispatches: &[Dispatch]) -> TokenStream {
     // the same type, from where the dispatcher (the trait method) calls them as before.
     let assoc_types = assoc_types(&imp);
     let is_version = |item: &ImplItem| match item {
-        ImplItem::Fn(f) => dispatches
-            .iter()
-            .any(|d| d.versions.contains(&f.sig.ident)),
+        ImplItem::Fn(f) => dispatches.iter().any(|d| d.versions.contains(&f.sig.ident)),
         _ => false,
     };
     let (moved, kept): (Vec<ImplItem>, Vec<ImplItem>) = std::mem::take(&mut imp.items)
