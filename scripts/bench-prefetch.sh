@@ -2,7 +2,7 @@
 # Benchmarks the memory-bound example kernels: plain code vs the hand-tuned software-prefetch
 # variant (and vs a profile-guided `cargo hallows build` with the prefetch pass, when that works).
 #
-#   scripts/bench-prefetch.sh [--reps N] [--small] [--kernels "nas_is bfs ..."] [--no-hallows]
+#   scripts/bench-prefetch.sh [--reps N] [--small] [--kernels "nas_is bfs ..."] [--no-hallows] [--no-build]
 #
 # Builds `hallows-examples` in separate target directories under $BENCH_TARGET_DIR (default
 # target/bench-prefetch): `plain` (cargo build --release) and, per kernel K, `hallows-K`:
@@ -17,7 +17,10 @@
 # workload's stderr: CPU time of the kernel alone, input generation excluded, robust on a shared
 # machine), the ratios against plain and their geometric mean over the five prefetch kernels.
 # `ptrchase` and `compute` are controls without a hand-tuned variant: prefetching cannot help
-# them, and the hallows column must not hurt them. `--kernels` picks a subset.
+# them, and the hallows column must not hurt them. `--kernels` picks a subset. `--no-build`
+# skips every build and profiling step and times the binaries a previous run left in
+# $BENCH_TARGET_DIR (build with one run first, then time an exclusive run with `--no-build`,
+# so no compilation or training run shares the machine with the timed runs).
 #
 # Environment: CARGO (cargo to use), BENCH_TARGET_DIR, HALLOWS_CLI (a `cargo-hallows` binary to
 # use instead of building the workspace's), HALLOWS_TRAIN_ARGS (training-run arguments, split on
@@ -33,6 +36,7 @@ size_args=()
 tuned_kernels="nas_is nas_cg randacc hashjoin bfs"
 workloads="$tuned_kernels ptrchase compute"
 want_hallows=auto
+no_build=no
 while [ $# -gt 0 ]; do
     case "$1" in
         --reps) reps=${2:?--reps needs a number}; shift 2 ;;
@@ -40,6 +44,7 @@ while [ $# -gt 0 ]; do
         --small) size_args=(--small); shift ;;
         --kernels) workloads=${2:?--kernels needs a list}; shift 2 ;;
         --no-hallows) want_hallows=no; shift ;;
+        --no-build) no_build=yes; shift ;;
         -h|--help) sed -n '2,/^set -euo/p' "$0" | sed -n 's/^# \{0,1\}//p'; exit 0 ;;
         *) echo "error: unknown argument \`$1\`; see \`$0 --help\`" >&2; exit 2 ;;
     esac
@@ -52,53 +57,70 @@ cargo=${CARGO:-cargo}
 base=${BENCH_TARGET_DIR:-$root/target/bench-prefetch}
 mkdir -p "$base"
 log=$base/build.log
-: >"$log"
 
-echo "bench-prefetch: building plain (cargo build --release) in $base/plain" >&2
-if ! "$cargo" build --release --quiet -p hallows-examples --bins --target-dir "$base/plain" >>"$log" 2>&1; then
-    echo "error: the plain build failed; see $log" >&2
-    exit 1
-fi
-
-# The hallows column: the workspace's cargo-hallows, profile-guided, one target dir per kernel
-# (a build uses the newest profile of its target dir), for the kernels where that works.
 hallows_note=""
 have_hallows=no
-if [ "$want_hallows" != no ]; then
-    cli=${HALLOWS_CLI:-}
-    if [ -z "$cli" ]; then
-        echo "bench-prefetch: building cargo-hallows" >&2
-        if "$cargo" build --release --quiet -p cargo-hallows --target-dir "$base/tool" >>"$log" 2>&1; then
-            cli=$base/tool/release/cargo-hallows
-        else
-            hallows_note="cargo-hallows did not build (see $log)"
-        fi
-    fi
-    if [ -n "$cli" ]; then
-        if [ -n "${HALLOWS_TRAIN_ARGS:-}" ]; then
-            read -r -a train_args <<<"$HALLOWS_TRAIN_ARGS"
-        else
-            train_args=("${size_args[@]}" --variant plain)
-        fi
-        failed=""
+if [ "$no_build" = yes ]; then
+    echo "bench-prefetch: --no-build: timing the binaries already in $base" >&2
+    if [ "$want_hallows" != no ]; then
+        missing=""
         for w in $workloads; do
-            echo "bench-prefetch: hallows $w: cargo hallows profile --bin $w -- ${train_args[*]}, then build --passes inventory,prefetch" >&2
-            rm -f "$base/hallows-$w/release/$w"
-            if "$cli" hallows profile -p hallows-examples --bin "$w" --target-dir "$base/hallows-$w" \
-                -- "${train_args[@]}" >>"$log" 2>&1 \
-                && "$cli" hallows build --release --passes inventory,prefetch -p hallows-examples \
-                    --bin "$w" --target-dir "$base/hallows-$w" >>"$log" 2>&1; then
+            if [ -x "$base/hallows-$w/release/$w" ]; then
                 have_hallows=yes
             else
-                failed="$failed $w"
+                missing="$missing $w"
             fi
         done
-        if [ -n "$failed" ]; then
-            hallows_note="\`cargo hallows profile\`/\`build\` failed for:$failed (see $log)"
+        if [ -n "$missing" ]; then
+            hallows_note="no hallows binary for:$missing (run once without \`--no-build\` first)"
         fi
     fi
-    if [ "$have_hallows" = no ]; then
-        echo "bench-prefetch: no hallows column: $hallows_note" >&2
+else
+    : >"$log"
+    echo "bench-prefetch: building plain (cargo build --release) in $base/plain" >&2
+    if ! "$cargo" build --release --quiet -p hallows-examples --bins --target-dir "$base/plain" >>"$log" 2>&1; then
+        echo "error: the plain build failed; see $log" >&2
+        exit 1
+    fi
+
+    # The hallows column: the workspace's cargo-hallows, profile-guided, one target dir per kernel
+    # (a build uses the newest profile of its target dir), for the kernels where that works.
+    if [ "$want_hallows" != no ]; then
+        cli=${HALLOWS_CLI:-}
+        if [ -z "$cli" ]; then
+            echo "bench-prefetch: building cargo-hallows" >&2
+            if "$cargo" build --release --quiet -p cargo-hallows --target-dir "$base/tool" >>"$log" 2>&1; then
+                cli=$base/tool/release/cargo-hallows
+            else
+                hallows_note="cargo-hallows did not build (see $log)"
+            fi
+        fi
+        if [ -n "$cli" ]; then
+            if [ -n "${HALLOWS_TRAIN_ARGS:-}" ]; then
+                read -r -a train_args <<<"$HALLOWS_TRAIN_ARGS"
+            else
+                train_args=("${size_args[@]}" --variant plain)
+            fi
+            failed=""
+            for w in $workloads; do
+                echo "bench-prefetch: hallows $w: cargo hallows profile --bin $w -- ${train_args[*]}, then build --passes inventory,prefetch" >&2
+                rm -f "$base/hallows-$w/release/$w"
+                if "$cli" hallows profile -p hallows-examples --bin "$w" --target-dir "$base/hallows-$w" \
+                    -- "${train_args[@]}" >>"$log" 2>&1 \
+                    && "$cli" hallows build --release --passes inventory,prefetch -p hallows-examples \
+                        --bin "$w" --target-dir "$base/hallows-$w" >>"$log" 2>&1; then
+                    have_hallows=yes
+                else
+                    failed="$failed $w"
+                fi
+            done
+            if [ -n "$failed" ]; then
+                hallows_note="\`cargo hallows profile\`/\`build\` failed for:$failed (see $log)"
+            fi
+        fi
+        if [ "$have_hallows" = no ]; then
+            echo "bench-prefetch: no hallows column: $hallows_note" >&2
+        fi
     fi
 fi
 
