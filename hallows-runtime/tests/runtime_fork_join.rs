@@ -146,3 +146,74 @@ fn panics_in_either_half_of_join_propagate_after_both_finish() {
     // The runtime still works.
     assert_eq!(rt.block_on(async { fib(10) }), 55);
 }
+
+/// A join tree deeper than the private-publication depth: `leaf` runs at depth `depth`.
+fn deep_tree(depth: u32, leaf: &(dyn Fn() + Sync)) {
+    if depth == 0 {
+        leaf();
+        return;
+    }
+    join(|| deep_tree(depth - 1, leaf), || deep_tree(depth - 1, leaf));
+}
+
+/// Runs `f` under `depth` nested joins whose second closures are empty.
+fn nested(depth: u32, f: &(dyn Fn() + Sync)) {
+    if depth == 0 {
+        f();
+        return;
+    }
+    join(|| nested(depth - 1, f), || ());
+}
+
+#[test]
+fn deep_joins_kept_private_still_reach_an_idle_worker() {
+    // Joins below depth 8 may stay private to their owner while nobody is idle; an idle worker
+    // must still get them (the owner publishes at its next join or pop-back). With a second
+    // worker idle from the start, leaves of this 2^12 tree must run on both workers.
+    let rt = rt(2);
+    let seen = std::sync::Mutex::new(std::collections::HashSet::new());
+    let leaves = AtomicUsize::new(0);
+    let mut both = false;
+    for _ in 0..if cfg!(miri) { 1 } else { 20 } {
+        rt.block_on(async {
+            // Eight empty joins first, so every join of the tree itself is deep enough to be
+            // kept private: only publication lets the idle worker help.
+            nested(8, &|| {
+                deep_tree(if cfg!(miri) { 9 } else { 12 }, &|| {
+                    leaves.fetch_add(1, Ordering::Relaxed);
+                    let mut x = 0_u64;
+                    for i in 0..200 {
+                        x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
+                    }
+                    seen.lock().unwrap().insert(std::thread::current().id());
+                })
+            })
+        });
+        if seen.lock().unwrap().len() == 2 {
+            both = true;
+            break;
+        }
+    }
+    assert!(leaves.load(Ordering::Relaxed) >= 1 << 9);
+    if !cfg!(miri) {
+        assert!(both, "all leaves of a deep join tree ran on one worker");
+    }
+}
+
+#[test]
+fn a_panic_in_a_deep_private_join_propagates_and_the_runtime_goes_on() {
+    let rt = rt(2);
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rt.block_on(async {
+            deep_tree(10, &|| {});
+            let counter = AtomicUsize::new(0);
+            deep_tree(10, &|| {
+                if counter.fetch_add(1, Ordering::Relaxed) == 700 {
+                    panic!("leaf 700");
+                }
+            });
+        })
+    }));
+    assert!(r.is_err());
+    assert_eq!(rt.block_on(async { fib(20) }), 6765);
+}

@@ -11,7 +11,7 @@
 //! (rayon's `in_worker_cold`). With no runtime at all, both closures simply run in sequence.
 
 use super::park::Parker;
-use super::worker::{with_current_worker, Shared, WakeCondition, Worker};
+use super::worker::{with_current_worker, Shared, WakeCondition, Worker, PRIVATE_JOIN_DEPTH};
 use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use crate::sync::{Mutex, UnsafeCell};
 use crate::task::job::{JobHeader, JobRef, JobVtable, RunOutcome};
@@ -223,15 +223,34 @@ where
     RA: Send,
     RB: Send,
 {
+    let depth = w.join_depth.get();
+    w.join_depth.set(depth + 1);
     let job_b = StackJob::new(b, Latch::for_worker(w));
     // SAFETY: this function does not return before `job_b`'s reference has been popped back or
     // its latch has been set (see the loop and `wait_until` below), including when `a` panics.
     let b_ref = unsafe { job_b.job_ref() };
     let b_ptr = b_ref.as_ptr();
-    w.push_local(b_ref);
+    // Deep joins stay private while nobody is idle (README "Fork-join", lazy publication).
+    let b_ref = if depth >= PRIVATE_JOIN_DEPTH && !w.shared.wants_work() {
+        w.try_push_private(b_ref).err()
+    } else {
+        Some(b_ref)
+    };
+    let kept_private = b_ref.is_none();
+    if let Some(b_ref) = b_ref {
+        w.publish_private();
+        w.push_local(b_ref);
+    }
     let ra = catch_unwind(AssertUnwindSafe(a));
     let mut rb = None;
-    while !job_b.latch.is_met() {
+    if kept_private && w.pop_private_if(b_ptr) {
+        // Older private jobs go where an idle worker can take them before we run `b`.
+        if w.shared.wants_work() {
+            w.publish_private();
+        }
+        rb = Some(catch_unwind(AssertUnwindSafe(|| job_b.run_inline())));
+    }
+    while rb.is_none() && !job_b.latch.is_met() {
         match w.local.pop_back() {
             Some(p) if p == b_ptr => {
                 rb = Some(catch_unwind(AssertUnwindSafe(|| job_b.run_inline())));
@@ -245,6 +264,7 @@ where
             }
         }
     }
+    w.join_depth.set(depth);
     let rb = match rb {
         Some(r) => r,
         None => job_b.into_result(),
@@ -268,7 +288,7 @@ fn in_worker_cold<R: Send>(shared: &Arc<Shared>, op: impl FnOnce() -> R + Send) 
     // SAFETY: we block below until the latch is set, so `job` outlives its reference.
     let job_ref = unsafe { job.job_ref() };
     shared.injector.push(job_ref.into_raw());
-    shared.notify(None);
+    shared.notify_external();
     while !job.latch.is_met() {
         parker.park();
     }
@@ -382,7 +402,7 @@ impl<'scope> Scope<'scope> {
             match &self.shared {
                 Some(shared) => {
                     shared.injector.push(job_ref.into_raw());
-                    shared.notify(None);
+                    shared.notify_external();
                 }
                 // No runtime: run it right here.
                 None => {

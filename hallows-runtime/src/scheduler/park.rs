@@ -215,6 +215,20 @@ impl Sleepers {
         self.count.load(Ordering::SeqCst) != 0 && self.searching.load(Ordering::SeqCst) == 0
     }
 
+    /// Step P2 for work injected from outside (`backlog` tasks queued in the injector): like
+    /// [`should_wake`](Self::should_wake), but already-searching workers only throttle the
+    /// wake-up when there are at least as many of them as queued tasks. Waking more than
+    /// needed is always safe (a woken worker that finds nothing sleeps again), so the argument
+    /// of `should_wake` carries over unchanged.
+    #[inline]
+    pub fn should_wake_for(&self, backlog: usize) -> bool {
+        // ORDERING: as in `should_wake` (the same store-buffering argument).
+        #[cfg(loom)]
+        crate::sync::atomic::fence(Ordering::SeqCst);
+        self.count.load(Ordering::SeqCst) != 0
+            && self.searching.load(Ordering::SeqCst) < backlog.max(1)
+    }
+
     /// Step P3: claims one sleeping worker, preferring `order` (nearest first), and returns its
     /// index; the caller unparks that worker's [`Parker`]. The claimed worker is counted as
     /// searching until it calls [`stop_searching`](Self::stop_searching).
@@ -298,6 +312,22 @@ mod tests {
         assert!(s.should_wake());
         assert!(s.retract(0));
         assert_eq!(s.asleep_count(), 0);
+    }
+
+    #[test]
+    fn a_backlog_wakes_past_the_searching_throttle() {
+        let s = Sleepers::new(2);
+        s.announce(0);
+        s.announce(1);
+        assert!(s.should_wake_for(1));
+        assert_eq!(s.wake_one([0, 1].into_iter()), Some(0));
+        // One searcher, one queued task: enough.
+        assert!(!s.should_wake_for(1));
+        // Two queued tasks and only one searcher: wake the other sleeper too.
+        assert!(s.should_wake_for(2));
+        assert_eq!(s.wake_one([0, 1].into_iter()), Some(1));
+        // Nobody left asleep.
+        assert!(!s.should_wake_for(5));
     }
 
     #[test]

@@ -21,8 +21,9 @@ use crate::task::job::{steal_in_batches, JobHeader, JobRef, RunOutcome};
 use crate::task::raw::{RunContext, TaskCell, TaskHeader, NO_HOME};
 use crate::task::registry::Registry;
 use crate::task::JoinHandle;
-use core::cell::Cell;
+use core::cell::{Cell, RefCell};
 use core::future::Future;
+use core::ptr::NonNull;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -43,10 +44,28 @@ pub(crate) const MAX_LIFO_STREAK: u32 = 3;
 /// `spin_loop` hints before the last search preceding sleep: about a microsecond, enough to
 /// catch a wake-up that is already on its way, far too short to burn a core (rayon #642).
 pub(crate) const SPIN_BEFORE_SLEEP: u32 = 64;
+/// A worker that runs out of work after a long busy stretch keeps looking, spinning, for up to
+/// this fraction of that stretch before it parks (README "Parking"): work usually arrives again
+/// soon in a busy phase (the next fork-join round, a task woken by a neighbour), and catching it
+/// awake saves a futex round trip on both sides. Bounding the spin by a fraction of the busy
+/// time keeps the CPU burnt while idle to at most 1/8 of the useful work (the rayon #642
+/// failure is spinning regardless of how little work there was).
+pub(crate) const BUSY_SPIN_DIVISOR: u32 = 8;
+/// Upper bound of that spin, about the cost of a park plus unpark on a VM.
+pub(crate) const BUSY_SPIN_MAX: Duration = Duration::from_micros(50);
+/// While spinning after a busy stretch, look for work every this many `spin_loop` hints.
+pub(crate) const BUSY_SPIN_CHECK_EVERY: u32 = 32;
 /// The idle-share window: idle time is measured over roughly this long.
 pub(crate) const IDLE_WINDOW: Duration = Duration::from_millis(2);
 /// Most tasks pulled from the injector at once.
 pub(crate) const INJECTOR_BATCH: usize = 32;
+/// `join`s nested at least this deep (counted from the job the worker picked up) may keep their
+/// second closure private while no worker wants work (README "Fork-join"): a subproblem that
+/// deep is at most 1/256 of the job in a balanced recursion, and its join is about to be popped
+/// back by its owner anyway.
+pub(crate) const PRIVATE_JOIN_DEPTH: u32 = 8;
+/// Most fork-join jobs a worker keeps private at once; deeper joins publish as usual.
+pub(crate) const PRIVATE_JOIN_CAPACITY: usize = 64;
 
 /// Per-worker counters. Written only by the owning worker (load + store, no read-modify-write
 /// on the hot path), read by anyone.
@@ -115,6 +134,9 @@ pub(crate) struct Shared {
     /// Wake order per worker: neighbours nearest first, then the rest.
     wake_order: Vec<Vec<usize>>,
     shutdown: AtomicBool,
+    /// Workers that are out of work (searching, spinning or parked): while it is zero, deep
+    /// fork-join jobs stay private to their owner (README "Fork-join").
+    idle_workers: CachePadded<AtomicUsize>,
     mean_poll_ns: AtomicU64,
     external_rr: AtomicUsize,
     /// Spawns and wakes from outside the workers (not attributable to one worker).
@@ -169,6 +191,7 @@ impl Shared {
             distance,
             wake_order,
             shutdown: AtomicBool::new(false),
+            idle_workers: CachePadded::new(AtomicUsize::new(0)),
             mean_poll_ns: AtomicU64::new(1_000),
             external_rr: AtomicUsize::new(0),
             external_spawns: AtomicU64::new(0),
@@ -214,7 +237,7 @@ impl Shared {
                 if let Some(job) = self.register(&task, hint) {
                     bump_shared(&self.external_spawns, 1);
                     self.injector.push(job.into_raw());
-                    self.notify(None);
+                    self.notify_external();
                 }
                 JoinHandle::new(task)
             }
@@ -285,7 +308,7 @@ impl Shared {
                 bump_shared(&self.external_spawns, 1);
                 if home == NO_HOME {
                     self.injector.push(job.into_raw());
-                    self.notify(None);
+                    self.notify_external();
                 } else {
                     self.workers[home].inbox.push(job.into_raw());
                     self.wake_worker_or_any(home, None);
@@ -319,6 +342,16 @@ impl Shared {
         }
     }
 
+    /// [`Shared::notify`] for work injected from outside the workers. The searching throttle
+    /// is relaxed to "no more searchers than queued injections": a burst submitted from outside
+    /// wakes as many sleepers as it has tasks at once, instead of one after the other through
+    /// step W3 (each wake-up costs a futex round trip).
+    pub(crate) fn notify_external(&self) {
+        if self.sleepers.should_wake_for(self.injector.len()) {
+            self.notify_cold(None);
+        }
+    }
+
     #[cold]
     fn notify_cold(&self, from: Option<usize>) {
         let woken = match from {
@@ -349,6 +382,15 @@ impl Shared {
                 .workers
                 .iter()
                 .any(|w| !w.stealer.is_empty() || !w.inbox.is_empty())
+    }
+
+    /// True if some worker is out of work and would steal a published job.
+    #[inline]
+    pub(crate) fn wants_work(&self) -> bool {
+        // ORDERING: Relaxed: advice. A stale zero only keeps a job private until its owner's
+        // next join or pop-back, where the count is read again; the job is never lost (its
+        // owner runs it).
+        self.idle_workers.load(Ordering::Relaxed) != 0
     }
 
     /// Folds a sampled poll time into the runtime's mean.
@@ -408,6 +450,15 @@ pub(crate) struct Worker {
     window_idle_ns: Cell<u64>,
     idle_permille: Cell<u32>,
     idle_since: Cell<Option<Instant>>,
+    /// When the worker last stopped being idle.
+    busy_since: Cell<Instant>,
+    /// How long the worker was busy before its current idle stretch began.
+    last_busy_run: Cell<Duration>,
+    /// Fork-join jobs of this worker's own `join` frames not yet published (oldest first); see
+    /// [`Worker::try_push_private`].
+    private: RefCell<Vec<NonNull<JobHeader>>>,
+    /// How many `join` frames are active on this worker's stack.
+    pub(crate) join_depth: Cell<u32>,
 }
 
 /// Something a waiting worker can check before sleeping (a fork-join latch).
@@ -431,6 +482,10 @@ impl Worker {
             window_idle_ns: Cell::new(0),
             idle_permille: Cell::new(0),
             idle_since: Cell::new(None),
+            busy_since: Cell::new(Instant::now()),
+            last_busy_run: Cell::new(Duration::ZERO),
+            private: RefCell::new(Vec::with_capacity(PRIVATE_JOIN_CAPACITY)),
+            join_depth: Cell::new(0),
         }
     }
 
@@ -458,6 +513,10 @@ impl Worker {
         if let Some(job) = self.lifo.take() {
             job.release();
         }
+        debug_assert!(
+            self.private.borrow().is_empty(),
+            "private jobs outlive their joins"
+        );
         self.end_idle();
         self.me()
             .state_at_exit
@@ -583,6 +642,53 @@ impl Worker {
         self.shared.injector.push_batch(half);
     }
 
+    /// Lazy publication of a fork-join job (README "Fork-join"): keeps `job` on this worker's
+    /// private stack instead of the stealable queue, so pushing and popping it back costs no
+    /// atomic read-modify-write. Only for `join`s of this worker's own stack frames, and only
+    /// while no worker wants work; [`Worker::publish_private`] moves the stack to the queue as
+    /// soon as one does. Gives `job` back when the stack is full.
+    ///
+    /// This is the private-deque idea of Acar, Charguéraud & Rainey ("Scheduling parallel
+    /// programs by work stealing with private deques", PPoPP 2013) with the owner polling at
+    /// every join, and the split-only-when-someone-is-idle rule of lazy binary splitting
+    /// (Tzannes et al., PPoPP 2010).
+    pub(crate) fn try_push_private(&self, job: JobRef) -> Result<(), JobRef> {
+        let mut private = self.private.borrow_mut();
+        if private.len() >= PRIVATE_JOIN_CAPACITY {
+            return Err(job);
+        }
+        private.push(job.into_raw());
+        Ok(())
+    }
+
+    /// Pops `p` if it is the newest private job; false if it was published meanwhile.
+    pub(crate) fn pop_private_if(&self, p: NonNull<JobHeader>) -> bool {
+        let mut private = self.private.borrow_mut();
+        if private.last() == Some(&p) {
+            private.pop();
+            true
+        } else {
+            debug_assert!(!private.contains(&p), "join frames pop in LIFO order");
+            false
+        }
+    }
+
+    /// Moves every private job (oldest first) to the back of the stealable queue and wakes a
+    /// sleeper if one should help.
+    pub(crate) fn publish_private(&self) {
+        let mut private = self.private.borrow_mut();
+        if private.is_empty() {
+            return;
+        }
+        for p in private.drain(..) {
+            if let Err(p) = self.local.push(p) {
+                self.overflow_cold(p);
+            }
+        }
+        drop(private);
+        self.shared.notify(Some(self.index));
+    }
+
     /// Puts a just-woken task in the LIFO slot (it runs next); the previous occupant moves to
     /// the local queue.
     pub(crate) fn push_lifo(&self, job: JobRef) {
@@ -638,13 +744,22 @@ impl Worker {
 
     fn begin_idle(&self) {
         if self.idle_since.get().is_none() {
-            self.idle_since.set(Some(Instant::now()));
+            let now = Instant::now();
+            self.idle_since.set(Some(now));
+            self.last_busy_run
+                .set(now.saturating_duration_since(self.busy_since.get()));
+            // ORDERING: Relaxed: advice for `wants_work` (see there).
+            self.shared.idle_workers.fetch_add(1, Ordering::Relaxed);
         }
     }
 
     fn end_idle(&self) {
         if let Some(since) = self.idle_since.take() {
-            let ns = since.elapsed().as_nanos() as u64;
+            // ORDERING: Relaxed, as in `begin_idle`.
+            self.shared.idle_workers.fetch_sub(1, Ordering::Relaxed);
+            let now = Instant::now();
+            self.busy_since.set(now);
+            let ns = now.saturating_duration_since(since).as_nanos() as u64;
             self.window_idle_ns.set(self.window_idle_ns.get() + ns);
             bump(&self.me().counters.idle_ns, ns);
         }
@@ -731,6 +846,9 @@ impl Worker {
         if condition.is_some_and(|c| c.is_met()) {
             return;
         }
+        if self.spin_after_busy(condition) {
+            return;
+        }
         if let Some(job) = self.next_local().or_else(|| self.search()) {
             self.run_job(job);
             return;
@@ -760,8 +878,37 @@ impl Worker {
         }
     }
 
+    /// After a long busy stretch, spins (reading queue words only, yielding the CPU between
+    /// checks) for up to
+    /// [`BUSY_SPIN_DIVISOR`]⁻¹ of it, capped at [`BUSY_SPIN_MAX`] and counted from the start of
+    /// the idle stretch. Returns true as soon as work or `condition` shows up.
+    fn spin_after_busy(&self, condition: Option<&dyn WakeCondition>) -> bool {
+        let budget = (self.last_busy_run.get() / BUSY_SPIN_DIVISOR).min(BUSY_SPIN_MAX);
+        let Some(since) = self.idle_since.get() else {
+            return false;
+        };
+        let deadline = since + budget;
+        while Instant::now() < deadline {
+            for _ in 0..BUSY_SPIN_CHECK_EVERY {
+                crate::sync::spin_loop();
+            }
+            if condition.is_some_and(|c| c.is_met())
+                || self.shared.has_work()
+                || self.shared.is_shutdown()
+            {
+                return true;
+            }
+            // Let a runnable thread on this CPU go first (e.g. the `block_on` caller about to
+            // submit the next round): a pure spin would hold the CPU until preempted.
+            crate::sync::thread::yield_now();
+        }
+        false
+    }
+
     /// Runs other work until `condition` holds (used by fork-join while its stolen half runs).
     pub(crate) fn wait_until(&self, condition: &dyn WakeCondition) {
+        // Jobs of outer join frames must be stealable (and poppable by us) while we wait.
+        self.publish_private();
         while !condition.is_met() {
             if let Some(job) = self.next_local().or_else(|| self.search()) {
                 self.run_job(job);
