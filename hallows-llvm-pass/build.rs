@@ -14,6 +14,7 @@ fn main() {
     println!("cargo:rerun-if-changed=shim/hallows_shim.cpp");
     println!("cargo:rerun-if-changed=shim/hallows_shim.h");
     println!("cargo:rerun-if-changed=src/prefetch/prefetch_shim.cpp");
+    println!("cargo:rerun-if-changed=src/railway/dispatch_shim.cpp");
     println!("cargo:rerun-if-env-changed=LLVM_CONFIG");
     println!("cargo:rerun-if-env-changed=CXX");
 
@@ -43,6 +44,7 @@ fn main() {
         .compiler(find_cxx(major, &bindir))
         .file("shim/hallows_shim.cpp")
         .file("src/prefetch/prefetch_shim.cpp")
+        .file("src/railway/dispatch_shim.cpp")
         .include("shim")
         .warnings(false)
         .flag("-fPIC")

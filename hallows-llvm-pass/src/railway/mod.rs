@@ -1,6 +1,9 @@
 //! `hallows-railway`: profile-guided basic-block layout.
 //!
 //! Per function with profile data:
+//! 0. dispatch threading ([`dispatch`], [`thread`]): in an interpreter-style loop, the chain that
+//!    leads to the loop's dispatch `switch` is copied into the end of each hot handler, so every
+//!    hot handler ends in its own dispatch branch (threaded code), within a code-size budget;
 //! 1. block counts from the `!prof` branch weights ([`cfg`](mod@cfg));
 //! 2. *tracks* — chains in which each block falls through to its hottest successor — chosen by
 //!    the ext-TSP objective ([`layout`], Newell & Pupyrev, IEEE TC 2020), entry first, never
@@ -28,8 +31,11 @@
 
 pub mod cfg;
 pub mod cold;
+pub mod dispatch;
 pub mod layout;
+pub mod thread;
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use serde_json::{json, Value};
@@ -122,6 +128,21 @@ struct LayoutPlan<'m> {
 pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bool {
     let mut report = ModuleReport::new("hallows-railway", module.identifier());
     let prof_kind = module.prof_kind();
+    // Dispatch threading first: it changes the CFG that the layout below is computed on.
+    let mut changed = false;
+    let mut dispatch: HashMap<String, Value> = HashMap::new();
+    if thread::enabled() {
+        for function in module.functions() {
+            if function.is_declaration() || !may_thread(module, function, prof_kind) {
+                continue;
+            }
+            let (field, threaded) = thread::thread_dispatch(module, function, analyses);
+            changed |= threaded;
+            if let Some(field) = field {
+                dispatch.insert(function.name(), field);
+            }
+        }
+    }
     let plans: Vec<Plan<'_>> = module
         .functions()
         .into_iter()
@@ -136,12 +157,42 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
         })
         .max()
         .unwrap_or(0);
-    let mut changed = false;
     for plan in plans {
-        changed |= apply(module, analyses, plan, module_max, &mut report);
+        changed |= apply(
+            module,
+            analyses,
+            plan,
+            module_max,
+            &mut dispatch,
+            &mut report,
+        );
     }
     report.finish(options);
     changed
+}
+
+/// Whether dispatch threading may look at `function`: it has measured profile data, was entered, is not
+/// `optnone` and is within the block limit that bounds compile time.
+fn may_thread(module: Module<'_>, function: Function<'_>, prof_kind: u32) -> bool {
+    if function.has_attribute("optnone") || function.block_count() > MAX_RAILWAY_BLOCKS {
+        return false;
+    }
+    // Counts must be measured: without an entry count the frequencies are only relative, and
+    // "hot" would mean nothing.
+    function.entry_count(module).is_some_and(|c| c > 0)
+        && function
+            .blocks()
+            .iter()
+            .filter_map(|b| b.terminator())
+            .any(|t| t.has_profile_weights(prof_kind))
+}
+
+/// Adds the function's dispatch-threading field (if any) to its record's data.
+fn with_dispatch(mut data: Value, dispatch: Option<Value>) -> Value {
+    if let (Some(field), Some(object)) = (dispatch, data.as_object_mut()) {
+        object.insert("dispatch".to_owned(), field);
+    }
+    data
 }
 
 fn plan_function<'m>(
@@ -270,6 +321,7 @@ fn apply<'m>(
     analyses: &Analyses<'m>,
     plan: Plan<'m>,
     module_max: u64,
+    dispatch: &mut HashMap<String, Value>,
     report: &mut ModuleReport,
 ) -> bool {
     match plan {
@@ -279,7 +331,8 @@ fn apply<'m>(
             reason,
             data,
         } => {
-            report.push(&symbol, action, reason, data);
+            let field = dispatch.remove(&symbol);
+            report.push(&symbol, action, reason, with_dispatch(data, field));
             false
         }
         Plan::NeverExecuted { function, symbol } => {
@@ -292,15 +345,21 @@ fn apply<'m>(
                 &symbol,
                 "marked-cold",
                 "never executed in the profile: marked `cold` and placed with unlikely code",
-                json!({
-                    "entry_count": 0,
-                    "cold_attribute_added": !was_cold,
-                    "section_prefix": if prefixed { Some(PREFIX_UNLIKELY) } else { None },
-                }),
+                with_dispatch(
+                    json!({
+                        "entry_count": 0,
+                        "cold_attribute_added": !was_cold,
+                        "section_prefix": if prefixed { Some(PREFIX_UNLIKELY) } else { None },
+                    }),
+                    dispatch.remove(&symbol),
+                ),
             );
             !was_cold || prefixed
         }
-        Plan::Layout(plan) => apply_layout(module, analyses, *plan, module_max, report),
+        Plan::Layout(plan) => {
+            let field = dispatch.remove(&plan.symbol);
+            apply_layout(module, analyses, *plan, module_max, field, report)
+        }
     }
 }
 
@@ -309,6 +368,7 @@ fn apply_layout<'m>(
     analyses: &Analyses<'m>,
     plan: LayoutPlan<'m>,
     module_max: u64,
+    dispatch: Option<Value>,
     report: &mut ModuleReport,
 ) -> bool {
     let LayoutPlan {
@@ -372,7 +432,10 @@ fn apply_layout<'m>(
         .enumerate()
         .filter(|(b, c)| *b != 0 && **c == 0)
         .count();
-    let (action, reason) = if apply_order {
+    let threaded = dispatch
+        .as_ref()
+        .is_some_and(|d| d["threaded"] == Value::Bool(true));
+    let (action, mut reason) = if apply_order {
         (
             "reordered",
             format!(
@@ -392,6 +455,11 @@ fn apply_layout<'m>(
             "split-cold",
             format!("{regions_split} cold region(s) moved to cold functions; the block order already scores best"),
         )
+    } else if threaded {
+        (
+            "dispatch-threaded",
+            "the block order already scores best".to_owned(),
+        )
     } else if prefix.is_some() {
         (
             "marked-hot",
@@ -403,11 +471,13 @@ fn apply_layout<'m>(
             "the block order already scores best".to_owned(),
         )
     };
-    report.push(
-        &symbol,
-        action,
-        reason,
-        json!({
+    if let Some(d) = dispatch.as_ref().filter(|_| threaded) {
+        reason.push_str(&format!(
+            "; dispatch chain copied into {} hot predecessor(s)",
+            d["copies"]
+        ));
+    }
+    let data = json!({
             "algorithm": layout.algorithm.name(),
             "blocks": graph.len(),
             "score_before": round2(score_before),
@@ -421,9 +491,9 @@ fn apply_layout<'m>(
             "bytes_split_cold": bytes_split,
             "section_prefix": prefix,
             "max_block_count": max_count,
-        }),
-    );
-    apply_order || regions_split > 0 || prefix.is_some()
+    });
+    report.push(&symbol, action, reason, with_dispatch(data, dispatch));
+    apply_order || regions_split > 0 || prefix.is_some() || threaded
 }
 
 fn round2(x: f64) -> f64 {

@@ -1,0 +1,248 @@
+// Dispatch threading for `hallows-railway` (see dispatch.rs for the decision): copies a loop's
+// dispatch chain — the blocks from the loop's merge point down to its `switch` — into the end of
+// each chosen predecessor, so every hot handler ends in its own copy of the dispatch branch
+// ("threaded code": Bell, CACM 1973; Ertl & Gregg, JILP 2003). The copy is made like LLVM's
+// JumpThreading makes its copies (clone, remap, fix the exits' phis, then rewrite every use
+// outside the defining block through SSAUpdater).
+//
+// Built with -fno-rtti and without linking libLLVM, like hallows_shim.cpp.
+
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/SmallPtrSet.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/IR/BasicBlock.h"
+#include "llvm/IR/Function.h"
+#include "llvm/IR/Instructions.h"
+#include "llvm/IR/IntrinsicInst.h"
+#include "llvm/Transforms/Utils/SSAUpdater.h"
+#include "llvm/Transforms/Utils/ValueMapper.h"
+#include "llvm-c/Core.h"
+
+#include <cstddef>
+#include <cstdint>
+
+using namespace llvm;
+
+namespace {
+
+// Result codes shared with dispatch.rs (`ThreadError`).
+constexpr int32_t ErrNotAChain = -1;
+constexpr int32_t ErrNotDuplicable = -2;
+constexpr int32_t ErrDebugUses = -3;
+constexpr int32_t ErrBadPredecessor = -4;
+
+/// Whether `I` may be copied: no tokens, no EH pads, no allocas (their frame slot would be
+/// duplicated), nothing `noduplicate` or convergent.
+bool isDuplicable(const Instruction &I) {
+  if (I.getType()->isTokenTy() || I.isEHPad() || isa<AllocaInst>(I))
+    return false;
+  if (const auto *Call = dyn_cast<CallBase>(&I)) {
+    if (Call->cannotDuplicate() || Call->isConvergent())
+      return false;
+    if (isa<InvokeInst>(Call) || isa<CallBrInst>(Call))
+      return false;
+  }
+  if (isa<IndirectBrInst>(I))
+    return false;
+  return true;
+}
+
+/// The index of the edge from `From` to `To` when there is exactly one, else -1.
+int singleEdge(const Instruction *Term, const BasicBlock *To) {
+  int Found = -1;
+  for (unsigned I = 0, E = Term->getNumSuccessors(); I != E; ++I) {
+    if (Term->getSuccessor(I) != To)
+      continue;
+    if (Found >= 0)
+      return -1;
+    Found = static_cast<int>(I);
+  }
+  return Found;
+}
+
+/// Checks everything before the IR is touched; returns 0 or an error code.
+int32_t validate(ArrayRef<BasicBlock *> Chain, ArrayRef<BasicBlock *> Preds) {
+  SmallPtrSet<BasicBlock *, 8> InChain(Chain.begin(), Chain.end());
+  if (InChain.size() != Chain.size() || Chain.empty())
+    return ErrNotAChain;
+  Function *F = Chain.front()->getParent();
+  if (Chain.front() == &F->getEntryBlock())
+    return ErrNotAChain;
+  for (size_t K = 0; K < Chain.size(); ++K) {
+    BasicBlock *B = Chain[K];
+    Instruction *Term = B->getTerminator();
+    if (!Term || B->getParent() != F)
+      return ErrNotAChain;
+    if (!isa<BranchInst>(Term) && !isa<SwitchInst>(Term))
+      return ErrNotAChain;
+    // Inside the chain the only edges are B[k] -> B[k+1], exactly once each.
+    for (BasicBlock *Succ : successors(B)) {
+      bool Next = K + 1 < Chain.size() && Succ == Chain[K + 1];
+      if (InChain.count(Succ) && !Next)
+        return ErrNotAChain;
+    }
+    if (K + 1 < Chain.size() && singleEdge(Term, Chain[K + 1]) < 0)
+      return ErrNotAChain;
+    for (Instruction &I : *B) {
+      if (!isDuplicable(I))
+        return ErrNotDuplicable;
+      // Debug records point at values through metadata, which SSAUpdater does not rewrite.
+      if (I.isUsedByMetadata() || I.hasDbgRecords())
+        return ErrDebugUses;
+    }
+  }
+  SmallPtrSet<BasicBlock *, 16> Seen;
+  for (BasicBlock *P : Preds) {
+    if (!P || P->getParent() != F || InChain.count(P) || !Seen.insert(P).second)
+      return ErrBadPredecessor;
+    Instruction *Term = P->getTerminator();
+    if (!Term || !isa<BranchInst>(Term) || singleEdge(Term, Chain.front()) < 0)
+      return ErrBadPredecessor;
+  }
+  return 0;
+}
+
+/// Copies the chain once for predecessor `P`; records the copies of every block and value.
+void copyChainFor(BasicBlock *P, ArrayRef<BasicBlock *> Chain, ValueToValueMapTy &VMap,
+                  SmallVectorImpl<BasicBlock *> &Copies) {
+  Function *F = Chain.front()->getParent();
+  SmallPtrSet<BasicBlock *, 8> InChain(Chain.begin(), Chain.end());
+  // The head's one-entry phis name values of the original chain: they are not remapped.
+  SmallPtrSet<Instruction *, 8> HeadPhis;
+  // Place the copy right after its predecessor: it is that predecessor's continuation.
+  BasicBlock *InsertBefore = P->getNextNode();
+  for (size_t K = 0; K < Chain.size(); ++K) {
+    BasicBlock *B = Chain[K];
+    BasicBlock *NB = BasicBlock::Create(B->getContext(), B->getName() + ".hallows.thread", F,
+                                        InsertBefore);
+    VMap[B] = NB;
+    Copies.push_back(NB);
+    BasicBlock *From = K == 0 ? P : Chain[K - 1];
+    for (Instruction &I : *B) {
+      if (auto *Phi = dyn_cast<PHINode>(&I)) {
+        // A phi of the copy has one incoming edge. Inside the chain, take the copied value. At
+        // the head, a value the chain defines (say `pc + 1` coming back through a handler) is
+        // not the value at the end of `P` once `P` is reached from several copies: keep a
+        // one-entry phi, like the COPY LLVM's TailDuplicator leaves in the predecessor, so the
+        // SSA update below rewrites its operand to the value live out of `P`.
+        Value *V = Phi->getIncomingValueForBlock(From);
+        if (K == 0) {
+          auto *Def = dyn_cast<Instruction>(V);
+          if (Def && InChain.count(Def->getParent())) {
+            PHINode *Copy = PHINode::Create(Phi->getType(), 1, Phi->getName() + ".thread");
+            Copy->insertInto(NB, NB->end());
+            Copy->addIncoming(V, P);
+            HeadPhis.insert(Copy);
+            VMap[Phi] = Copy;
+          } else {
+            VMap[Phi] = V;
+          }
+          continue;
+        }
+        auto It = VMap.find(V);
+        VMap[Phi] = It != VMap.end() ? static_cast<Value *>(It->second) : V;
+        continue;
+      }
+      Instruction *NI = I.clone();
+      if (I.hasName())
+        NI->setName(I.getName() + ".thread");
+      NI->insertInto(NB, NB->end());
+      VMap[&I] = NI;
+    }
+  }
+  for (BasicBlock *NB : Copies)
+    for (Instruction &I : *NB)
+      if (!HeadPhis.count(&I))
+        RemapInstruction(&I, VMap, RF_IgnoreMissingLocals | RF_NoModuleLevelChanges);
+  // Every edge that leaves the chain now also leaves the copy: the target's phis take the
+  // copied value for the new edge (one entry per edge, as for the original block).
+  for (size_t K = 0; K < Chain.size(); ++K) {
+    BasicBlock *B = Chain[K];
+    BasicBlock *NB = Copies[K];
+    SmallPtrSet<BasicBlock *, 8> Done;
+    for (BasicBlock *Succ : successors(B)) {
+      if (K + 1 < Chain.size() && Succ == Chain[K + 1])
+        continue;
+      if (!Done.insert(Succ).second)
+        continue;
+      for (PHINode &Phi : Succ->phis()) {
+        unsigned N = Phi.getNumIncomingValues();
+        for (unsigned I = 0; I < N; ++I) {
+          if (Phi.getIncomingBlock(I) != B)
+            continue;
+          Value *V = Phi.getIncomingValue(I);
+          auto It = VMap.find(V);
+          Phi.addIncoming(It != VMap.end() ? static_cast<Value *>(It->second) : V, NB);
+        }
+      }
+    }
+  }
+  // The predecessor now continues in its own copy.
+  Instruction *Term = P->getTerminator();
+  Term->setSuccessor(static_cast<unsigned>(singleEdge(Term, Chain.front())), Copies.front());
+  for (PHINode &Phi : Chain.front()->phis())
+    Phi.removeIncomingValue(P, /*DeletePHIIfEmpty=*/false);
+}
+
+} // namespace
+
+extern "C" {
+
+/// Copies the dispatch chain `Chain[0..NumChain]` (each block branching to the next, the last
+/// one ending in the dispatch branch) into the end of every block of `Preds[0..NumPreds]` (each
+/// ending in a branch with exactly one edge to `Chain[0]`). Returns the number of copies made,
+/// or a negative `ThreadError` code when nothing was changed.
+int32_t hallows_shim_thread_dispatch(const LLVMBasicBlockRef *ChainRefs, size_t NumChain,
+                                     const LLVMBasicBlockRef *PredRefs, size_t NumPreds) {
+  SmallVector<BasicBlock *, 8> Chain;
+  for (size_t I = 0; I < NumChain; ++I)
+    Chain.push_back(unwrap(ChainRefs[I]));
+  SmallVector<BasicBlock *, 16> Preds;
+  for (size_t I = 0; I < NumPreds; ++I)
+    Preds.push_back(unwrap(PredRefs[I]));
+  if (int32_t Err = validate(Chain, Preds))
+    return Err;
+
+  // Per value of the chain, the copies of it, by the block that holds the copy.
+  SmallVector<ValueToValueMapTy *, 16> Maps;
+  SmallVector<SmallVector<BasicBlock *, 8>, 16> CopiesPerPred;
+  for (BasicBlock *P : Preds) {
+    auto *VMap = new ValueToValueMapTy();
+    CopiesPerPred.emplace_back();
+    copyChainFor(P, Chain, *VMap, CopiesPerPred.back());
+    Maps.push_back(VMap);
+  }
+
+  // Every value defined in the chain that is used outside its block now has one definition
+  // per copy: rewrite those uses through SSAUpdater (which adds phis where paths meet).
+  SSAUpdater Updater;
+  for (size_t K = 0; K < Chain.size(); ++K) {
+    BasicBlock *B = Chain[K];
+    for (Instruction &I : *B) {
+      SmallVector<Use *, 16> ToRename;
+      for (Use &U : I.uses()) {
+        auto *User = cast<Instruction>(U.getUser());
+        if (auto *UserPhi = dyn_cast<PHINode>(User)) {
+          if (UserPhi->getIncomingBlock(U) == B)
+            continue;
+        } else if (User->getParent() == B) {
+          continue;
+        }
+        ToRename.push_back(&U);
+      }
+      if (ToRename.empty())
+        continue;
+      Updater.Initialize(I.getType(), I.getName());
+      Updater.AddAvailableValue(B, &I);
+      for (size_t C = 0; C < Preds.size(); ++C)
+        Updater.AddAvailableValue(CopiesPerPred[C][K], (*Maps[C])[&I]);
+      while (!ToRename.empty())
+        Updater.RewriteUse(*ToRename.pop_back_val());
+    }
+  }
+  for (ValueToValueMapTy *VMap : Maps)
+    delete VMap;
+  return static_cast<int32_t>(Preds.size());
+}
+
+} // extern "C"
