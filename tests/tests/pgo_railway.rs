@@ -114,4 +114,11 @@ fn pgo_railway_build_matches_plain_build_and_reorders_interp() {
         "the railway report has no `reordered` record for an interp function \
          (the profile should make the dispatch loop's layout change):\n{report}"
     );
+    assert!(
+        records.iter().any(|r| {
+            field(r, "function").is_some_and(|f| f.contains("Machine") && f.ends_with("::run"))
+                && r.contains(r#""threaded":true"#)
+        }),
+        "the interpreter's dispatch loop (`Machine::run`) was not threaded:\n{report}"
+    );
 }
