@@ -231,7 +231,7 @@ where
     let b_ref = unsafe { job_b.job_ref() };
     let b_ptr = b_ref.as_ptr();
     // Deep joins stay private while nobody is idle (README "Fork-join", lazy publication).
-    let b_ref = if depth >= PRIVATE_JOIN_DEPTH && !w.shared.wants_work() {
+    let b_ref = if depth >= PRIVATE_JOIN_DEPTH && !w.neighbour_idle() {
         w.try_push_private(b_ref).err()
     } else {
         Some(b_ref)
@@ -245,7 +245,7 @@ where
     let mut rb = None;
     if kept_private && w.pop_private_if(b_ptr) {
         // Older private jobs go where an idle worker can take them before we run `b`.
-        if w.shared.wants_work() {
+        if w.neighbour_idle() {
             w.publish_private();
         }
         rb = Some(catch_unwind(AssertUnwindSafe(|| job_b.run_inline())));

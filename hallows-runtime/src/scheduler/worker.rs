@@ -119,6 +119,9 @@ pub(crate) struct WorkerShared {
     pub(crate) parker: Parker,
     pub(crate) counters: CachePadded<Counters>,
     pub(crate) pinned: AtomicBool,
+    /// Out of work (searching, spinning or parked): between `begin_idle` and `end_idle`. Owner
+    /// writes, neighbours read at every `join` (README "Fork-join").
+    pub(crate) idle: CachePadded<AtomicBool>,
     pub(crate) state_at_exit: AtomicU8,
 }
 
@@ -134,9 +137,6 @@ pub(crate) struct Shared {
     /// Wake order per worker: neighbours nearest first, then the rest.
     wake_order: Vec<Vec<usize>>,
     shutdown: AtomicBool,
-    /// Workers that are out of work (searching, spinning or parked): while it is zero, deep
-    /// fork-join jobs stay private to their owner (README "Fork-join").
-    idle_workers: CachePadded<AtomicUsize>,
     mean_poll_ns: AtomicU64,
     external_rr: AtomicUsize,
     /// Spawns and wakes from outside the workers (not attributable to one worker).
@@ -164,6 +164,7 @@ impl Shared {
                 parker: Parker::new(),
                 counters: CachePadded::new(Counters::default()),
                 pinned: AtomicBool::new(false),
+                idle: CachePadded::new(AtomicBool::new(false)),
                 state_at_exit: AtomicU8::new(CellState::Balanced as u8),
             });
         }
@@ -191,7 +192,6 @@ impl Shared {
             distance,
             wake_order,
             shutdown: AtomicBool::new(false),
-            idle_workers: CachePadded::new(AtomicUsize::new(0)),
             mean_poll_ns: AtomicU64::new(1_000),
             external_rr: AtomicUsize::new(0),
             external_spawns: AtomicU64::new(0),
@@ -382,15 +382,6 @@ impl Shared {
                 .workers
                 .iter()
                 .any(|w| !w.stealer.is_empty() || !w.inbox.is_empty())
-    }
-
-    /// True if some worker is out of work and would steal a published job.
-    #[inline]
-    pub(crate) fn wants_work(&self) -> bool {
-        // ORDERING: Relaxed: advice. A stale zero only keeps a job private until its owner's
-        // next join or pop-back, where the count is read again; the job is never lost (its
-        // owner runs it).
-        self.idle_workers.load(Ordering::Relaxed) != 0
     }
 
     /// Folds a sampled poll time into the runtime's mean.
@@ -642,6 +633,21 @@ impl Worker {
         self.shared.injector.push_batch(half);
     }
 
+    /// True if a neighbour is out of work and would steal a published job. Far workers steal
+    /// only when their whole neighbourhood is hungry (README "Stealing"), so neighbours are
+    /// the ones to ask.
+    #[inline]
+    pub(crate) fn neighbour_idle(&self) -> bool {
+        let workers = &self.shared.workers;
+        // ORDERING: Relaxed: advice. A stale `false` only keeps a job private until this
+        // worker's next join or pop-back, where the flags are read again; the job is never
+        // lost (its owner runs it).
+        self.shared.places[self.index]
+            .neighbours
+            .iter()
+            .any(|&(v, _)| workers[v].idle.load(Ordering::Relaxed))
+    }
+
     /// Lazy publication of a fork-join job (README "Fork-join"): keeps `job` on this worker's
     /// private stack instead of the stealable queue, so pushing and popping it back costs no
     /// atomic read-modify-write. Only for `join`s of this worker's own stack frames, and only
@@ -748,15 +754,15 @@ impl Worker {
             self.idle_since.set(Some(now));
             self.last_busy_run
                 .set(now.saturating_duration_since(self.busy_since.get()));
-            // ORDERING: Relaxed: advice for `wants_work` (see there).
-            self.shared.idle_workers.fetch_add(1, Ordering::Relaxed);
+            // ORDERING: Relaxed: advice for `neighbour_idle` (see there).
+            self.me().idle.store(true, Ordering::Relaxed);
         }
     }
 
     fn end_idle(&self) {
         if let Some(since) = self.idle_since.take() {
             // ORDERING: Relaxed, as in `begin_idle`.
-            self.shared.idle_workers.fetch_sub(1, Ordering::Relaxed);
+            self.me().idle.store(false, Ordering::Relaxed);
             let now = Instant::now();
             self.busy_since.set(now);
             let ns = now.saturating_duration_since(since).as_nanos() as u64;
@@ -846,7 +852,10 @@ impl Worker {
         if condition.is_some_and(|c| c.is_met()) {
             return;
         }
-        if self.spin_after_busy(condition) {
+        // Only a fork-join wait spins after a busy stretch: the main loop parks at once, so
+        // idle workers never compete for a CPU with threads outside the runtime (on a 2-core
+        // machine the `block_on` caller submitting the next batch is such a thread).
+        if condition.is_some() && self.spin_after_busy(condition) {
             return;
         }
         if let Some(job) = self.next_local().or_else(|| self.search()) {
