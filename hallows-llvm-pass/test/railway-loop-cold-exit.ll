@@ -1,6 +1,8 @@
 ; A loop with a rare early exit that is laid out inside the loop: the loop body becomes one
 ; track (header falls through to the latch), and the cold exit leaves the loop's code. The
-; exit block is large and never executed, so it moves into a cold function.
+; exit block is large and never executed: with HALLOWS_RAILWAY_OUTLINE=1 it moves into a cold
+; function; by default (outlining off) it stays in the function, laid out after the loop and the
+; return (the cold tail).
 ;
 ;   entry (100) --100--> header (10000) <------------+
 ;                          |  \ 0                    | 9900
@@ -11,8 +13,31 @@
 ;                          v
 ;                        done (100)
 ;
-; RUN: opt -load-pass-plugin=%plugin -passes='hallows-railway,verify' -S %s | FileCheck %s
-; RUN: env HALLOWS_REPORT_STDERR=1 opt -load-pass-plugin=%plugin -passes=hallows-railway -disable-output %s 2>&1 | FileCheck %s --check-prefix=REPORT
+; RUN: env HALLOWS_RAILWAY_OUTLINE=1 opt -load-pass-plugin=%plugin -passes='hallows-railway,verify' -S %s | FileCheck %s
+; RUN: env HALLOWS_RAILWAY_OUTLINE=1 HALLOWS_REPORT_STDERR=1 opt -load-pass-plugin=%plugin -passes=hallows-railway -disable-output %s 2>&1 | FileCheck %s --check-prefix=REPORT
+; RUN: opt -load-pass-plugin=%plugin -passes='hallows-railway,verify' -S %s | FileCheck %s --check-prefix=DEFAULT
+; RUN: env HALLOWS_REPORT_STDERR=1 opt -load-pass-plugin=%plugin -passes=hallows-railway -disable-output %s 2>&1 | FileCheck %s --check-prefix=DEFAULT-REPORT
+
+; DEFAULT-LABEL: define i64 @search(
+; DEFAULT:       entry:
+; DEFAULT:       header:
+; DEFAULT-NEXT:    %i = phi
+; DEFAULT:       latch:
+; DEFAULT:       done:
+; DEFAULT:         ret i64
+; DEFAULT-NOT:   {{^}}}
+; DEFAULT:       fail:
+; DEFAULT-NEXT:    %f0 = mul
+; DEFAULT:         call void @report_failure(
+; DEFAULT:       {{^}}}
+; DEFAULT-NOT:   hallows.cold
+
+; DEFAULT-REPORT: hallows: hallows-railway: reordered `search` (railway): blocks laid out in hot tracks (ext-tsp):
+; DEFAULT-REPORT-NOT: cold region
+; DEFAULT-REPORT-SAME: "bytes_split_cold":0
+; DEFAULT-REPORT-SAME: "cold_blocks":1
+; DEFAULT-REPORT-SAME: "cold_outlining":false
+; DEFAULT-REPORT-SAME: "cold_regions_split":0
 
 ; CHECK-LABEL: define i64 @search(
 ; CHECK:       entry:
@@ -37,6 +62,7 @@
 ; REPORT-SAME: 1 cold region(s) moved to cold functions;
 ; REPORT-SAME: "bytes_split_cold":{{[1-9][0-9]+}}
 ; REPORT-SAME: "cold_blocks":1
+; REPORT-SAME: "cold_outlining":true
 ; REPORT-SAME: "cold_regions_split":1
 
 declare void @report_failure(i64, i64, i64, i64)

@@ -1,12 +1,12 @@
 ; A never-executed region large enough to split stays in its function when the function calls
-; a `returns_twice` function (setjmp-like control flow must stay in one frame); the layout still
-; moves it to the cold tail.
+; a `returns_twice` function (setjmp-like control flow must stay in one frame), even with
+; outlining turned on (HALLOWS_RAILWAY_OUTLINE=1); the layout still moves it to the cold tail.
 ;
 ;   entry (100) --0--> rare (0, ~26 instrs) --0--> exit
 ;        \------100---------------------------> exit (100)
 ;
-; RUN: opt -load-pass-plugin=%plugin -passes='hallows-railway,verify' -S %s | FileCheck %s
-; RUN: env HALLOWS_REPORT_STDERR=1 opt -load-pass-plugin=%plugin -passes=hallows-railway -disable-output %s 2>&1 | FileCheck %s --check-prefix=REPORT
+; RUN: env HALLOWS_RAILWAY_OUTLINE=1 opt -load-pass-plugin=%plugin -passes='hallows-railway,verify' -S %s | FileCheck %s
+; RUN: env HALLOWS_RAILWAY_OUTLINE=1 HALLOWS_REPORT_STDERR=1 opt -load-pass-plugin=%plugin -passes=hallows-railway -disable-output %s 2>&1 | FileCheck %s --check-prefix=REPORT
 
 ; CHECK-LABEL: define i64 @guarded(
 ; CHECK:       entry:

@@ -9,9 +9,13 @@
 //!    the ext-TSP objective ([`layout`], Newell & Pupyrev, IEEE TC 2020), entry first, never
 //!    executed blocks last;
 //! 3. the blocks are moved into track order;
-//! 4. never-executed single-entry regions of at least `MIN_COLD_SPLIT_BYTES` move into separate
-//!    functions marked `cold`/`noinline` with section prefix `unlikely` ([`cold`]); smaller cold
-//!    blocks stay at the function's cold tail;
+//! 4. never-executed blocks end up at the function's cold tail (step 2). With
+//!    `HALLOWS_RAILWAY_OUTLINE=1`, never-executed single-entry regions of at least
+//!    `MIN_COLD_SPLIT_BYTES` also move into separate functions marked `cold`/`noinline` with
+//!    section prefix `unlikely` ([`cold`]). Outlining is off by default: measured with
+//!    `scripts/bench-pgo.sh`-style interleaved runs (11 each, same PGO profile), outlining the one
+//!    148-byte region it found in `json::process` made `json` 1.7% slower than PGO alone, while
+//!    without it `json` was 0.998 of PGO alone and `interp` and `lexer` did not change;
 //! 5. functions never entered get `cold` and the `unlikely` section prefix, functions whose hottest
 //!    block is within `1/HOT_FUNCTION_DIVISOR` of the module's hottest get the `hot` prefix, so
 //!    linkers group hot code together (`.text.hot.*`).
@@ -37,6 +41,21 @@ pub mod thread;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
+
+/// Environment variable that turns on the outlining of cold regions into cold functions.
+pub const ENV_OUTLINE: &str = "HALLOWS_RAILWAY_OUTLINE";
+
+/// Whether cold regions are outlined (`HALLOWS_RAILWAY_OUTLINE=1`; off by default, see the
+/// module docs for the measurement behind that default).
+pub fn outlining_enabled() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| {
+        matches!(
+            std::env::var(ENV_OUTLINE).as_deref().map(str::trim),
+            Ok("1" | "true" | "yes" | "on")
+        )
+    })
+}
 
 use serde_json::{json, Value};
 
@@ -255,7 +274,7 @@ fn plan_function<'m>(
     let score_after = ext_tsp_score(&cfg.graph, &layout.order);
     let better =
         score_after > score_before * (1.0 + MIN_RELATIVE_SCORE_GAIN) && layout.order != identity;
-    let regions = if may_outline_from(function) {
+    let regions = if outlining_enabled() && may_outline_from(function) {
         find_cold_regions(
             &cfg.graph,
             &cfg.eh_pad,
@@ -486,6 +505,7 @@ fn apply_layout<'m>(
             "fallthrough_after": round4(fallthrough_ratio(graph, final_order)),
             "blocks_moved": blocks_moved,
             "cold_blocks": cold_blocks,
+            "cold_outlining": outlining_enabled(),
             "cold_regions_split": regions_split,
             "cold_regions_refused": regions_refused,
             "bytes_split_cold": bytes_split,
