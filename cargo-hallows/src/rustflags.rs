@@ -62,18 +62,24 @@ impl CargoConfig {
         }
         let mut config = CargoConfig::default();
         for file in found.into_iter().rev() {
-            let text = fs::read_to_string(&file)
-                .with_context(|| format!("failed to read {}", file.display()))?;
-            let table: toml::Table = text.parse().with_context(|| {
-                format!(
-                    "failed to parse {} as TOML; fix it so cargo can read it too",
-                    file.display()
-                )
-            })?;
-            config.merge(table);
-            config.files.push(file);
+            config.merge_file(file)?;
         }
         Ok(config)
+    }
+
+    /// Reads the config file `file` and merges it with higher precedence than what is merged so far.
+    fn merge_file(&mut self, file: PathBuf) -> Result<()> {
+        let text = fs::read_to_string(&file)
+            .with_context(|| format!("failed to read {}", file.display()))?;
+        let table: toml::Table = text.parse().with_context(|| {
+            format!(
+                "failed to parse {} as TOML; fix it so cargo can read it too",
+                file.display()
+            )
+        })?;
+        self.merge(table);
+        self.files.push(file);
+        Ok(())
     }
 
     /// Merges cargo's `--config` arguments, which take precedence over every config file: each is
@@ -84,17 +90,8 @@ impl CargoConfig {
         for arg in args {
             let path = cwd.join(arg);
             if path.is_file() || arg.ends_with(".toml") {
-                let text = fs::read_to_string(&path).with_context(|| {
-                    format!("failed to read the config file given with `--config {arg}`")
-                })?;
-                let table: toml::Table = text.parse().with_context(|| {
-                    format!(
-                        "failed to parse {} (given with `--config`) as TOML",
-                        path.display()
-                    )
-                })?;
-                self.merge(table);
-                self.files.push(path);
+                self.merge_file(path)
+                    .with_context(|| format!("in the config file given with `--config {arg}`"))?;
                 continue;
             }
             let table: toml::Table = arg.parse().map_err(|err: toml::de::Error| {
