@@ -85,6 +85,16 @@ pub struct Options {
     pub railway_backend: bool,
 }
 
+/// Reads an on/off environment switch: `1`/`true`/`yes`/`on` turn it on, `0`/`false`/`no`/`off`
+/// turn it off, anything else (or unset) leaves `default`.
+pub fn env_switch(var: &str, default: bool) -> bool {
+    match std::env::var(var).as_deref().map(str::trim) {
+        Ok("1" | "true" | "yes" | "on") => true,
+        Ok("0" | "false" | "no" | "off") => false,
+        _ => default,
+    }
+}
+
 /// Parses a `HALLOWS_PASSES` value: the passes named, and the names not understood.
 ///
 /// Names may carry the `hallows-` prefix; empty items are ignored; `all` names every pass.

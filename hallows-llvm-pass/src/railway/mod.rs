@@ -49,12 +49,7 @@ pub const ENV_OUTLINE: &str = "HALLOWS_RAILWAY_OUTLINE";
 /// module docs for the measurement behind that default).
 pub fn outlining_enabled() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
-    *ON.get_or_init(|| {
-        matches!(
-            std::env::var(ENV_OUTLINE).as_deref().map(str::trim),
-            Ok("1" | "true" | "yes" | "on")
-        )
-    })
+    *ON.get_or_init(|| crate::options::env_switch(ENV_OUTLINE, false))
 }
 
 use serde_json::{json, Value};

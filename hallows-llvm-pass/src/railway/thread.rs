@@ -29,12 +29,7 @@ extern "C" {
 /// Whether dispatch threading is on in this process.
 pub fn enabled() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
-    *ON.get_or_init(|| {
-        !matches!(
-            std::env::var(ENV_DISPATCH).as_deref().map(str::trim),
-            Ok("0" | "false" | "no" | "off")
-        )
-    })
+    *ON.get_or_init(|| crate::options::env_switch(ENV_DISPATCH, true))
 }
 
 /// The shim's refusal codes (`dispatch_shim.cpp`).
