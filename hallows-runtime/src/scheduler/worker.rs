@@ -534,9 +534,11 @@ impl Worker {
             sample: tick.is_multiple_of(POLL_SAMPLE_INTERVAL),
             ..RunContext::default()
         };
-        let outcome = job.run(&mut rc);
         let counters = &self.me().counters;
+        // Counted before the run: the run may complete a join or a `block_on` whose caller then
+        // reads the stats, and it must see this job counted.
         bump(&counters.polls, 1);
+        let outcome = job.run(&mut rc);
         if rc.migrated {
             bump(&counters.migrations, 1);
         }
