@@ -29,13 +29,13 @@ use crate::sync::{Mutex, UnsafeCell};
 use core::future::Future;
 use core::pin::Pin;
 use core::ptr::NonNull;
-use core::task::{Context, Poll, Waker};
+use core::mem::ManuallyDrop;
+use core::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-// Tasks use std's `Arc` (not the `crate::sync` one) because `Waker::from` needs `std::task::Wake`
-// on a std `Arc`. The task module is not built under loom (the loom models cover the queue and
-// the parker, which are built from `crate::sync`).
+// Tasks use std's `Arc` (not the `crate::sync` one): the waker vtable below manipulates its
+// strong count directly. The task module is not built under loom (the loom models cover the
+// queue and the parker, which are built from `crate::sync`).
 use std::sync::Arc;
-use std::task::Wake;
 
 const SCHEDULED: usize = 1;
 const RUNNING: usize = 2;
@@ -124,6 +124,55 @@ where
         release: Self::release_raw,
     };
 
+    /// The task's waker: its data pointer is `Arc::into_raw` of the task (one strong count per
+    /// owned `Waker`). The worker polls with a *borrowed* waker that owns no count (see `run`),
+    /// so a poll that never clones its waker costs no reference-count traffic — the same trick
+    /// as tokio's `WakerRef` and `futures::task::waker_ref`.
+    const WAKER_VTABLE: RawWakerVTable = RawWakerVTable::new(
+        Self::waker_clone,
+        Self::waker_wake,
+        Self::waker_wake_by_ref,
+        Self::waker_drop,
+    );
+
+    /// # Safety
+    ///
+    /// `data` is `Arc::as_ptr` of a live `Arc<Self>` (a waker built by this vtable).
+    unsafe fn waker_clone(data: *const ()) -> RawWaker {
+        // SAFETY: per the contract the pointer came from an `Arc<Self>` that is alive for the
+        // duration of this call; the new count is owned by the returned waker.
+        unsafe { Arc::increment_strong_count(data.cast::<Self>()) };
+        RawWaker::new(data, &Self::WAKER_VTABLE)
+    }
+
+    /// # Safety
+    ///
+    /// `data` is from an owned waker of this vtable (it holds one strong count).
+    unsafe fn waker_wake(data: *const ()) {
+        // SAFETY: `wake` consumes the waker, and with it the count it owns.
+        let task = unsafe { Arc::from_raw(data.cast::<Self>()) };
+        task.wake_by_ref();
+    }
+
+    /// # Safety
+    ///
+    /// As for [`Self::waker_clone`].
+    unsafe fn waker_wake_by_ref(data: *const ()) {
+        // SAFETY: the waker (owned or borrowed) keeps the task alive during this call; the
+        // `ManuallyDrop` makes sure we do not give up a count we do not own.
+        let task = ManuallyDrop::new(unsafe { Arc::from_raw(data.cast::<Self>()) });
+        task.wake_by_ref();
+    }
+
+    /// # Safety
+    ///
+    /// As for [`Self::waker_wake`]. Never called for the borrowed waker of `run`, which is in
+    /// a `ManuallyDrop`.
+    unsafe fn waker_drop(data: *const ()) {
+        // SAFETY: dropping an owned waker releases the count it owns.
+        unsafe { Arc::decrement_strong_count(data.cast::<Self>()) };
+    }
+
     /// A new task, already marked scheduled (the caller pushes the returned job).
     pub(crate) fn new(future: F, shared: Arc<Shared>, home: usize) -> Arc<TaskCell<F>> {
         Arc::new(TaskCell {
@@ -150,7 +199,12 @@ where
 
     /// A queue reference owning one strong count.
     pub(crate) fn job_ref(self: &Arc<Self>) -> JobRef {
-        let p = Arc::into_raw(self.clone()) as *mut Self;
+        Self::into_job_ref(self.clone())
+    }
+
+    /// A queue reference owning the strong count of `task`.
+    fn into_job_ref(task: Arc<Self>) -> JobRef {
+        let p = Arc::into_raw(task) as *mut Self;
         // SAFETY: [1] `JobHeader` is the first field of this `#[repr(C)]` struct, so the cast
         // pointer is the header's; [2] the vtable's functions expect exactly this `Self`; [3] the
         // strong count taken above is the obligation handed over.
@@ -186,12 +240,26 @@ where
             return RunOutcome::Done;
         }
         debug_assert_eq!(prev, SCHEDULED, "ran a task that was not scheduled");
-        // ORDERING: Relaxed: only the running worker reads or writes `home`; the queue hand-off
-        // orders successive runs.
-        let home = self.header.home.swap(rc.worker, Ordering::Relaxed);
+        // ORDERING: Relaxed: only the running worker writes `home` (a load and a store, no
+        // read-modify-write: the RUNNING bit excludes other writers); the queue hand-off orders
+        // successive runs. Wakers only read it, as a placement hint.
+        let home = self.header.home.load(Ordering::Relaxed);
+        if home != rc.worker {
+            self.header.home.store(rc.worker, Ordering::Relaxed);
+        }
         rc.migrated = home != NO_HOME && home != rc.worker;
         let started = rc.sample.then(std::time::Instant::now);
-        let waker = Waker::from(self.clone());
+        // A borrowed waker: it owns no strong count (`self` holds one for the whole poll) and is
+        // never dropped; a future that keeps it calls `clone`, which takes its own count.
+        // SAFETY: [1] the data pointer is `Arc::as_ptr` of `self`, which outlives `waker`;
+        // [2] the vtable's functions expect exactly that pointer for this `Self`; [3] the
+        // `ManuallyDrop` keeps `waker_drop` from releasing a count this waker does not own.
+        let waker = ManuallyDrop::new(unsafe {
+            Waker::from_raw(RawWaker::new(
+                Arc::as_ptr(&self).cast::<()>(),
+                &Self::WAKER_VTABLE,
+            ))
+        });
         let mut cx = Context::from_waker(&waker);
         let polled = catch_unwind(AssertUnwindSafe(|| {
             self.future.with_mut(|f| {
@@ -203,7 +271,6 @@ where
                 unsafe { Pin::new_unchecked(f) }.poll(&mut cx)
             })
         }));
-        drop(waker);
         if let Some(started) = started {
             let ns = started.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64;
             // ORDERING: Relaxed: an estimate.
@@ -238,11 +305,16 @@ where
                 // Wakers do nothing while SCHEDULED or NOTIFIED is set, so a plain store is safe.
                 // ORDERING: Release: pairs with `run`'s Acquire swap on the next run.
                 self.header.state.store(SCHEDULED, Ordering::Release);
-                // ORDERING: Relaxed: only the running worker touches `yields` here.
-                let yields = self.header.yields.fetch_add(1, Ordering::Relaxed) + 1;
+                // ORDERING: Relaxed: a load and a store, no read-modify-write: only the running
+                // worker increments `yields`; a waker's reset to 0 happens only from the idle
+                // state (not while RUNNING), so it cannot race with this update.
+                let yields = self.header.yields.load(Ordering::Relaxed).wrapping_add(1);
+                self.header.yields.store(yields, Ordering::Relaxed);
                 RunOutcome::Yielded {
                     demote: yields.is_multiple_of(YIELD_DEMOTE_EVERY),
-                    job: self.job_ref(),
+                    // The queue reference this run consumed becomes the new one: no count
+                    // traffic for a re-queue.
+                    job: Self::into_job_ref(self),
                 }
             }
         }
@@ -279,15 +351,12 @@ where
     }
 }
 
-impl<F> Wake for TaskCell<F>
+impl<F> TaskCell<F>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
+    /// What every waker of the task does (through [`Self::WAKER_VTABLE`]).
     fn wake_by_ref(self: &Arc<Self>) {
         // ORDERING: Acquire/AcqRel: the CAS orders the waker's prior writes before the poll
         // that follows (see `run`), and reads the latest state.
