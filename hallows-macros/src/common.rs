@@ -1,7 +1,7 @@
-//! Error collection and trait-impl helpers shared by the attributes.
+//! Error collection, argument forwarding and trait-impl helpers shared by the attributes.
 
 use proc_macro2::TokenStream;
-use quote::{quote, ToTokens};
+use quote::{format_ident, quote, ToTokens};
 use syn::visit_mut::VisitMut;
 
 /// Every error found while validating one attribute, each pointing at its own tokens.
@@ -120,4 +120,33 @@ impl VisitMut for QualifyAssocTypes<'_> {
     fn visit_item_mut(&mut self, _: &mut syn::Item) {
         // Nested items have their own `Self`.
     }
+}
+
+/// Rewrites a dispatcher's argument patterns into plain names (`__hallows_argN`) and returns the
+/// expressions that forward them, `self` included, to a version or clone. A by-value `mut self`
+/// loses its `mut`: the binding's mutability belongs to the callee's body.
+pub(crate) fn forward_arguments(sig: &mut syn::Signature) -> Vec<TokenStream> {
+    let mut forwarded = Vec::new();
+    for (i, arg) in sig.inputs.iter_mut().enumerate() {
+        match arg {
+            syn::FnArg::Receiver(receiver) => {
+                if receiver.reference.is_none() {
+                    receiver.mutability = None;
+                }
+                forwarded.push(quote!(self));
+            }
+            syn::FnArg::Typed(typed) => {
+                let ident = format_ident!("__hallows_arg{}", i);
+                *typed.pat = syn::Pat::Ident(syn::PatIdent {
+                    attrs: Vec::new(),
+                    by_ref: None,
+                    mutability: None,
+                    ident: ident.clone(),
+                    subpat: None,
+                });
+                forwarded.push(quote!(#ident));
+            }
+        }
+    }
+    forwarded
 }

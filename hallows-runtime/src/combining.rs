@@ -77,14 +77,19 @@ use core::ptr;
 
 use crate::padding::CachePadded;
 use crate::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
-use crate::sync::{spin_loop, thread, UnsafeCell, MAX_BACKOFF_EXP};
+use crate::sync::{spin_loop, thread, UnsafeCell};
 
 /// Passes over the publication list per combining session (the paper's "combining rounds");
 /// more passes batch more operations per lock acquisition but delay the combiner's own return.
 pub const COMBINE_PASSES: usize = 3;
 
-/// Backoff rounds a waiting thread spins before it starts yielding its time slice.
-pub const SPIN_ROUNDS_BEFORE_YIELD: u32 = 8;
+/// Lock checks a waiting thread makes before it starts yielding its time slice between them.
+pub const SPIN_ROUNDS_BEFORE_YIELD: u32 = 64;
+
+/// Polls of its own record a waiting thread makes between two looks at the shared lock line:
+/// each look pulls that line into the waiter's cache and so costs the lock holder a
+/// cache-line transfer on its next CAS. One under loom, where every poll is a scheduling point.
+pub const POLLS_PER_LOCK_CHECK: u32 = if cfg!(loom) { 1 } else { 32 };
 
 const IDLE: u8 = 0;
 const PENDING: u8 = 1;
@@ -356,6 +361,8 @@ impl<S: Sequential> CombinerHandle<'_, S> {
             // SAFETY: the lock gives exclusive access to the structure.
             let out = fc.state.with_mut(|s| unsafe { (*s).apply(op) });
             core::mem::forget(unlock_on_unwind);
+            // Step 0b: serve whoever published while we held the lock.
+            fc.combine();
             // ORDERING: Release pairs with the next holder's Acquire CAS.
             fc.lock.store(false, Ordering::Release);
             return out;
@@ -365,17 +372,22 @@ impl<S: Sequential> CombinerHandle<'_, S> {
         rec.op.with_mut(|p| unsafe { *p = Some(op) });
         // ORDERING: Release pairs with the combiner's Acquire load of PENDING.
         rec.status.store(PENDING, Ordering::Release);
-        let mut spins = 0_u32;
+        let mut rounds = 0_u32;
         loop {
-            // ORDERING: Acquire pairs with the combiner's Release store of DONE.
-            if rec.status.load(Ordering::Acquire) == DONE {
-                // SAFETY: DONE hands `output` back to the owner exclusively.
-                let out = rec.output.with_mut(|p| unsafe { (*p).take() });
-                rec.status.store(IDLE, Ordering::Relaxed);
-                return out.expect("a DONE record always holds an output");
+            // Step 2a: wait on our own record only (its line stays in our cache until the
+            // combiner writes it), polling the shared lock line once per round.
+            for _ in 0..POLLS_PER_LOCK_CHECK {
+                // ORDERING: Acquire pairs with the combiner's Release store of DONE.
+                if rec.status.load(Ordering::Acquire) == DONE {
+                    // SAFETY: DONE hands `output` back to the owner exclusively.
+                    let out = rec.output.with_mut(|p| unsafe { (*p).take() });
+                    rec.status.store(IDLE, Ordering::Relaxed);
+                    return out.expect("a DONE record always holds an output");
+                }
+                spin_loop();
             }
-            // ORDERING: Acquire pairs with the previous combiner's Release unlock, so its
-            // writes to the structure are visible to us.
+            // Step 2b. ORDERING: Acquire pairs with the previous combiner's Release unlock, so
+            // its writes to the structure are visible to us.
             if !fc.lock.load(Ordering::Relaxed)
                 && fc
                     .lock
@@ -388,13 +400,9 @@ impl<S: Sequential> CombinerHandle<'_, S> {
                 continue;
             }
             fc.check_poison();
-            spins = spins.saturating_add(1);
-            if spins > SPIN_ROUNDS_BEFORE_YIELD {
+            rounds = rounds.saturating_add(1);
+            if rounds > SPIN_ROUNDS_BEFORE_YIELD {
                 thread::yield_now();
-            } else {
-                for _ in 0..(1_u32 << spins.min(MAX_BACKOFF_EXP)) {
-                    spin_loop();
-                }
             }
         }
     }

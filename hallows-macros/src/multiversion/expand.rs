@@ -16,10 +16,10 @@ use std::collections::BTreeMap;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::ext::IdentExt;
-use syn::{FnArg, GenericParam, Pat};
+use syn::{FnArg, GenericParam};
 
 use super::parse::{Ast, ImplAst, Input, Target};
-use crate::common::{assoc_types, inherent_impl, move_out_of_trait_impl};
+use crate::common::{assoc_types, forward_arguments, inherent_impl, move_out_of_trait_impl};
 
 /// Attributes that belong to the dispatcher only (the clones are hidden helpers).
 const DISPATCHER_ONLY: &[&str] = &[
@@ -129,29 +129,7 @@ fn expand_fn(ast: &Ast) -> (TokenStream, Vec<TokenStream>) {
 
     // The dispatcher's signature: argument patterns become plain names so they can be forwarded.
     let mut dispatch_sig = sig.clone();
-    let mut forwarded = Vec::new();
-    for (i, arg) in dispatch_sig.inputs.iter_mut().enumerate() {
-        match arg {
-            FnArg::Receiver(receiver) => {
-                // `mut self` by value: the binding's mutability belongs to the clone's body.
-                if receiver.reference.is_none() {
-                    receiver.mutability = None;
-                }
-                forwarded.push(quote!(self));
-            }
-            FnArg::Typed(typed) => {
-                let ident = format_ident!("__hallows_arg{}", i);
-                *typed.pat = Pat::Ident(syn::PatIdent {
-                    attrs: Vec::new(),
-                    by_ref: None,
-                    mutability: None,
-                    ident: ident.clone(),
-                    subpat: None,
-                });
-                forwarded.push(quote!(#ident));
-            }
-        }
-    }
+    let forwarded = forward_arguments(&mut dispatch_sig);
     let has_impl_arg = sig.inputs.iter().any(|arg| match arg {
         FnArg::Typed(t) => quote!(#t).to_string().contains("impl "),
         FnArg::Receiver(_) => false,

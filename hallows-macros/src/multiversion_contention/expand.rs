@@ -15,11 +15,11 @@
 //! ```
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
-use syn::{FnArg, GenericParam, ImplItem, Pat};
+use quote::quote;
+use syn::{GenericParam, ImplItem};
 
 use super::parse::{Ast, Dispatch};
-use crate::common::{assoc_types, inherent_impl, move_out_of_trait_impl};
+use crate::common::{assoc_types, forward_arguments, inherent_impl, move_out_of_trait_impl};
 
 pub(crate) fn expand(ast: Ast) -> TokenStream {
     match ast {
@@ -37,28 +37,7 @@ fn expand_impl(mut imp: syn::ItemImpl, dispatches: &[Dispatch]) -> TokenStream {
         };
         let name = f.sig.ident.to_string();
         let label = format!("{type_name}::{name}");
-        let mut forwarded = Vec::new();
-        for (i, arg) in f.sig.inputs.iter_mut().enumerate() {
-            match arg {
-                FnArg::Receiver(r) => {
-                    if r.reference.is_none() {
-                        r.mutability = None;
-                    }
-                    forwarded.push(quote!(self));
-                }
-                FnArg::Typed(t) => {
-                    let ident = format_ident!("__hallows_arg{}", i);
-                    *t.pat = Pat::Ident(syn::PatIdent {
-                        attrs: Vec::new(),
-                        by_ref: None,
-                        mutability: None,
-                        ident: ident.clone(),
-                        subpat: None,
-                    });
-                    forwarded.push(quote!(#ident));
-                }
-            }
-        }
+        let forwarded = forward_arguments(&mut f.sig);
         let generic_args: Vec<TokenStream> = f
             .sig
             .generics

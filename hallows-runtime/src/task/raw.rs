@@ -27,9 +27,9 @@ use crate::scheduler::worker::Shared;
 use crate::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use crate::sync::{Mutex, UnsafeCell};
 use core::future::Future;
+use core::mem::ManuallyDrop;
 use core::pin::Pin;
 use core::ptr::NonNull;
-use core::mem::ManuallyDrop;
 use core::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 // Tasks use std's `Arc` (not the `crate::sync` one): the waker vtable below manipulates its
