@@ -99,7 +99,7 @@ fn derived_critical_sections_stay_exact() {
     miri,
     ignore = "timing-driven: measures real throughput for up to seconds"
 )]
-fn decisions_are_written_as_contention_records() {
+fn the_dispatcher_switches_to_a_measurably_faster_version_logs_and_reports_it() {
     static D: contention::Dispatcher = contention::Dispatcher::new("tests::reported", 2);
     thread_local! {
         static S: contention::Sampler = const { contention::Sampler::new() };
@@ -120,6 +120,23 @@ fn decisions_are_written_as_contention_records() {
         }
     }
     assert_eq!(D.mode(), 1);
+    // Stay there while it remains faster.
+    let until = Instant::now() + Duration::from_millis(200);
+    while Instant::now() < until {
+        match D.select(&S) {
+            0 => spin(Duration::from_micros(4)),
+            _ => spin(Duration::from_micros(1)),
+        }
+    }
+    assert_eq!(D.mode(), 1);
+    assert!(D.trials() >= 1);
+    let log: Vec<contention::Decision> = contention::decisions()
+        .into_iter()
+        .filter(|d| d.dispatcher == D.name())
+        .collect();
+    assert!(!log.is_empty());
+    assert_eq!((log[0].from, log[0].to), (0, 1));
+    assert!(log[0].after_ops_per_sec > log[0].before_ops_per_sec);
     let dir = std::env::temp_dir().join(format!("hallows-contention-{}", std::process::id()));
     // Environment variables are process-wide: this is the only test of this binary setting it.
     std::env::set_var("HALLOWS_REPORT_DIR", &dir);
