@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{cargo, fixture, hallows, run_ok, scratch, text};
+use common::{cargo, fixture, hallows, hallows_ok, run_ok, run_release, scratch, text};
 use serde_json::Value;
 use std::fs;
 use std::os::unix::fs::PermissionsExt as _;
@@ -96,11 +96,7 @@ fn crates_io_dependency() {
     assert_reported(&records, "itoa", "fmt");
 
     // Nothing changed: cargo has nothing to do and says so.
-    let out = run_ok(
-        hallows(&dir)
-            .args(["build", "--release", "--target-dir"])
-            .arg(&target),
-    );
+    let out = hallows_ok(&dir, &target, &["build", "--release"]);
     let stderr = text(&out).1;
     assert!(
         !stderr.contains("Compiling"),
@@ -108,27 +104,17 @@ fn crates_io_dependency() {
     );
     assert!(stderr.contains("nothing was recompiled"), "{stderr}");
     // `--quiet` silences cargo-hallows' status lines along with cargo's.
-    let out = run_ok(
-        hallows(&dir)
-            .args(["build", "--quiet", "--release", "--target-dir"])
-            .arg(&target),
-    );
+    let out = hallows_ok(&dir, &target, &["build", "--quiet", "--release"]);
     assert!(
         !text(&out).1.contains("hallows: plugin"),
         "{}",
         text(&out).1
     );
     // Other passes change the marker in the flags, so cargo rebuilds.
-    let out = run_ok(
-        hallows(&dir)
-            .args([
-                "build",
-                "--passes",
-                "inventory",
-                "--release",
-                "--target-dir",
-            ])
-            .arg(&target),
+    let out = hallows_ok(
+        &dir,
+        &target,
+        &["build", "--passes", "inventory", "--release"],
     );
     let stderr = text(&out).1;
     assert!(
@@ -146,17 +132,10 @@ fn workspace_with_two_members() {
     assert_reported(&records, "fixture_mathlib", "fixture_collatz_steps");
     assert_reported(&records, "fixture_app", "fixture_collatz_total");
     // Filters work on real reports too.
-    let out = run_ok(
-        hallows(&dir)
-            .args([
-                "report",
-                "--crate",
-                "fixture_mathlib",
-                "--function",
-                "gcd",
-                "--target-dir",
-            ])
-            .arg(&target),
+    let out = hallows_ok(
+        &dir,
+        &target,
+        &["report", "--crate", "fixture_mathlib", "--function", "gcd"],
     );
     let table = text(&out).0;
     assert!(
@@ -185,16 +164,9 @@ fn user_rustflags_from_config_still_apply_in_both_modes() {
     );
 
     // Link-time mode on stable: the same output, and the linker ran the plugin.
-    let out = run_ok(
-        hallows(&dir)
-            .args(["build", "--mode", "lto", "--release", "--target-dir"])
-            .arg(&target),
-    );
+    let out = hallows_ok(&dir, &target, &["build", "--mode", "lto", "--release"]);
     assert!(text(&out).1.contains("mode lto"), "{}", text(&out).1);
-    let got = text(&run_ok(&mut Command::new(
-        target.join("release/fixture-user-rustflags"),
-    )))
-    .0;
+    let got = run_release(&target, "fixture-user-rustflags");
     assert_eq!(got, output);
     let records = report(&dir, &target);
     assert_reported(&records, "fixture_user_rustflags", "fixture_triangle");

@@ -4,9 +4,10 @@
 
 mod common;
 
-use common::{fixture, hallows, output, plain_release_output, run_ok, scratch, text};
+use common::{
+    fixture, hallows, hallows_ok, output, plain_release_output, run_release, scratch, text,
+};
 use std::fs;
-use std::process::Command;
 
 #[test]
 fn profile_then_build_uses_it() {
@@ -15,16 +16,15 @@ fn profile_then_build_uses_it() {
     let plain = scratch("pgo-plain");
     let expected = plain_release_output(&dir, &plain, "fixture-itoa-dep");
 
-    let out = run_ok(
-        hallows(&dir)
-            .args([
-                "profile",
-                "--bin",
-                "fixture-itoa-dep",
-                "--no-prefetch-profile",
-                "--target-dir",
-            ])
-            .arg(&target),
+    let out = hallows_ok(
+        &dir,
+        &target,
+        &[
+            "profile",
+            "--bin",
+            "fixture-itoa-dep",
+            "--no-prefetch-profile",
+        ],
     );
     let (stdout, stderr) = text(&out);
     assert_eq!(stdout, expected, "the training run prints something else");
@@ -38,33 +38,25 @@ fn profile_then_build_uses_it() {
         .collect();
     assert_eq!(profdata.len(), 1, "{profdata:?}");
 
-    let out = run_ok(
-        hallows(&dir)
-            .args(["build", "--release", "--target-dir"])
-            .arg(&target),
-    );
+    let out = hallows_ok(&dir, &target, &["build", "--release"]);
     assert!(
         text(&out).1.contains("using PGO profile"),
         "{}",
         text(&out).1
     );
-    let got = text(&run_ok(&mut Command::new(
-        target.join("release/fixture-itoa-dep"),
-    )))
-    .0;
+    let got = run_release(&target, "fixture-itoa-dep");
     assert_eq!(got, expected);
-    let report = text(&run_ok(
-        hallows(&dir)
-            .args([
-                "report",
-                "--json",
-                "--pass",
-                "inventory",
-                "--function",
-                "fixture_digit_checksum",
-                "--target-dir",
-            ])
-            .arg(&target),
+    let report = text(&hallows_ok(
+        &dir,
+        &target,
+        &[
+            "report",
+            "--json",
+            "--pass",
+            "inventory",
+            "--function",
+            "fixture_digit_checksum",
+        ],
     ))
     .0;
     assert!(
@@ -73,11 +65,7 @@ fn profile_then_build_uses_it() {
     );
 
     // --no-profile builds without it (and rebuilds, since the flags differ).
-    let out = run_ok(
-        hallows(&dir)
-            .args(["build", "--release", "--no-profile", "--target-dir"])
-            .arg(&target),
-    );
+    let out = hallows_ok(&dir, &target, &["build", "--release", "--no-profile"]);
     let stderr = text(&out).1;
     assert!(
         !stderr.contains("using PGO profile") && stderr.contains("Compiling fixture-itoa-dep"),
@@ -88,11 +76,7 @@ fn profile_then_build_uses_it() {
     std::thread::sleep(std::time::Duration::from_millis(20));
     let main = dir.join("src/main.rs");
     fs::write(&main, fs::read_to_string(&main).unwrap() + "\n// edited\n").unwrap();
-    let out = run_ok(
-        hallows(&dir)
-            .args(["build", "--release", "--target-dir"])
-            .arg(&target),
-    );
+    let out = hallows_ok(&dir, &target, &["build", "--release"]);
     assert!(
         text(&out)
             .1
@@ -123,7 +107,7 @@ fn profile_then_build_uses_it() {
     assert!(!out.status.success());
     assert!(text(&out).1.contains("is empty"), "{}", text(&out).1);
     // Debug builds are not affected by a release profile.
-    run_ok(hallows(&dir).args(["build", "--target-dir"]).arg(&target));
+    hallows_ok(&dir, &target, &["build"]);
 }
 
 #[test]

@@ -4,10 +4,11 @@
 
 mod common;
 
-use common::{fixture, hallows, output, plain_release_output, run_ok, scratch, text};
+use common::{
+    fixture, hallows, hallows_ok, output, plain_release_output, run_release, scratch, text,
+};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// Files in `dir` with extension `ext`.
 fn files_with(dir: &Path, ext: &str) -> Vec<PathBuf> {
@@ -27,15 +28,10 @@ fn profile_collects_access_patterns_and_build_prefetches_with_them() {
     let expected = plain_release_output(&dir, &plain, "fixture-indirect-gather");
     assert!(expected.starts_with("checksum "), "{expected}");
 
-    let out = run_ok(
-        hallows(&dir)
-            .args([
-                "profile",
-                "--bin",
-                "fixture-indirect-gather",
-                "--target-dir",
-            ])
-            .arg(&target),
+    let out = hallows_ok(
+        &dir,
+        &target,
+        &["profile", "--bin", "fixture-indirect-gather"],
     );
     let (stdout, stderr) = text(&out);
     // Two training runs: the PGO one and the access-pattern one.
@@ -62,11 +58,7 @@ fn profile_collects_access_patterns_and_build_prefetches_with_them() {
         "the raw sample directory was left behind"
     );
 
-    let out = run_ok(
-        hallows(&dir)
-            .args(["build", "--release", "--target-dir"])
-            .arg(&target),
-    );
+    let out = hallows_ok(&dir, &target, &["build", "--release"]);
     let stderr = text(&out).1;
     assert!(
         stderr.contains(&format!("using prefetch profile {}", prefetch[0].display())),
@@ -76,21 +68,12 @@ fn profile_collects_access_patterns_and_build_prefetches_with_them() {
         stderr.contains("passes inventory,railway,prefetch,"),
         "{stderr}"
     );
-    let got = text(&run_ok(&mut Command::new(
-        target.join("release/fixture-indirect-gather"),
-    )))
-    .0;
+    let got = run_release(&target, "fixture-indirect-gather");
     assert_eq!(got, expected);
-    let report = text(&run_ok(
-        hallows(&dir)
-            .args([
-                "report",
-                "--json",
-                "--pass",
-                "hallows-prefetch",
-                "--target-dir",
-            ])
-            .arg(&target),
+    let report = text(&hallows_ok(
+        &dir,
+        &target,
+        &["report", "--json", "--pass", "hallows-prefetch"],
     ))
     .0;
     let gather: Vec<&str> = report
@@ -110,11 +93,7 @@ fn profile_collects_access_patterns_and_build_prefetches_with_them() {
     );
 
     // --no-profile drops both profiles and the prefetch pass.
-    let out = run_ok(
-        hallows(&dir)
-            .args(["build", "--release", "--no-profile", "--target-dir"])
-            .arg(&target),
-    );
+    let out = hallows_ok(&dir, &target, &["build", "--release", "--no-profile"]);
     let stderr = text(&out).1;
     assert!(
         !stderr.contains("using prefetch profile")
@@ -124,16 +103,10 @@ fn profile_collects_access_patterns_and_build_prefetches_with_them() {
         "{stderr}"
     );
     // Explicit passes win: without `prefetch` the profile is not used.
-    let out = run_ok(
-        hallows(&dir)
-            .args([
-                "build",
-                "--release",
-                "--passes",
-                "inventory",
-                "--target-dir",
-            ])
-            .arg(&target),
+    let out = hallows_ok(
+        &dir,
+        &target,
+        &["build", "--release", "--passes", "inventory"],
     );
     let stderr = text(&out).1;
     assert!(
@@ -160,7 +133,7 @@ fn profile_collects_access_patterns_and_build_prefetches_with_them() {
 fn program_without_loops_keeps_its_pgo_profile() {
     let dir = fixture("build-probe", "prefetch-noloops");
     let target = scratch("prefetch-noloops-target");
-    let out = run_ok(hallows(&dir).args(["profile", "--target-dir"]).arg(&target));
+    let out = hallows_ok(&dir, &target, &["profile"]);
     let stderr = text(&out).1;
     assert!(
         stderr.contains("no prefetch profile was collected")
@@ -172,11 +145,7 @@ fn program_without_loops_keeps_its_pgo_profile() {
     assert!(files_with(&profiles, "prefetch").is_empty());
 
     // Without a prefetch profile the default passes leave prefetching off.
-    let out = run_ok(
-        hallows(&dir)
-            .args(["build", "--release", "--target-dir"])
-            .arg(&target),
-    );
+    let out = hallows_ok(&dir, &target, &["build", "--release"]);
     let stderr = text(&out).1;
     assert!(
         stderr.contains("passes inventory,railway,") && stderr.contains("using PGO profile"),
@@ -184,11 +153,7 @@ fn program_without_loops_keeps_its_pgo_profile() {
     );
 
     // --no-prefetch-profile skips the second build entirely.
-    let out = run_ok(
-        hallows(&dir)
-            .args(["profile", "--no-prefetch-profile", "--target-dir"])
-            .arg(&target),
-    );
+    let out = hallows_ok(&dir, &target, &["profile", "--no-prefetch-profile"]);
     let stderr = text(&out).1;
     assert!(
         !stderr.contains("access-pattern instrumentation"),

@@ -111,6 +111,16 @@ pub fn run_ok(command: &mut Command) -> Output {
     out
 }
 
+/// Runs `cargo hallows ARGS --target-dir TARGET` in `dir`, which must succeed.
+pub fn hallows_ok(dir: &Path, target: &Path, args: &[&str]) -> Output {
+    run_ok(hallows(dir).args(args).arg("--target-dir").arg(target))
+}
+
+/// What the release binary `bin` under `target` prints; it must succeed.
+pub fn run_release(target: &Path, bin: &str) -> String {
+    text(&run_ok(&mut Command::new(target.join("release").join(bin)))).0
+}
+
 /// Stdout and stderr as text.
 pub fn text(out: &Output) -> (String, String) {
     (
