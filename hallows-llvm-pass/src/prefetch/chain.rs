@@ -9,7 +9,11 @@
 
 use std::collections::HashSet;
 
-use llvm_sys::core::{LLVMGetCalledValue, LLVMIsAFunction};
+use llvm_sys::core::{
+    LLVMGetBasicBlockParent, LLVMGetCalledValue, LLVMGetGEPSourceElementType, LLVMGetGlobalParent,
+    LLVMGetInstructionParent, LLVMIsAFunction,
+};
+use llvm_sys::target::{LLVMABISizeOfType, LLVMGetModuleDataLayout};
 use llvm_sys::LLVMOpcode;
 
 use super::ll::{self, Bb, Value};
@@ -441,12 +445,93 @@ fn gep_index(ptr: Value) -> Option<Value> {
 }
 
 /// Looks through integer extensions.
-fn strip_ext(mut v: Value) -> Value {
-    while matches!(
-        ll::opcode(v),
-        Some(LLVMOpcode::LLVMZExt | LLVMOpcode::LLVMSExt)
-    ) {
-        v = ll::operand(v, 0);
+fn strip_ext(v: Value) -> Value {
+    super::loops::strip_ext(v)
+}
+
+/// ABI size in bytes of the element type a GEP indexes.
+fn gep_element_size(gep: Value) -> Option<u64> {
+    // SAFETY: `gep` is a live GEP instruction; the data layout belongs to its module.
+    unsafe {
+        let f = LLVMGetBasicBlockParent(LLVMGetInstructionParent(gep));
+        let dl = LLVMGetModuleDataLayout(LLVMGetGlobalParent(f));
+        Some(LLVMABISizeOfType(dl, LLVMGetGEPSourceElementType(gep))).filter(|&s| s > 0)
     }
-    v
+}
+
+/// The loads of `chain` whose address does not come from another chain load.
+pub fn window_loads(chain: &Chain) -> Vec<Value> {
+    chain
+        .insts
+        .iter()
+        .copied()
+        .filter(|&i| {
+            ll::opcode(i) == Some(LLVMOpcode::LLVMLoad)
+                && !depends_on_load(ll::load_pointer(i), &chain.insts)
+        })
+        .collect()
+}
+
+/// Whether every load of `chain` whose address does not come from another chain load reads
+/// element `iv` of the window that starts at element `start` of an array (`start: None`:
+/// element `iv` of the array itself): its address is `gep T, P, iv` with `P` the array
+/// (`start: None`) or `gep T, base, start` / `gep i8, base, start * size(T)` (also written
+/// `shl start, log2 size(T)`). A look-ahead copy of such a chain with `iv + d <= len - start - 1`
+/// then reads only elements `0..len` of the array (see `loops::Window`).
+pub fn indexes_window(chain: &Chain, l: &LoopView, iv: Value, start: Option<Value>) -> bool {
+    let invariant = |v: Value| ll::opcode(v).is_none_or(|_| !l.blocks.contains(&ll::block_of(v)));
+    let is_start = |v: Value, factor: u64| -> bool {
+        let Some(start) = start else { return false };
+        let v = strip_ext(v);
+        if v == strip_ext(start) {
+            return factor == 1;
+        }
+        let scaled = match ll::opcode(v) {
+            Some(LLVMOpcode::LLVMShl) => ll::const_int(ll::operand(v, 1))
+                .filter(|k| (0..63).contains(k))
+                .map(|k| 1u64 << k),
+            Some(LLVMOpcode::LLVMMul) => ll::const_int(ll::operand(v, 1)).map(|c| c as u64),
+            _ => None,
+        };
+        scaled == Some(factor) && strip_ext(ll::operand(v, 0)) == strip_ext(start)
+    };
+    let mut any = false;
+    for &inst in &chain.insts {
+        if ll::opcode(inst) != Some(LLVMOpcode::LLVMLoad) {
+            continue;
+        }
+        let ptr = ll::load_pointer(inst);
+        if depends_on_load(ptr, &chain.insts) {
+            continue;
+        }
+        let gep_ok = ll::opcode(ptr) == Some(LLVMOpcode::LLVMGetElementPtr)
+            && ll::num_operands(ptr) == 2
+            && strip_ext(ll::operand(ptr, 1)) == iv;
+        if !gep_ok {
+            return false;
+        }
+        let Some(size) = gep_element_size(ptr) else {
+            return false;
+        };
+        let base = ll::operand(ptr, 0);
+        if !invariant(base) {
+            return false;
+        }
+        let ok = match start {
+            None => true,
+            Some(_) => {
+                ll::opcode(base) == Some(LLVMOpcode::LLVMGetElementPtr)
+                    && ll::num_operands(base) == 2
+                    && gep_element_size(base).is_some_and(|s| {
+                        // `base` is `start * size` bytes in: its index is `start * (size / s)`.
+                        size % s == 0 && is_start(ll::operand(base, 1), size / s)
+                    })
+            }
+        };
+        if !ok {
+            return false;
+        }
+        any = true;
+    }
+    any
 }

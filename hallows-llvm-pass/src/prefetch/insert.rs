@@ -52,6 +52,24 @@ pub struct Plan<'a> {
     pub at: Value,
     /// The address prefetched (an operand of the original load).
     pub address: Value,
+    /// When the look-ahead may cross the inner loop's end: the window the chain's induction
+    /// variable walks; `inductions` is then ignored.
+    pub window: Option<WindowPlan>,
+}
+
+/// A look-ahead bounded by the checked range around an inner loop's window instead of the
+/// loop's own exit test (see `loops::Window`): `iv + d <= min(len - minus) - start - 1`.
+#[derive(Clone, Debug)]
+pub struct WindowPlan {
+    /// The chain's induction variable.
+    pub iv: Induction,
+    /// The window's start, when `iv` counts from it.
+    pub start: Option<Value>,
+    /// Checked lengths of the whole range: `(len, minus)` for `end <= len - minus`.
+    pub lens: Vec<(Value, i64)>,
+    /// Terminator of the inner loop's only entry block, where the limit is computed once per
+    /// entry (it dominates the loop).
+    pub at: Value,
 }
 
 /// Where `limit - minus` values are built: before the preheader's terminator when the limit is
@@ -142,6 +160,7 @@ fn clamped_distance(
     limits: &Limits<'_>,
     module: LLVMModuleRef,
     plan: &Plan<'_>,
+    inductions: &[(Induction, Vec<Bound>)],
 ) -> Value {
     // SAFETY: (whole block) the builder is positioned in the live function; every operand is a
     // value of that function or a constant of its context, with the types the builders expect.
@@ -153,7 +172,7 @@ fn clamped_distance(
         let umin = intrinsic(module, "llvm.umin", std::slice::from_mut(&mut ty));
         let mut ty = i64t;
         let usub_sat = intrinsic(module, "llvm.usub.sat", std::slice::from_mut(&mut ty));
-        for (iv, bounds) in &plan.inductions {
+        for (iv, bounds) in inductions {
             let base = ll::name(iv.phi);
             let as_i64 = |v: Value, builder: LLVMBuilderRef, what: &str| -> Value {
                 let n = ll::c_name(&format!("{base}.{what}"));
@@ -189,6 +208,54 @@ fn clamped_distance(
             }
         }
         d
+    }
+}
+
+/// The last value the look-ahead copy of a window's induction variable may take, built before
+/// the window's entry terminator: `min over lens of (len - minus) - start - 1`, saturating at 0
+/// (an `i64` bound with `minus` 0).
+fn window_last(module: LLVMModuleRef, w: &WindowPlan) -> Bound {
+    let b = ll::builder_before(w.at);
+    // SAFETY: (whole block) the builder is positioned before the entry block's terminator, which
+    // every operand (values computed before the loop, see `loops::windows`) dominates; the
+    // builders get operands of the types they expect.
+    let last = unsafe {
+        let ctx = LLVMGetTypeContext(ll::type_of(w.iv.phi));
+        let i64t = LLVMInt64TypeInContext(ctx);
+        let mut ty = i64t;
+        let usub_sat = intrinsic(module, "llvm.usub.sat", std::slice::from_mut(&mut ty));
+        let mut ty = i64t;
+        let umin = intrinsic(module, "llvm.umin", std::slice::from_mut(&mut ty));
+        let base = ll::name(w.iv.phi);
+        let widen = |v: Value, what: &str| {
+            let n = ll::c_name(&format!("{base}.{what}"));
+            LLVMBuildZExtOrBitCast(b, v, i64t, n.as_ptr())
+        };
+        let start = w.start.map(|s| widen(s, "window.start"));
+        let mut last: Option<Value> = None;
+        for &(len, minus) in &w.lens {
+            let len = widen(len, "range.len");
+            let span = match start {
+                Some(s) => call(b, usub_sat, &mut [len, s], &format!("{base}.window.span")),
+                None => len,
+            };
+            let l = call(
+                b,
+                usub_sat,
+                &mut [span, const_of(i64t, minus.saturating_add(1))],
+                &format!("{base}.window.last"),
+            );
+            last = Some(match last {
+                None => l,
+                Some(prev) => call(b, umin, &mut [prev, l], &format!("{base}.window.last")),
+            });
+        }
+        last.unwrap_or_else(|| const_of(i64t, 0))
+    };
+    ll::dispose_builder(b);
+    Bound {
+        limit: last,
+        minus: 0,
     }
 }
 
@@ -363,7 +430,15 @@ pub fn insert(module: LLVMModuleRef, plan: &Plan<'_>, shared: &mut HashMap<Value
         loop_blocks: plan.loop_blocks,
     };
     let mut map: HashMap<Value, Value> = HashMap::new();
-    let d = clamped_distance(b, &limits, module, plan);
+    let window_bounds;
+    let inductions = match &plan.window {
+        Some(w) => {
+            window_bounds = [(w.iv, vec![window_last(module, w)])];
+            &window_bounds[..]
+        }
+        None => &plan.inductions[..],
+    };
+    let d = clamped_distance(b, &limits, module, plan, inductions);
     for iv in &plan.chain_inductions {
         map.insert(iv.phi, ahead(b, iv, d));
     }

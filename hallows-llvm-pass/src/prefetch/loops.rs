@@ -431,3 +431,84 @@ pub fn branch_facts(cond: Value, taken_true: bool) -> Vec<Fact> {
     }
     out
 }
+
+/// An inner loop that walks the window `[start, end)` of a range `[0, len)` checked before the
+/// loop (`end <= len - minus`, the bounds check of a slice `a[start..end]`): its induction
+/// variable, counted from the window's start (`start: Some`, the loop exits at
+/// `end - start`) or the absolute index (`start: None`, the loop exits at `end`), can look
+/// ahead past `end` up to the range's last element. This is what lets a CSR row loop
+/// (`x[col[e]]` over `col[row_start[r]..row_start[r + 1]]`) prefetch the next rows' elements
+/// instead of stopping at its own row's end, as Ainsworth & Jones' look-ahead `e + d` does
+/// when the nested loops are flattened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    /// The window's start (elements), when the induction variable counts from it.
+    pub start: Option<Value>,
+    /// The window's end: the exit test's limit is `end` or `end - start`.
+    pub end: Value,
+    /// The checked length of the whole range.
+    pub len: Value,
+    /// `end <= len - minus`.
+    pub minus: i64,
+}
+
+/// The windows of induction variable `iv` of inner loop `l`: for its exit test's limit `end`
+/// or `end - start` (computed before the loop), one window per upper bound on `end` among
+/// `entry_facts`, the path facts of the loop's only entry block (see
+/// [`FunctionLoopViews::path_facts`]). Empty when the exit test is not of that form or no
+/// check bounds `end`. The caller must check that the loads the look-ahead clones index the
+/// range with `iv` (see `chain::indexes_window`).
+pub fn windows(l: &LoopView, iv: &Induction, entry_facts: &[(Fact, usize)]) -> Vec<Window> {
+    if iv.pointer {
+        return Vec::new();
+    }
+    let Some((_, latch_bounds)) = l.inductions.iter().find(|(i, _)| i.phi == iv.phi) else {
+        return Vec::new();
+    };
+    let outside = |v: Value| ll::opcode(v).is_none_or(|_| !l.blocks.contains(&ll::block_of(v)));
+    let mut out = Vec::new();
+    for bound in latch_bounds {
+        if !outside(bound.limit) || !ll::is_small_int(ll::type_of(bound.limit)) {
+            continue;
+        }
+        let (end, start) = match ll::opcode(bound.limit) {
+            Some(LLVMOpcode::LLVMSub) => (
+                ll::operand(bound.limit, 0),
+                Some(ll::operand(bound.limit, 1)),
+            ),
+            _ => (bound.limit, None),
+        };
+        for (fact, _) in entry_facts {
+            if let Fact::Upper { value, bound } = *fact {
+                let same = value == end || strip_ext(value) == strip_ext(end);
+                if same && ll::is_small_int(ll::type_of(bound.limit)) && bound.minus >= 0 {
+                    let w = Window {
+                        start,
+                        end,
+                        len: bound.limit,
+                        minus: bound.minus,
+                    };
+                    if !out.contains(&w) {
+                        out.push(w);
+                    }
+                }
+            }
+        }
+    }
+    // Windows of one start only: the look-ahead's limits are `len - start` for that start.
+    if let Some(first) = out.first().copied() {
+        out.retain(|w| w.start == first.start);
+    }
+    out
+}
+
+/// Looks through integer extensions.
+pub fn strip_ext(mut v: Value) -> Value {
+    while matches!(
+        ll::opcode(v),
+        Some(LLVMOpcode::LLVMZExt | LLVMOpcode::LLVMSExt)
+    ) {
+        v = ll::operand(v, 0);
+    }
+    v
+}

@@ -10,9 +10,10 @@ use serde_json::json;
 
 use super::chain::{self, Shape};
 use super::decide::{decide, Decision, LoopContext, ProfileView, ShapeKind, MISS_THRESHOLD};
-use super::insert::{self, Plan};
+use super::insert::{self, Plan, WindowPlan};
 use super::ll;
 use super::loops::{self, FunctionLoopViews};
+use super::model::pattern::AddressPattern;
 use super::model::profile::{Profile, SiteProfile};
 use super::sites::load_sites;
 use crate::ir::Module;
@@ -56,6 +57,63 @@ pub fn load_profile(path: &Path) -> Loaded {
                 .map_err(|e| format!("prefetch profile {} is unusable: {e}", path.display()))
         })
         .clone()
+}
+
+/// The window of a nested loop's chain (see `loops::Window`): the chain reads one induction
+/// variable of an inner loop with a single entry block, whose exit limit a check before the
+/// loop bounds by a range length, and indexes the range with it. With a profile, the loads
+/// indexed by the induction variable must also be strided across entries (the windows follow
+/// each other, as CSR rows do); otherwise a look-ahead past a window's end would fetch lines
+/// the next entry does not read.
+fn window_plan<'p>(
+    views: &FunctionLoopViews,
+    facts: &crate::shim::FunctionLoops<'_>,
+    loop_index: usize,
+    chain: &chain::Chain,
+    profile_of: impl Fn(ll::Value) -> ProfileView<'p>,
+) -> Option<WindowPlan> {
+    let parent = facts.loops[loop_index].parent?;
+    let l = &views.loops[loop_index];
+    let outer = &views.loops[parent];
+    let [i] = chain.inductions.as_slice() else {
+        return None;
+    };
+    let iv = l.inductions[*i].0;
+    let outside: Vec<_> = views
+        .preds
+        .get(&l.header)?
+        .iter()
+        .copied()
+        .filter(|b| !l.blocks.contains(b))
+        .collect();
+    let [pred] = outside.as_slice() else {
+        return None;
+    };
+    if !outer.blocks.contains(pred) {
+        return None;
+    }
+    let (_, entry_facts) = views.path_facts(outer, *pred);
+    let windows = loops::windows(l, &iv, &entry_facts);
+    let first = windows.first()?;
+    if !chain::indexes_window(chain, l, iv.phi, first.start) {
+        return None;
+    }
+    let strided = chain::window_loads(chain)
+        .into_iter()
+        .all(|load| match profile_of(load) {
+            ProfileView::Site(p) => matches!(p.pattern, AddressPattern::Strided(_)),
+            ProfileView::Missing => false,
+            ProfileView::None => true,
+        });
+    if !strided {
+        return None;
+    }
+    Some(WindowPlan {
+        iv,
+        start: first.start,
+        lens: windows.iter().map(|w| (w.len, w.minus)).collect(),
+        at: ll::terminator(*pred),
+    })
 }
 
 fn kind(shape: &Shape) -> ShapeKind {
@@ -250,6 +308,29 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
                 data["address_pattern"] = json!(p.pattern.label());
                 data["trip_count"] = json!(p.trip_count());
             }
+            // A nested loop walking a window of a checked range looks ahead across its end.
+            let window = window_plan(&views, &facts, site.loop_index, chain, |load| {
+                sites
+                    .iter()
+                    .find(|s| s.load == load)
+                    .map_or(ProfileView::None, |s| prof_of(s.id))
+            });
+            let flattened;
+            let pv = match (&window, pv) {
+                (Some(_), ProfileView::Site(p)) => {
+                    // The look-ahead does not stop at the entry's end: per-entry trip counts
+                    // do not limit it.
+                    flattened = SiteProfile {
+                        entries: 0,
+                        ..p.clone()
+                    };
+                    ProfileView::Site(&flattened)
+                }
+                _ => pv,
+            };
+            if window.is_some() {
+                data["window"] = json!(true);
+            }
             let mut decision = decide(&kind(shape), pv, &ctx);
             if let (Decision::Skip(why), Some(e), ProfileView::Site(p)) = (&decision, entry, pv) {
                 // The site itself cannot be prefetched inside its loop; try its loop's entry.
@@ -304,6 +385,7 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
                         header: outer.header,
                         latch: outer.latch,
                         entry_preds: Vec::new(),
+                        window: None,
                     });
                     continue;
                 }
@@ -317,7 +399,12 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
                 } => {
                     data["distance"] = json!(distance);
                     data["iter_ns"] = json!(iter_ns);
-                    let label = if l.depth > 1 && matches!(shape, Shape::Indirect { .. }) {
+                    let label = if window.is_some() {
+                        format!(
+                            "{} in a nested loop, looking ahead across the inner loop's end (clamped to the checked range around its window)",
+                            shape.label()
+                        )
+                    } else if l.depth > 1 && matches!(shape, Shape::Indirect { .. }) {
                         format!("{} in a nested loop", shape.label())
                     } else {
                         shape.label().to_string()
@@ -344,6 +431,7 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
                                 .filter(|b| !l.blocks.contains(b))
                                 .collect()
                         }),
+                        window,
                     };
                     if chain.recurrence.is_some() && !insert::recurrence_insertable(&plan) {
                         report.push(
