@@ -4,8 +4,9 @@
 ; `col[start..end]`, and the slice bounds checks before it prove end <= ncol and end <= nval.
 ; Rows average a few non-zeros, so a look-ahead clamped to the row's end would prefetch almost
 ; nothing: the look-ahead crosses the row's end instead (Ainsworth & Jones' `e + d` over the
-; flattened loops) and is clamped to the checked range, i + d <= min(ncol, nval) - start - 1,
-; computed once per row before the inner loop, so the cloned col[] load never leaves col.
+; flattened loops) and is clamped to the checked range, min(i + d, min(ncol, nval) - start - 1)
+; with the limit computed once per row before the inner loop, so the cloned col[] load never
+; leaves col.
 ; RUN: opt -load-pass-plugin=%plugin -passes='hallows-prefetch,verify' -S %s | FileCheck %s
 ; RUN: env HALLOWS_REPORT_STDERR=1 opt -load-pass-plugin=%plugin -passes=hallows-prefetch -disable-output %s 2>&1 | FileCheck %s --check-prefix=REPORT
 
@@ -22,9 +23,8 @@
 ; CHECK-NEXT:    %i.window.last3 = call i64 @llvm.umin.i64(i64 %i.window.last, i64 %i.window.last2)
 ; CHECK-NEXT:    br i1 %empty, label %row.end, label %inner
 ; CHECK:       gather:
-; CHECK:         %i.left = call i64 @llvm.usub.sat.i64(i64 %i.window.last3, i64 %i)
-; CHECK-NEXT:    %hpf.dist = call i64 @llvm.umin.i64(i64 {{[0-9]+}}, i64 %i.left)
-; CHECK-NEXT:    %i.ahead = add i64 %i, %hpf.dist
+; CHECK:         %i.reach = add i64 %i, {{[0-9]+}}
+; CHECK-NEXT:    %i.ahead = call i64 @llvm.umin.i64(i64 %i.reach, i64 %i.window.last3)
 ; CHECK-NEXT:    %cp.ahead = getelementptr i32, ptr %colrow, i64 %i.ahead
 ; CHECK-NEXT:    %c.ahead = load i32, ptr %cp.ahead, align 4
 ; CHECK-NEXT:    %cx.ahead = zext i32 %c.ahead to i64

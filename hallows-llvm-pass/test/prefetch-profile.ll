@@ -5,6 +5,7 @@
 ; - @gather_hits: an indirect load the profile says hits (footprint fits in L2): skipped;
 ; - @short_rows: an indirect load in a loop averaging 3 iterations per entry: skipped;
 ; - @never_ran: a site absent from the profile: skipped as cold;
+; - @probe, @build: hash-join chain walks whose home bucket is prefetched from the outer loop;
 ; - @stale: the profile has sites of this function, none matching: a stale-profile warning and
 ;   static heuristics for it.
 ; RUN: env HALLOWS_PREFETCH_PROFILE=%S/Inputs/prefetch.profile opt -load-pass-plugin=%plugin -passes='hallows-prefetch,verify' -S %s | FileCheck %s
@@ -169,3 +170,55 @@ done:
 exit:
   ret i64 %acc.next
 }
+
+; Hash-join build: as the probe, but the chain walk may grow the table (a call), so the table's
+; base pointer is reloaded in the loop and carried in a second header phi. The base does not
+; move with the outer loop: its current entry value stands in for the one d keys ahead, and
+; only the home bucket is computed ahead.
+; REPORT-DAG: inserted `build` {{.*}}pointer-chase (in its loop: pointer chasing{{.*}}the first access of each inner-loop entry is prefetched from the outer loop{{.*}}"entry_prefetch":true
+; CHECK-LABEL: define void @build(
+; CHECK:       outer:
+; CHECK:         %base0 = load ptr, ptr %table, align 8
+; CHECK:         %i.ahead = add i64 %i, %hpf.dist
+; CHECK-NEXT:    %kp.ahead = getelementptr i64, ptr %keys, i64 %i.ahead
+; CHECK-NEXT:    %k.ahead = load i64, ptr %kp.ahead, align 8
+; CHECK-NEXT:    %h.ahead = mul i64 %k.ahead, -7046029254386353131
+; CHECK-NEXT:    %home.ahead = lshr i64 %h.ahead, 40
+; CHECK-NEXT:    %bp.ahead = getelementptr { i64, i64 }, ptr %base0, i64 %home.ahead
+; CHECK-NEXT:    call void @llvm.prefetch.p0(ptr %bp.ahead, i32 0, i32 3, i32 1)
+; CHECK-NEXT:    br label %chain
+define void @build(ptr %keys, i64 %n, ptr %table) {
+entry:
+  br label %outer
+outer:
+  %i = phi i64 [ 0, %entry ], [ %i.next, %done ]
+  %kp = getelementptr inbounds i64, ptr %keys, i64 %i
+  %k = load i64, ptr %kp, align 8
+  %h = mul i64 %k, -7046029254386353131
+  %home = lshr i64 %h, 40
+  %base0 = load ptr, ptr %table, align 8
+  br label %chain
+chain:
+  %b = phi i64 [ %home, %outer ], [ %next, %grow ]
+  %base = phi ptr [ %base0, %outer ], [ %base1, %grow ]
+  %bp = getelementptr inbounds { i64, i64 }, ptr %base, i64 %b
+  %full = load i64, ptr %bp, align 8
+  %isfull = icmp eq i64 %full, 1
+  br i1 %isfull, label %grow, label %done
+grow:
+  call void @grow(ptr %table, i64 %b)
+  %base1 = load ptr, ptr %table, align 8
+  %bp1 = getelementptr inbounds { i64, i64 }, ptr %base1, i64 %b
+  %np = getelementptr inbounds i8, ptr %bp1, i64 8
+  %next = load i64, ptr %np, align 8
+  br label %chain
+done:
+  store i64 1, ptr %bp, align 8
+  %i.next = add nuw i64 %i, 1
+  %last = icmp eq i64 %i.next, %n
+  br i1 %last, label %exit, label %outer
+exit:
+  ret void
+}
+
+declare void @grow(ptr, i64)

@@ -275,14 +275,16 @@ impl Walk<'_> {
     }
 }
 
-/// The address of `load` as a function of one header phi of its loop `l`, when it is pure
-/// arithmetic on that phi and values from outside `l` (a bucket chain `&buckets[b]`, a row's
-/// element pointer): the phi and the in-loop instructions from it to the address.
-pub fn entry_address(load: Value, l: &LoopView) -> Option<(Value, Vec<Value>)> {
+/// The address of `load` as a function of header phis of its loop `l`, when it is pure
+/// arithmetic on those phis and values from outside `l` (a bucket chain `&buckets[b]`, a row's
+/// element pointer): the phis (in order of first use) and the in-loop instructions from them to
+/// the address. Several phis occur when a value the loop may change is carried in one too
+/// (the table's base pointer, reloaded after a call that may grow the table).
+pub fn entry_address(load: Value, l: &LoopView) -> Option<(Vec<Value>, Vec<Value>)> {
     fn walk(
         l: &LoopView,
         v: Value,
-        phi: &mut Option<Value>,
+        phis: &mut Vec<Value>,
         seen: &mut HashSet<Value>,
         order: &mut Vec<Value>,
     ) -> bool {
@@ -292,10 +294,10 @@ pub fn entry_address(load: Value, l: &LoopView) -> Option<(Value, Vec<Value>)> {
         }
         use LLVMOpcode::*;
         if op == LLVMPHI {
-            if ll::block_of(v) != l.header || phi.is_some_and(|p| p != v) {
+            if ll::block_of(v) != l.header {
                 return false;
             }
-            *phi = Some(v);
+            phis.push(v);
             return true;
         }
         let pure = matches!(
@@ -318,20 +320,20 @@ pub fn entry_address(load: Value, l: &LoopView) -> Option<(Value, Vec<Value>)> {
             return false;
         }
         for i in 0..ll::num_operands(v) {
-            if !walk(l, ll::operand(v, i), phi, seen, order) {
+            if !walk(l, ll::operand(v, i), phis, seen, order) {
                 return false;
             }
         }
         order.push(v);
         true
     }
-    let mut phi = None;
+    let mut phis = Vec::new();
     let mut order = Vec::new();
     let ptr = ll::load_pointer(load);
-    if !walk(l, ptr, &mut phi, &mut HashSet::new(), &mut order) {
+    if !walk(l, ptr, &mut phis, &mut HashSet::new(), &mut order) || phis.is_empty() {
         return None;
     }
-    phi.map(|p| (p, order))
+    Some((phis, order))
 }
 
 /// The instructions computing `phi`'s next value when it is `f(phi)` of pure arithmetic on

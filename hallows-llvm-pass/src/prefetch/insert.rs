@@ -45,9 +45,11 @@ pub struct Plan<'a> {
     /// Predecessors of the header outside the loop.
     pub entry_preds: Vec<Bb>,
     /// For an inner-loop entry prefetch: the inner loop's header phi, its entry value (computed
-    /// by `chain` in this, the outer, loop) and the inner instructions from the phi to the
-    /// address; the address is then computed with the phi replaced by the cloned entry value.
-    pub entry: Option<(Value, Value, Vec<Value>)>,
+    /// by `chain` in this, the outer, loop), the inner instructions from the phi to the
+    /// address, and the address's other header phis with their current entry values; the
+    /// address is then computed with the phi replaced by the cloned entry value and the others
+    /// by their current entry values.
+    pub entry: Option<EntryPlan>,
     /// Where the prefetch goes (before this instruction) and the address it prefetches.
     pub at: Value,
     /// The address prefetched (an operand of the original load).
@@ -55,6 +57,19 @@ pub struct Plan<'a> {
     /// When the look-ahead may cross the inner loop's end: the window the chain's induction
     /// variable walks; `inductions` is then ignored.
     pub window: Option<WindowPlan>,
+}
+
+/// An inner loop's first access, prefetched from the outer loop.
+#[derive(Clone, Debug)]
+pub struct EntryPlan {
+    /// The inner loop's header phi computed ahead.
+    pub phi: Value,
+    /// Its entry value, computed by the plan's chain in the outer loop.
+    pub start: Value,
+    /// The inner instructions from the phis to the address.
+    pub tail: Vec<Value>,
+    /// The address's other header phis with their current entry values.
+    pub current: Vec<(Value, Value)>,
 }
 
 /// A look-ahead bounded by the checked range around an inner loop's window instead of the
@@ -160,7 +175,6 @@ fn clamped_distance(
     limits: &Limits<'_>,
     module: LLVMModuleRef,
     plan: &Plan<'_>,
-    inductions: &[(Induction, Vec<Bound>)],
 ) -> Value {
     // SAFETY: (whole block) the builder is positioned in the live function; every operand is a
     // value of that function or a constant of its context, with the types the builders expect.
@@ -172,7 +186,7 @@ fn clamped_distance(
         let umin = intrinsic(module, "llvm.umin", std::slice::from_mut(&mut ty));
         let mut ty = i64t;
         let usub_sat = intrinsic(module, "llvm.usub.sat", std::slice::from_mut(&mut ty));
-        for (iv, bounds) in inductions {
+        for (iv, bounds) in &plan.inductions {
             let base = ll::name(iv.phi);
             let as_i64 = |v: Value, builder: LLVMBuilderRef, what: &str| -> Value {
                 let n = ll::c_name(&format!("{base}.{what}"));
@@ -211,10 +225,30 @@ fn clamped_distance(
     }
 }
 
+/// The look-ahead copy of a window's (`i64`) induction variable: `min(iv + d * step, last)`,
+/// two instructions per iteration. Unlike [`clamped_distance`] it need not land on a value the
+/// loop's own induction variable takes: every index up to `last` is inside the checked range.
+fn window_ahead(
+    b: LLVMBuilderRef,
+    module: LLVMModuleRef,
+    w: &WindowPlan,
+    distance: u32,
+    last: Value,
+) -> Value {
+    let base = ll::name(w.iv.phi);
+    let mut ty = ll::type_of(w.iv.phi);
+    let umin = intrinsic(module, "llvm.umin", std::slice::from_mut(&mut ty));
+    let reach = i64::from(distance).saturating_mul(w.iv.step);
+    let n = ll::c_name(&format!("{base}.reach"));
+    // SAFETY: builder positioned in the live function; `iv` and the constant share its type.
+    let raw = unsafe { LLVMBuildAdd(b, w.iv.phi, const_of(ty, reach), n.as_ptr()) };
+    call(b, umin, &mut [raw, last], &format!("{base}.ahead"))
+}
+
 /// The last value the look-ahead copy of a window's induction variable may take, built before
 /// the window's entry terminator: `min over lens of (len - minus) - start - 1`, saturating at 0
-/// (an `i64` bound with `minus` 0).
-fn window_last(module: LLVMModuleRef, w: &WindowPlan) -> Bound {
+/// (an `i64`, the type of the induction variable, see `loops::windows`).
+fn window_last(module: LLVMModuleRef, w: &WindowPlan) -> Value {
     let b = ll::builder_before(w.at);
     // SAFETY: (whole block) the builder is positioned before the entry block's terminator, which
     // every operand (values computed before the loop, see `loops::windows`) dominates; the
@@ -253,10 +287,7 @@ fn window_last(module: LLVMModuleRef, w: &WindowPlan) -> Bound {
         last.unwrap_or_else(|| const_of(i64t, 0))
     };
     ll::dispose_builder(b);
-    Bound {
-        limit: last,
-        minus: 0,
-    }
+    last
 }
 
 /// The value of `iv` `d` iterations ahead.
@@ -430,17 +461,17 @@ pub fn insert(module: LLVMModuleRef, plan: &Plan<'_>, shared: &mut HashMap<Value
         loop_blocks: plan.loop_blocks,
     };
     let mut map: HashMap<Value, Value> = HashMap::new();
-    let window_bounds;
-    let inductions = match &plan.window {
+    match &plan.window {
         Some(w) => {
-            window_bounds = [(w.iv, vec![window_last(module, w)])];
-            &window_bounds[..]
+            let last = window_last(module, w);
+            map.insert(w.iv.phi, window_ahead(b, module, w, plan.distance, last));
         }
-        None => &plan.inductions[..],
-    };
-    let d = clamped_distance(b, &limits, module, plan, inductions);
-    for iv in &plan.chain_inductions {
-        map.insert(iv.phi, ahead(b, iv, d));
+        None => {
+            let d = clamped_distance(b, &limits, module, plan);
+            for iv in &plan.chain_inductions {
+                map.insert(iv.phi, ahead(b, iv, d));
+            }
+        }
     }
     for &inst in &plan.chain.insts {
         // SAFETY: `inst` is a live instruction; the clone is new, unattached, and inserted at
@@ -471,10 +502,11 @@ pub fn insert(module: LLVMModuleRef, plan: &Plan<'_>, shared: &mut HashMap<Value
         };
         map.insert(inst, out);
     }
-    if let Some((phi, start, tail)) = &plan.entry {
-        let cloned_start = map.get(start).copied().unwrap_or(*start);
-        map.insert(*phi, cloned_start);
-        clone_all(b, tail, &mut map);
+    if let Some(e) = &plan.entry {
+        let cloned_start = map.get(&e.start).copied().unwrap_or(e.start);
+        map.insert(e.phi, cloned_start);
+        map.extend(e.current.iter().copied());
+        clone_all(b, &e.tail, &mut map);
     }
     let ptr = plan.address;
     let addr = map.get(&ptr).copied().unwrap_or(ptr);

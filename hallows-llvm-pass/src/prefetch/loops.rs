@@ -459,7 +459,11 @@ pub struct Window {
 /// check bounds `end`. The caller must check that the loads the look-ahead clones index the
 /// range with `iv` (see `chain::indexes_window`).
 pub fn windows(l: &LoopView, iv: &Induction, entry_facts: &[(Fact, usize)]) -> Vec<Window> {
-    if iv.pointer {
+    // The look-ahead index is computed in the induction variable's type and clamped to a
+    // 64-bit limit: only `i64` (`usize`) induction variables, so the clamp cannot wrap.
+    // SAFETY: `iv.phi` is a live integer or pointer phi.
+    let width = unsafe { llvm_sys::core::LLVMGetIntTypeWidth(ll::type_of(iv.phi)) };
+    if iv.pointer || width != 64 {
         return Vec::new();
     }
     let Some((_, latch_bounds)) = l.inductions.iter().find(|(i, _)| i.phi == iv.phi) else {

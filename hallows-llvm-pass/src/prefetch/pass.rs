@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::chain::{self, Shape};
 use super::decide::{decide, Decision, LoopContext, ProfileView, ShapeKind, MISS_THRESHOLD};
-use super::insert::{self, Plan, WindowPlan};
+use super::insert::{self, EntryPlan, Plan, WindowPlan};
 use super::ll;
 use super::loops::{self, FunctionLoopViews};
 use super::model::pattern::AddressPattern;
@@ -31,6 +31,8 @@ struct EntryCandidate {
     outer: usize,
     phi: super::ll::Value,
     start: super::ll::Value,
+    /// Other header phis of the address, with their current entry values.
+    current: Vec<(super::ll::Value, super::ll::Value)>,
     tail: Vec<super::ll::Value>,
     at: super::ll::Value,
     chain: chain::Chain,
@@ -222,10 +224,7 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
             .map(|(site, ..)| {
                 let parent = facts.loops[site.loop_index].parent?;
                 let inner = &views.loops[site.loop_index];
-                let (phi, tail) = chain::entry_address(site.load, inner)?;
-                if !entry_seen.insert(phi) {
-                    return None;
-                }
+                let (phis, tail) = chain::entry_address(site.load, inner)?;
                 let outer = &views.loops[parent];
                 let outside: Vec<_> = views
                     .preds
@@ -240,10 +239,25 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
                 if !outer.blocks.contains(pred) {
                     return None;
                 }
-                let &(start, _) = ll::phi_incoming(phi).iter().find(|(_, b)| b == pred)?;
                 let (path, path_facts) = views.path_facts(outer, *pred);
-                let (shape, chain) = chain::analyse_value(start, outer, &path, &path_facts);
-                if !matches!(shape, Shape::Indirect { .. }) {
+                // One phi's entry value is computed ahead (the bucket index); any other must
+                // not move with the outer loop (the table's base pointer): its current entry
+                // value stands in for the one `d` iterations ahead.
+                let mut ahead = None;
+                let mut current = Vec::new();
+                for &phi in &phis {
+                    let &(start, _) = ll::phi_incoming(phi).iter().find(|(_, b)| b == pred)?;
+                    let (shape, chain) = chain::analyse_value(start, outer, &path, &path_facts);
+                    match shape {
+                        Shape::Indirect { .. } if ahead.is_none() => {
+                            ahead = Some((phi, start, chain))
+                        }
+                        Shape::Invariant => current.push((phi, start)),
+                        _ => return None,
+                    }
+                }
+                let (phi, start, chain) = ahead?;
+                if !entry_seen.insert(phi) {
                     return None;
                 }
                 let mut inductions = Vec::new();
@@ -272,6 +286,7 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
                     outer: parent,
                     phi,
                     start,
+                    current,
                     tail,
                     at: ll::terminator(*pred),
                     chain,
@@ -370,7 +385,12 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
                     plans.push(Plan {
                         at: e.at,
                         address: ll::load_pointer(site.load),
-                        entry: Some((e.phi, e.start, e.tail.clone())),
+                        entry: Some(EntryPlan {
+                            phi: e.phi,
+                            start: e.start,
+                            tail: e.tail.clone(),
+                            current: e.current.clone(),
+                        }),
                         chain: &e.chain,
                         inductions: e.inductions.clone(),
                         chain_inductions: e
