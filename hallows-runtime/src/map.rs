@@ -1,42 +1,71 @@
-//! A concurrent hash map with lock-free reads, striped-lock writes and incremental per-shard
-//! resizing, built on the [`epoch`](crate::reclaim::epoch) reclaimer.
+//! A concurrent hash map with lock-free reads, striped-lock writes and per-shard resizing,
+//! built on the [`epoch`](crate::reclaim::epoch) reclaimer.
 //!
 //! # Structure
 //!
 //! The map is split into `shards` (a power of two) chosen by the hash's top bits. Each shard
-//! has a writer mutex, an element count, and an [`Atomic`] pointer to its current bucket
-//! table. A bucket is a singly linked chain of immutable-once-published *links*
-//! `(hash, entry, next)`; an *entry* is a separate allocation holding the key and value, so a
-//! resize can build a new table of new links that point at the same entries (no `Clone`
-//! bound, no moving of keys or values).
+//! has a writer mutex (guarding the count of used slots) and an element count on one cache
+//! line, and an [`Atomic`] pointer to its current table on another, so writers' lock traffic
+//! does not evict the pointer every reader needs.
+//!
+//! A table is an open-addressed array of *slots* probed linearly from the hash's low bits. A
+//! slot is 16 bytes, four to a cache line: a `tag` (the hash with its top bit set) and an
+//! [`Atomic`] pointer to an *entry*, a separate immutable allocation holding the key and value
+//! (generic keys and values cannot be read while a writer overwrites them in place, so the
+//! reader's last hop goes to an object that never changes). A slot is
+//!
+//! | `tag` | `entry`  | state                                                     |
+//! |-------|----------|-----------------------------------------------------------|
+//! | 0     | null     | empty: never used in this table; ends every probe         |
+//! | `t`   | non-null | live: holds a key whose hash has tag `t`                  |
+//! | `t`   | null     | tombstone: its key was removed; probes continue past it   |
+//!
+//! A slot only moves empty → live → tombstone → live → …, never back to empty, so a probe
+//! sequence that reaches a key in a table never shrinks while the table is current. Compared
+//! with the chained buckets this replaced (shard → table → bucket array → link → entry, plus
+//! one link per chain step), a lookup touches shard → table → slot line → entry, and a miss
+//! usually ends in the first slot line.
 //!
 //! # Protocol
 //!
-//! This is the classic "lock-striped writers, lock-free readers" design (Lea's
-//! `ConcurrentHashMap`; Herlihy & Shavit, *The Art of Multiprocessor Programming*, §13.2),
-//! with chains managed like Michael's list ("High Performance Dynamic Lock-Free Hash Tables
-//! and List-Based Sets", SPAA 2002) except that writers to one shard are serialised by its
-//! mutex, so no marked pointers are needed.
+//! The classic "lock-striped writers, lock-free readers" design (Lea's `ConcurrentHashMap`;
+//! Herlihy & Shavit, *The Art of Multiprocessor Programming*, §13.2) with an open-addressed,
+//! linearly probed table (Knuth, *TAOCP* vol. 3, §6.4, algorithm L; deletion by tombstones as
+//! in Purdom/Stigler's "lazy deletion"), whose readers follow the epoch-protected snapshot
+//! discipline of Michael ("High Performance Dynamic Lock-Free Hash Tables and List-Based
+//! Sets", SPAA 2002): writers to one shard are serialised by its mutex, readers never lock.
 //!
 //! Read (`get`, `contains_key`), pinned:
-//! 1. `table = shard.table.load` (protected), `link = table.buckets[hash & mask].load`.
-//! 2. Walk `link = link.next.load` until `link.hash == hash` and `entry.key == key`.
-//!
-//! Every pointer is loaded through the guard, so each object it reaches is alive until unpin.
+//! 1. `table = shard.table.load` (protected).
+//! 2. From slot `hash & mask`: `t = slot.tag.load` (Acquire, pairs with the writer's Release
+//!    store of the tag in insert step 3). If `t == 0` the key is absent. If `t` is the key's
+//!    tag, `entry = slot.entry.load` (protected, Acquire) and compare keys. Next slot.
 //!
 //! Write (`insert`, `remove`), pinned and holding the shard mutex:
-//! * Insert of a new key: publish a new link at the head of its bucket (Release store; readers
-//!   acquire it). Replace: publish a new entry in the existing link (Release swap) and retire
-//!   the old entry.
-//! * Remove: store `link.next` into the predecessor's `next` (or the bucket), then retire the
-//!   link and its entry. A reader standing on the removed link still follows its `next`.
-//! * Resize, when `len > buckets * MAX_LOAD_FACTOR`: build a table of twice the buckets with new
-//!   links to the same entries, publish it (Release store), retire the old table and old links.
-//!   A reader still walking the old table sees the shard as it was at the switch, which lies
-//!   within its operation, so reads stay linearizable.
+//! * Insert, key present: swap a new entry into its slot (Release) and retire the old entry.
+//! * Insert, key absent: take the first tombstone on the key's probe sequence, or else the
+//!   empty slot that ended it. (1) Store the entry (Release), (2) store the tag (Release): a
+//!   reader that sees the new tag also sees the entry. A reader that still sees a tombstone's
+//!   old tag skips the slot or compares keys against the new entry; either is a correct answer
+//!   for a key that was absent when it looked.
+//! * Remove: store null into the slot's entry (Release; the tag stays: tombstone) and retire
+//!   the entry. `remove` of an absent key first looks it up without the lock, like a `get`,
+//!   and returns `false` without locking.
+//! * Resize, when used slots (live + tombstones) exceed `slots / MAX_LOAD_DENOMINATOR`:
+//!   build a table of `max(MIN_SLOTS, next_power_of_two(3 × live))` slots holding the same
+//!   entry pointers (tombstones are dropped; no entry is copied, so keys and values need no
+//!   `Clone`), publish it (Release swap) and retire the old table. A reader still probing the
+//!   old table sees the shard as it was at the switch, which lies within its operation, so
+//!   reads stay linearizable.
 //!
-//! Garbage is bounded as described in the [epoch](crate::reclaim::epoch) module, even if a
-//! reader stalls while pinned.
+//! Reclamation. A retired entry may still be pointed to by an old table that is itself retired
+//! but not yet destroyed. This is safe for the same reason chains of retired links are: the
+//! old table was unlinked (swapped out) before the entry was retired, so a reader that can
+//! still reach the entry through it pinned before that table was unlinked, hence before the
+//! entry's retirement; its reservation overlaps the entry's lifetime and the entry is kept
+//! (the argument of the epoch module, applied to the table pointer, which is the only way into
+//! an old table). Garbage is bounded as described in the [epoch](crate::reclaim::epoch)
+//! module, even if a reader stalls while pinned.
 //!
 //! # Example
 //!
@@ -68,51 +97,103 @@ use core::hash::{BuildHasher, Hash};
 use std::collections::hash_map::RandomState;
 
 use crate::padding::CachePadded;
-use crate::reclaim::epoch::{Atomic, Collector, Guard, LocalHandle, Owned};
-use crate::sync::atomic::{AtomicUsize, Ordering};
-use crate::sync::Mutex;
+use crate::reclaim::epoch::{Atomic, Collector, Guard, LocalHandle, Owned, Shared};
+use crate::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use crate::sync::{Mutex, MutexGuard};
 
 /// Default number of shards (independent writer locks and tables).
 pub const DEFAULT_SHARDS: usize = 64;
-/// Buckets per shard of an empty map.
-pub const MIN_BUCKETS: usize = 4;
-/// A shard doubles its buckets when it holds more than this many elements per bucket.
-pub const MAX_LOAD_FACTOR: usize = 1;
+/// Slots per shard of an empty map (smaller under loom, so models reach a resize quickly).
+pub const MIN_SLOTS: usize = if cfg!(loom) { 4 } else { 8 };
+/// A shard rebuilds its table when more than `1 / MAX_LOAD_DENOMINATOR` of its slots are used
+/// (live or tombstone): linear probing stays short (expected probes for a miss at load ½ are
+/// 2.5, Knuth vol. 3 §6.4) and most probes end in the slot line they start in.
+pub const MAX_LOAD_DENOMINATOR: usize = 2;
+/// A rebuilt table has `next_power_of_two(REBUILD_SLOTS_PER_LIVE × live)` slots (at least
+/// [`MIN_SLOTS`]): load between 1/6 and 1/3 right after a rebuild, so the next one is at least
+/// half a table's worth of inserts away.
+const REBUILD_SLOTS_PER_LIVE: usize = 3;
+/// `tag` of an empty slot.
+const EMPTY: u64 = 0;
 
 struct Entry<K, V> {
     key: K,
     value: V,
 }
 
-struct Link<K, V> {
-    hash: u64,
+struct Slot<K, V> {
+    tag: AtomicU64,
     entry: Atomic<Entry<K, V>>,
-    next: Atomic<Link<K, V>>,
 }
 
 struct Table<K, V> {
-    buckets: Box<[Atomic<Link<K, V>>]>,
+    slots: Box<[Slot<K, V>]>,
     mask: usize,
 }
 
 impl<K, V> Table<K, V> {
-    fn new(buckets: usize) -> Self {
+    fn new(slots: usize) -> Self {
+        debug_assert!(slots.is_power_of_two());
         Self {
-            buckets: (0..buckets).map(|_| Atomic::null()).collect(),
-            mask: buckets - 1,
+            slots: (0..slots)
+                .map(|_| Slot {
+                    tag: AtomicU64::new(EMPTY),
+                    entry: Atomic::null(),
+                })
+                .collect(),
+            mask: slots - 1,
         }
     }
 
-    fn bucket(&self, hash: u64) -> &Atomic<Link<K, V>> {
+    /// The slots of `hash`'s probe sequence, in order (each slot once).
+    fn probe(&self, hash: u64) -> impl Iterator<Item = &Slot<K, V>> {
         // Truncation is intended: the mask keeps only low bits.
-        &self.buckets[(hash as usize) & self.mask]
+        let start = (hash as usize) & self.mask;
+        let (tail, head) = self.slots.split_at(start);
+        head.iter().chain(tail)
     }
 }
 
-struct Shard<K, V> {
-    write: Mutex<()>,
+/// Bit set in every tag, so no tag is [`EMPTY`]. The top bit: within a shard every hash has
+/// the same top bits (they chose the shard), and the probe start uses only the low bits, so a
+/// slot's tag still gives its probe start (a resize re-probes from it).
+const TAG_BIT: u64 = 1 << 63;
+
+/// The tag stored for `hash` (never [`EMPTY`]).
+fn tag_of(hash: u64) -> u64 {
+    hash | TAG_BIT
+}
+
+/// What the writer-side probe found.
+enum Probe<'g, K, V> {
+    /// The key's live slot and entry.
+    Found(&'g Slot<K, V>, Shared<'g, Entry<K, V>>),
+    /// The key is absent; the slot an insert takes, and whether it is empty (not a tombstone).
+    Vacant(&'g Slot<K, V>, bool),
+}
+
+/// Writer state, on its own cache line.
+struct Writer {
+    /// Serialises writers; holds the number of used slots (live + tombstones) of the current
+    /// table.
+    lock: Mutex<usize>,
+    /// Live entries (updated only under `lock`, read by [`ConcurrentMap::len`] without it).
     len: AtomicUsize,
-    table: Atomic<Table<K, V>>,
+}
+
+struct Shard<K, V> {
+    /// Read by every operation; written only by a resize.
+    table: CachePadded<Atomic<Table<K, V>>>,
+    writer: CachePadded<Writer>,
+}
+
+impl<K, V> Shard<K, V> {
+    fn lock(&self) -> MutexGuard<'_, usize> {
+        self.writer
+            .lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// Error from [`ConcurrentMap::with_shards_and_hasher`] for an unusable shard count.
@@ -134,7 +215,7 @@ impl std::error::Error for ShardCountError {}
 
 /// A concurrent hash map; access it through per-thread [`MapHandle`]s.
 pub struct ConcurrentMap<K, V, S = RandomState> {
-    shards: Box<[CachePadded<Shard<K, V>>]>,
+    shards: Box<[Shard<K, V>]>,
     shard_shift: u32,
     hasher: S,
     collector: Collector,
@@ -176,7 +257,7 @@ impl<K, V, S> ConcurrentMap<K, V, S> {
     pub fn len(&self) -> usize {
         self.shards
             .iter()
-            .map(|s| s.len.load(Ordering::Relaxed))
+            .map(|s| s.writer.len.load(Ordering::Relaxed))
             .sum()
     }
 
@@ -202,12 +283,12 @@ where
             return Err(ShardCountError(shards));
         }
         let shards_box = (0..shards)
-            .map(|_| {
-                CachePadded::new(Shard {
-                    write: Mutex::new(()),
+            .map(|_| Shard {
+                table: CachePadded::new(Atomic::new(Table::new(MIN_SLOTS))),
+                writer: CachePadded::new(Writer {
+                    lock: Mutex::new(0),
                     len: AtomicUsize::new(0),
-                    table: Atomic::new(Table::new(MIN_BUCKETS)),
-                })
+                }),
             })
             .collect();
         Ok(Self {
@@ -246,24 +327,18 @@ where
 impl<K, V, S> Drop for ConcurrentMap<K, V, S> {
     fn drop(&mut self) {
         // `&mut self`: no handle exists (they borrow the map). Retired objects belong to the
-        // collector and are freed with it; here we free the live tables, links and entries.
+        // collector and are freed with it; here we free the live tables and entries.
         for shard in self.shards.iter_mut() {
             // SAFETY: exclusive access; the current table is live (never retired).
             let Some(table) = (unsafe { shard.table.take_owned() }) else {
                 continue;
             };
             let mut table = table.into_inner();
-            for bucket in table.buckets.iter_mut() {
-                // SAFETY: exclusive access; each live link is reachable from exactly one
-                // bucket of the current table, and each live entry from exactly one such link.
-                let mut link = unsafe { bucket.take_owned() };
-                while let Some(l) = link {
-                    let mut l = l.into_inner();
-                    // SAFETY: as above.
-                    drop(unsafe { l.entry.take_owned() });
-                    // SAFETY: as above.
-                    link = unsafe { l.next.take_owned() };
-                }
+            for slot in table.slots.iter_mut() {
+                // SAFETY: exclusive access; each live entry is in exactly one slot of the
+                // current table (old tables that also point at it were retired, and dropping
+                // a table never drops its entries).
+                drop(unsafe { slot.entry.take_owned() });
             }
         }
     }
@@ -297,7 +372,7 @@ where
     {
         let hash = self.map.hash(key);
         let guard = self.local.pin();
-        find(self.map.shard(hash), hash, key, &guard).map(|(_, entry)| f(&entry.value))
+        find(self.map.shard(hash), hash, key, &guard).map(|entry| f(&entry.value))
     }
 
     /// Returns a clone of the value for `key`.
@@ -325,40 +400,44 @@ where
         let map = self.map;
         let hash = map.hash(&key);
         let shard = map.shard(hash);
-        let _lock = shard
-            .write
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let guard = self.local.pin();
-        let entry = Owned::new(Entry { key, value });
-        if let Some((link, _)) = find(shard, hash, &entry.key, &guard) {
-            let new = entry.into_shared(&guard);
-            // ORDERING: Release publishes the new entry to readers' Acquire loads.
-            let old = link.entry.swap(new, Ordering::AcqRel, &guard);
-            // SAFETY: the old entry is unlinked by the swap (old tables' links pointing at it
-            // were retired before it), retired once, and holds `Send` data.
-            unsafe { guard.retire(old) };
-            return true;
-        }
+        let mut used = shard.lock();
         // SAFETY: loaded under the guard while holding the shard lock; tables are only retired
         // by writers holding this lock.
         let table =
             unsafe { shard.table.load(&guard).as_ref() }.expect("a shard always has a table");
-        let bucket = table.bucket(hash);
-        let head = bucket.load(&guard);
-        let link = Owned::new(Link {
-            hash,
-            entry: Atomic::from_shared(entry.into_shared(&guard)),
-            next: Atomic::from_shared(head),
-        })
-        .into_shared(&guard);
-        // ORDERING: Release publishes the link and entry to readers' Acquire loads.
-        bucket.store(link, Ordering::Release);
-        let len = shard.len.fetch_add(1, Ordering::Relaxed) + 1;
-        if len > (table.mask + 1) * MAX_LOAD_FACTOR {
-            resize_locked(shard, table, &guard);
+        let entry = Owned::new(Entry { key, value });
+        match probe_locked(table, hash, &entry.key, &guard) {
+            Probe::Found(slot, _) => {
+                let new = entry.into_shared(&guard);
+                // ORDERING: Release publishes the new entry to readers' Acquire loads.
+                let old = slot.entry.swap(new, Ordering::AcqRel, &guard);
+                // SAFETY: the swap unlinked the old entry from the current table; old tables
+                // that still point at it were retired before it (module docs, Reclamation);
+                // it is retired once and holds `Send` data.
+                unsafe { guard.retire(old) };
+                true
+            }
+            Probe::Vacant(slot, empty) => {
+                // ORDERING: (1) Release publishes the entry's contents; readers reach it only
+                // after acquiring the tag stored in (2), or the old tag of a tombstone.
+                slot.entry
+                    .store(entry.into_shared(&guard), Ordering::Release);
+                // ORDERING: (2) Release pairs with readers' Acquire load of the tag: a reader
+                // that sees the new tag sees the entry stored in (1).
+                slot.tag.store(tag_of(hash), Ordering::Release);
+                let len = shard.writer.len.load(Ordering::Relaxed) + 1;
+                // Relaxed: a statistic, written only under the lock.
+                shard.writer.len.store(len, Ordering::Relaxed);
+                if empty {
+                    *used += 1;
+                    if *used * MAX_LOAD_DENOMINATOR > table.mask + 1 {
+                        *used = resize_locked(shard, table, len, &guard);
+                    }
+                }
+                false
+            }
         }
-        false
     }
 
     /// Removes `key`; returns `true` if it was present.
@@ -370,41 +449,28 @@ where
         let map = self.map;
         let hash = map.hash(key);
         let shard = map.shard(hash);
-        let _lock = shard
-            .write
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let guard = self.local.pin();
+        // Absent without the lock: linearizes like a `get` that finds nothing.
+        if find(shard, hash, key, &guard).is_none() {
+            return false;
+        }
+        let _used = shard.lock();
         // SAFETY: see `insert`.
         let table =
             unsafe { shard.table.load(&guard).as_ref() }.expect("a shard always has a table");
-        let mut prev: &Atomic<Link<K, V>> = table.bucket(hash);
-        loop {
-            let cur = prev.load(&guard);
-            // SAFETY: loaded under the guard; links are retired only after unlinking.
-            let Some(link) = (unsafe { cur.as_ref() }) else {
-                return false;
-            };
-            if link.hash == hash {
-                let entry = link.entry.load(&guard);
-                // SAFETY: as above for entries.
-                let e = unsafe { entry.as_ref() }.expect("a link always has an entry");
-                if e.key.borrow() == key {
-                    let next = link.next.load(&guard);
-                    // ORDERING: Release: readers acquiring `prev` see a fully built chain.
-                    prev.store(next, Ordering::Release);
-                    shard.len.fetch_sub(1, Ordering::Relaxed);
-                    // SAFETY: link and entry are unlinked (no table reaches them: old tables'
-                    // links were retired at resize), retired once each.
-                    unsafe {
-                        guard.retire(cur);
-                        guard.retire(entry);
-                    }
-                    return true;
-                }
-            }
-            prev = &link.next;
-        }
+        let Probe::Found(slot, entry) = probe_locked(table, hash, key, &guard) else {
+            return false;
+        };
+        // ORDERING: Release orders this unlink before the entry's retirement for readers that
+        // acquire the slot (the tag stays: the slot becomes a tombstone).
+        slot.entry.store(Shared::null(), Ordering::Release);
+        let len = shard.writer.len.load(Ordering::Relaxed) - 1;
+        // Relaxed: a statistic, written only under the lock.
+        shard.writer.len.store(len, Ordering::Relaxed);
+        // SAFETY: unlinked from the current table just now; old tables that still point at it
+        // were retired before it (module docs, Reclamation); retired once.
+        unsafe { guard.retire(entry) };
+        true
     }
 
     /// Number of entries in the map.
@@ -418,81 +484,123 @@ where
     }
 }
 
-/// A link and its entry, borrowed for a guard's lifetime.
-type Found<'g, K, V> = (&'g Link<K, V>, &'g Entry<K, V>);
-
-/// Finds `key` in `shard`; returns its link and entry, valid while `guard` lives.
+/// Finds `key` in `shard` without locking (read steps 1-2); its entry is valid while `guard`
+/// lives.
 fn find<'g, K, V, Q>(
     shard: &Shard<K, V>,
     hash: u64,
     key: &Q,
     guard: &'g Guard<'_>,
-) -> Option<Found<'g, K, V>>
+) -> Option<&'g Entry<K, V>>
 where
     K: Borrow<Q>,
     Q: Eq + ?Sized,
 {
-    // SAFETY: (here and for every `as_ref` below) every pointer is loaded under `guard`, and
-    // tables, links and entries are retired only after being unlinked (module docs), so they
-    // are alive for `'g`.
+    // SAFETY: (here and below) every pointer is loaded under `guard`, and tables and entries
+    // are retired only after being unlinked (module docs), so they are alive for `'g`.
     let table = unsafe { shard.table.load(guard).as_ref() }?;
-    let mut cur = table.bucket(hash).load(guard);
-    // SAFETY: see above.
-    while let Some(link) = unsafe { cur.as_ref() } {
-        if link.hash == hash {
+    let tag = tag_of(hash);
+    for slot in table.probe(hash) {
+        // ORDERING: Acquire pairs with the Release store of the tag (insert step 2), so the
+        // entry stored before it is visible.
+        let t = slot.tag.load(Ordering::Acquire);
+        if t == EMPTY {
+            return None;
+        }
+        if t == tag {
             // SAFETY: see above.
-            if let Some(entry) = unsafe { link.entry.load(guard).as_ref() } {
+            if let Some(entry) = unsafe { slot.entry.load(guard).as_ref() } {
                 if entry.key.borrow() == key {
-                    return Some((link, entry));
+                    return Some(entry);
                 }
             }
         }
-        cur = link.next.load(guard);
     }
     None
 }
 
-/// Doubles `table` (the shard's current table) while holding the shard lock.
+/// Finds `key` in the shard's current `table` while holding the shard lock.
+fn probe_locked<'g, K, V, Q>(
+    table: &'g Table<K, V>,
+    hash: u64,
+    key: &Q,
+    guard: &'g Guard<'_>,
+) -> Probe<'g, K, V>
+where
+    K: Borrow<Q>,
+    Q: Eq + ?Sized,
+{
+    let tag = tag_of(hash);
+    let mut tombstone = None;
+    for slot in table.probe(hash) {
+        // Relaxed: we hold the lock, and only lock holders write slots.
+        let t = slot.tag.load(Ordering::Relaxed);
+        if t == EMPTY {
+            return match tombstone {
+                Some(free) => Probe::Vacant(free, false),
+                None => Probe::Vacant(slot, true),
+            };
+        }
+        let entry = slot.entry.load(guard);
+        // SAFETY: loaded under the guard while holding the lock; nobody else can retire it.
+        match unsafe { entry.as_ref() } {
+            None => {
+                tombstone.get_or_insert(slot);
+            }
+            Some(e) if t == tag && e.key.borrow() == key => return Probe::Found(slot, entry),
+            Some(_) => {}
+        }
+    }
+    // A table is rebuilt before it fills up, so a probe ends at an empty slot; a table with
+    // none left would still have a tombstone here.
+    Probe::Vacant(
+        tombstone.expect("a shard's table always has an empty slot or a tombstone"),
+        false,
+    )
+}
+
+/// Rebuilds the shard's current `table` (holding `live` entries) into a fresh one while holding
+/// the shard lock; returns the new table's used-slot count.
 #[cold]
-fn resize_locked<K, V>(shard: &Shard<K, V>, table: &Table<K, V>, guard: &Guard<'_>)
+fn resize_locked<K, V>(
+    shard: &Shard<K, V>,
+    table: &Table<K, V>,
+    live: usize,
+    guard: &Guard<'_>,
+) -> usize
 where
     K: Send + Sync,
     V: Send + Sync,
 {
-    let new = Table::new((table.mask + 1) * 2);
-    for bucket in table.buckets.iter() {
-        let mut cur = bucket.load(guard);
-        // SAFETY: loaded under the guard; we hold the shard lock so the chain does not change.
-        while let Some(link) = unsafe { cur.as_ref() } {
-            let target = new.bucket(link.hash);
-            let moved = Owned::new(Link {
-                hash: link.hash,
-                entry: Atomic::from_shared(link.entry.load(guard)),
-                next: Atomic::from_shared(target.load(guard)),
-            })
-            .into_shared(guard);
-            target.store(moved, Ordering::Relaxed);
-            cur = link.next.load(guard);
+    let slots = (live * REBUILD_SLOTS_PER_LIVE)
+        .next_power_of_two()
+        .max(MIN_SLOTS);
+    let new = Table::new(slots);
+    let mut used = 0;
+    for slot in table.slots.iter() {
+        let entry = slot.entry.load(guard);
+        if entry.is_null() {
+            continue;
         }
+        // Relaxed: we hold the lock; the tag of a live slot is its key's tag.
+        let tag = slot.tag.load(Ordering::Relaxed);
+        let target = new
+            .probe(tag)
+            .find(|s| s.tag.load(Ordering::Relaxed) == EMPTY)
+            .expect("a rebuilt table has room for every live entry");
+        // Relaxed: the new table is published by the Release swap below.
+        target.entry.store(entry, Ordering::Relaxed);
+        target.tag.store(tag, Ordering::Relaxed);
+        used += 1;
     }
     let new = Owned::new(new).into_shared(guard);
-    // ORDERING: Release publishes the new table and all its links (stored Relaxed above) to
+    // ORDERING: Release publishes the new table and its slots (stored Relaxed above) to
     // readers' Acquire loads of `shard.table`.
     let old = shard.table.swap(new, Ordering::AcqRel, guard);
-    // SAFETY: the old table is unreachable after the swap; retire it and its links once each
-    // (entries stay: the new links point at them).
-    unsafe {
-        let old_ref = old.as_ref().expect("a shard always has a table");
-        for bucket in old_ref.buckets.iter() {
-            let mut cur = bucket.load(guard);
-            while let Some(link) = cur.as_ref() {
-                let next = link.next.load(guard);
-                guard.retire(cur);
-                cur = next;
-            }
-        }
-        guard.retire(old);
-    }
+    // SAFETY: the old table is unreachable after the swap and retired once; dropping it frees
+    // its slot array, never the entries (the new table points at them).
+    unsafe { guard.retire(old) };
+    used
 }
 
 #[cfg(all(test, not(loom)))]
@@ -522,6 +630,53 @@ mod tests {
         assert_eq!(map.len(), n / 2);
         assert!(h.contains_key(&1));
         assert!(!h.contains_key(&0));
+    }
+
+    /// Hashes a `u64` key to itself, so the test controls collisions.
+    #[derive(Default)]
+    struct IdentityHasher(u64);
+
+    impl core::hash::Hasher for IdentityHasher {
+        fn finish(&self) -> u64 {
+            self.0
+        }
+        fn write(&mut self, bytes: &[u8]) {
+            for &b in bytes {
+                self.0 = (self.0 << 8) | u64::from(b);
+            }
+        }
+        fn write_u64(&mut self, n: u64) {
+            self.0 = n;
+        }
+    }
+
+    #[test]
+    fn colliding_keys_tombstones_and_rebuilds() {
+        let hasher = core::hash::BuildHasherDefault::<IdentityHasher>::default();
+        let map = ConcurrentMap::with_shards_and_hasher(1, hasher).unwrap();
+        let h = map.handle();
+        let rounds = if cfg!(miri) { 30 } else { 1_000 };
+        // Every key starts probing at slot 0 of any table size up to 1024: long probe runs.
+        let key = |i: u64| i << 10;
+        for i in 0..4 {
+            assert!(!h.insert(key(i), i));
+        }
+        // Churn: each round removes the oldest key (a tombstone) and inserts a new one, so
+        // tombstones are reused or accumulate until a rebuild drops them.
+        for i in 4..rounds {
+            assert!(h.remove(&key(i - 4)));
+            assert!(!h.remove(&key(i - 4)));
+            assert!(!h.insert(key(i), i));
+            assert_eq!(h.get(&key(i - 3)), Some(i - 3));
+            assert_eq!(h.get(&key(i - 4)), None);
+            assert_eq!(map.len(), 4);
+        }
+        // SAFETY: read under a pin; the table is live.
+        let slots = unsafe { map.shards[0].table.load(&h.local.pin()).as_ref() }
+            .unwrap()
+            .slots
+            .len();
+        assert!(slots <= 16, "tombstones must not grow the table: {slots} slots");
     }
 
     #[test]
