@@ -299,7 +299,7 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
         let mut plans = Vec::new();
         for ((site, shape, chain, inductions, bounded), entry) in analysed.iter().zip(&entries) {
             let l = &views.loops[site.loop_index];
-            let ctx = LoopContext {
+            let mut ctx = LoopContext {
                 bounded: *bounded,
                 body_instructions: l.body_instructions,
                 constant_trip: l.constant_trip,
@@ -345,6 +345,18 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
             };
             if window.is_some() {
                 data["window"] = json!(true);
+                // The look-ahead spans entries, so an iteration also pays its share of the outer
+                // loop's body (a CSR row's set-up, once per ~4 non-zeros): the static iteration
+                // time the distance is floored by counts it, per entry's average iterations.
+                if let (Some(parent), ProfileView::Site(p)) =
+                    (facts.loops[site.loop_index].parent, prof_of(site.id))
+                {
+                    if let Some(trip) = p.trip_count().filter(|t| *t >= 1.0) {
+                        let share = f64::from(views.loops[parent].body_instructions) / trip;
+                        ctx.body_instructions += share.round() as u32;
+                        data["outer_share_instructions"] = json!(share.round());
+                    }
+                }
             }
             let mut decision = decide(&kind(shape), pv, &ctx);
             if let (Decision::Skip(why), Some(e), ProfileView::Site(p)) = (&decision, entry, pv) {
