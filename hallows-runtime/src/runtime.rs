@@ -685,7 +685,7 @@ fn stats_of(shared: &Shared) -> RuntimeStats {
         .collect();
     RuntimeStats {
         workers,
-        external_submissions: load(&shared.external_spawns),
+        external_submissions: shared.external_spawns(),
         live_tasks: shared.registry.len(),
     }
 }

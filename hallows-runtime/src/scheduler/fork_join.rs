@@ -223,8 +223,17 @@ where
     RA: Send,
     RB: Send,
 {
+    /// Restores the worker's join depth when the frame ends, also when `b` (run inline, not
+    /// under `catch_unwind`) panics.
+    struct DepthGuard<'w>(&'w Worker, u32);
+    impl Drop for DepthGuard<'_> {
+        fn drop(&mut self) {
+            self.0.join_depth.set(self.1);
+        }
+    }
     let depth = w.join_depth.get();
     w.join_depth.set(depth + 1);
+    let _depth = DepthGuard(w, depth);
     let job_b = StackJob::new(b, Latch::for_worker(w));
     // SAFETY: this function does not return before `job_b`'s reference has been popped back or
     // its latch has been set (see the loop and `wait_until` below), including when `a` panics.
@@ -242,34 +251,46 @@ where
         w.push_local(b_ref);
     }
     let ra = catch_unwind(AssertUnwindSafe(a));
-    let mut rb = None;
-    if kept_private && w.pop_private_if(b_ptr) {
+    let mut popped = kept_private && w.pop_private_if(b_ptr);
+    if popped {
         // Older private jobs go where an idle worker can take them before we run `b`.
         if w.neighbour_idle() {
             w.publish_private();
         }
-        rb = Some(catch_unwind(AssertUnwindSafe(|| job_b.run_inline())));
-    }
-    while rb.is_none() && !job_b.latch.is_met() {
-        match w.local.pop_back() {
-            Some(p) if p == b_ptr => {
-                rb = Some(catch_unwind(AssertUnwindSafe(|| job_b.run_inline())));
-                break;
-            }
-            // SAFETY: queue entries are `JobRef::into_raw` pointers with their obligation.
-            Some(p) => w.run_job(unsafe { JobRef::from_raw(p) }),
-            None => {
-                w.wait_until(&job_b.latch);
-                break;
+    } else {
+        while !job_b.latch.is_met() {
+            match w.local.pop_back() {
+                Some(p) if p == b_ptr => {
+                    popped = true;
+                    break;
+                }
+                // SAFETY: queue entries are `JobRef::into_raw` pointers with their obligation.
+                Some(p) => w.run_job(unsafe { JobRef::from_raw(p) }),
+                None => {
+                    w.wait_until(&job_b.latch);
+                    break;
+                }
             }
         }
     }
-    w.join_depth.set(depth);
-    let rb = match rb {
-        Some(r) => r,
-        None => job_b.into_result(),
-    };
-    match (ra, rb) {
+    if popped {
+        // `b` runs here, on this stack: when `a` returned normally a panic of `b` simply
+        // propagates (both have finished), as in rayon's `join_context`; after a panic of `a`,
+        // `b` still runs and `a`'s panic wins.
+        let rb = match ra {
+            Ok(ra) => (ra, job_b.run_inline()),
+            Err(p) => {
+                // A second panic (of `b`) is dropped: `a`'s is the one resumed.
+                let _ = catch_unwind(AssertUnwindSafe(|| job_b.run_inline()));
+                resume_unwind(p)
+            }
+        };
+        // The job is spent (closure taken, no result stored, a worker latch owns nothing):
+        // skip its drop glue on this hot path.
+        core::mem::forget(job_b);
+        return rb;
+    }
+    match (ra, job_b.into_result()) {
         (Ok(ra), Ok(rb)) => (ra, rb),
         (Err(p), _) | (_, Err(p)) => resume_unwind(p),
     }

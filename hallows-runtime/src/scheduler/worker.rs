@@ -21,7 +21,7 @@ use crate::task::job::{steal_in_batches, JobHeader, JobRef, RunOutcome};
 use crate::task::raw::{RunContext, TaskCell, TaskHeader, NO_HOME};
 use crate::task::registry::Registry;
 use crate::task::JoinHandle;
-use core::cell::{Cell, RefCell};
+use core::cell::Cell;
 use core::future::Future;
 use core::ptr::NonNull;
 use std::sync::Arc;
@@ -136,11 +136,20 @@ pub(crate) struct Shared {
     distance: Vec<Vec<Distance>>,
     /// Wake order per worker: neighbours nearest first, then the rest.
     wake_order: Vec<Vec<usize>>,
-    shutdown: AtomicBool,
-    mean_poll_ns: AtomicU64,
-    external_rr: AtomicUsize,
+    /// Read by every worker on every tick: on a line of its own, so that the counters below
+    /// (written by outside threads on every spawn, or by workers every few dozen polls) do not
+    /// invalidate it (false sharing).
+    shutdown: CachePadded<AtomicBool>,
+    mean_poll_ns: CachePadded<AtomicU64>,
+    external: CachePadded<ExternalCounters>,
+}
+
+/// Written by threads outside the workers on every spawn and wake they make.
+struct ExternalCounters {
+    /// Round-robin position for registry shards and wake-ups.
+    rr: AtomicUsize,
     /// Spawns and wakes from outside the workers (not attributable to one worker).
-    pub(crate) external_spawns: AtomicU64,
+    spawns: AtomicU64,
 }
 
 crate::sync::thread_local! {
@@ -191,10 +200,12 @@ impl Shared {
             places,
             distance,
             wake_order,
-            shutdown: AtomicBool::new(false),
-            mean_poll_ns: AtomicU64::new(1_000),
-            external_rr: AtomicUsize::new(0),
-            external_spawns: AtomicU64::new(0),
+            shutdown: CachePadded::new(AtomicBool::new(false)),
+            mean_poll_ns: CachePadded::new(AtomicU64::new(1_000)),
+            external: CachePadded::new(ExternalCounters {
+                rr: AtomicUsize::new(0),
+                spawns: AtomicU64::new(0),
+            }),
         });
         (shared, locals)
     }
@@ -233,9 +244,9 @@ impl Shared {
             _ => {
                 let task = TaskCell::new(future, self.clone(), NO_HOME);
                 // ORDERING: Relaxed: only spreads registry shards.
-                let hint = self.external_rr.fetch_add(1, Ordering::Relaxed);
+                let hint = self.external.rr.fetch_add(1, Ordering::Relaxed);
                 if let Some(job) = self.register(&task, hint) {
-                    bump_shared(&self.external_spawns, 1);
+                    bump_shared(&self.external.spawns, 1);
                     self.injector.push(job.into_raw());
                     self.notify_external();
                 }
@@ -305,7 +316,7 @@ impl Shared {
                 }
             }
             _ => {
-                bump_shared(&self.external_spawns, 1);
+                bump_shared(&self.external.spawns, 1);
                 if home == NO_HOME {
                     self.injector.push(job.into_raw());
                     self.notify_external();
@@ -359,7 +370,7 @@ impl Shared {
             None => {
                 let n = self.workers.len();
                 // ORDERING: Relaxed: only spreads wake-ups.
-                let start = self.external_rr.fetch_add(1, Ordering::Relaxed) % n;
+                let start = self.external.rr.fetch_add(1, Ordering::Relaxed) % n;
                 self.sleepers.wake_one((0..n).map(|i| (start + i) % n))
             }
         };
@@ -411,6 +422,12 @@ impl Shared {
         }
     }
 
+    /// Spawns and wakes made from outside the workers so far.
+    pub(crate) fn external_spawns(&self) -> u64 {
+        // ORDERING: Relaxed: a statistic.
+        self.external.spawns.load(Ordering::Relaxed)
+    }
+
     /// The number of workers.
     pub(crate) fn num_workers(&self) -> usize {
         self.workers.len()
@@ -445,9 +462,12 @@ pub(crate) struct Worker {
     busy_since: Cell<Instant>,
     /// How long the worker was busy before its current idle stretch began.
     last_busy_run: Cell<Duration>,
-    /// Fork-join jobs of this worker's own `join` frames not yet published (oldest first); see
-    /// [`Worker::try_push_private`].
-    private: RefCell<Vec<NonNull<JobHeader>>>,
+    /// Fork-join jobs of this worker's own `join` frames not yet published (oldest first, the
+    /// first `private_len` entries); see [`Worker::try_push_private`]. A fixed array of `Cell`s
+    /// rather than a `RefCell<Vec>`: pushing and popping are on the path of every deep `join`,
+    /// where a borrow flag and a growable vector cost as much as the rest of the join.
+    private: [Cell<Option<NonNull<JobHeader>>>; PRIVATE_JOIN_CAPACITY],
+    private_len: Cell<usize>,
     /// How many `join` frames are active on this worker's stack.
     pub(crate) join_depth: Cell<u32>,
 }
@@ -475,7 +495,8 @@ impl Worker {
             idle_since: Cell::new(None),
             busy_since: Cell::new(Instant::now()),
             last_busy_run: Cell::new(Duration::ZERO),
-            private: RefCell::new(Vec::with_capacity(PRIVATE_JOIN_CAPACITY)),
+            private: [const { Cell::new(None) }; PRIVATE_JOIN_CAPACITY],
+            private_len: Cell::new(0),
             join_depth: Cell::new(0),
         }
     }
@@ -505,7 +526,7 @@ impl Worker {
             job.release();
         }
         debug_assert!(
-            self.private.borrow().is_empty(),
+            self.private_len.get() == 0,
             "private jobs outlive their joins"
         );
         self.end_idle();
@@ -660,23 +681,29 @@ impl Worker {
     /// programs by work stealing with private deques", PPoPP 2013) with the owner polling at
     /// every join, and the split-only-when-someone-is-idle rule of lazy binary splitting
     /// (Tzannes et al., PPoPP 2010).
+    #[inline]
     pub(crate) fn try_push_private(&self, job: JobRef) -> Result<(), JobRef> {
-        let mut private = self.private.borrow_mut();
-        if private.len() >= PRIVATE_JOIN_CAPACITY {
+        let len = self.private_len.get();
+        let Some(slot) = self.private.get(len) else {
             return Err(job);
-        }
-        private.push(job.into_raw());
+        };
+        slot.set(Some(job.into_raw()));
+        self.private_len.set(len + 1);
         Ok(())
     }
 
     /// Pops `p` if it is the newest private job; false if it was published meanwhile.
+    #[inline]
     pub(crate) fn pop_private_if(&self, p: NonNull<JobHeader>) -> bool {
-        let mut private = self.private.borrow_mut();
-        if private.last() == Some(&p) {
-            private.pop();
+        let len = self.private_len.get();
+        if len > 0 && self.private[len - 1].get() == Some(p) {
+            self.private_len.set(len - 1);
             true
         } else {
-            debug_assert!(!private.contains(&p), "join frames pop in LIFO order");
+            debug_assert!(
+                !self.private[..len].iter().any(|c| c.get() == Some(p)),
+                "join frames pop in LIFO order"
+            );
             false
         }
     }
@@ -684,16 +711,15 @@ impl Worker {
     /// Moves every private job (oldest first) to the back of the stealable queue and wakes a
     /// sleeper if one should help.
     pub(crate) fn publish_private(&self) {
-        let mut private = self.private.borrow_mut();
-        if private.is_empty() {
+        let len = self.private_len.replace(0);
+        if len == 0 {
             return;
         }
-        for p in private.drain(..) {
+        for p in self.private[..len].iter().filter_map(Cell::take) {
             if let Err(p) = self.local.push(p) {
                 self.overflow_cold(p);
             }
         }
-        drop(private);
         self.shared.notify(Some(self.index));
     }
 
