@@ -44,11 +44,13 @@ const COMPLETE: usize = 8;
 
 /// Every this many consecutive yields, a task is sent to the back of the global queue instead of
 /// its worker's local queue: its priority decays relative to tasks that do real work. Each
-/// demotion takes the injector's lock (and the pull that brings the task back takes it again),
-/// so demoting every 8th yield cost up to two global-lock acquisitions per eight polls of a
-/// yield-heavy workload; every 64th keeps the decay and makes the lock traffic negligible
-/// (tasks woken by others still start over at 0).
-pub(crate) const YIELD_DEMOTE_EVERY: u32 = 64;
+/// demotion takes the injector's lock, and the task usually comes back through a batch pull on
+/// the other worker (a migration), so demoting often is expensive: on yield_many (200 tasks ×
+/// 1 000 yields, 2 workers) every 64th yield took 6.2–6.5 ms against 5.9 ms for every 256th
+/// (scheduler README, "No starvation"; every 8th was slower still). Work submitted from
+/// outside does not depend on demotions: a worker looks at the global queue first after every
+/// yield.
+pub(crate) const YIELD_DEMOTE_EVERY: u32 = 256;
 
 /// No home yet.
 pub(crate) const NO_HOME: usize = usize::MAX;
