@@ -7,8 +7,11 @@
 //! a saturating subtraction so it is never negative. Every induction variable the chain reads
 //! then advances by `d' * step`; so every cloned load reads an element some iteration of the
 //! original loop reads too (the index is `min(i + d, n - 1)` for a unit-step loop). Other values
-//! guarded by bounds checks are clamped to their bound as well. Clones drop poison-generating
-//! flags and UB-implying metadata, so they are defined for any value. Prefetches never fault.
+//! guarded by bounds checks are clamped to their bound as well. An inner loop over a window of a
+//! range checked before it (`loops::Window`, a CSR row of `col`) instead looks ahead past its
+//! own end, clamped to the range: the cloned loads read elements of the checked range that
+//! later entries read, never beyond it. Clones drop poison-generating flags and UB-implying
+//! metadata, so they are defined for any value. Prefetches never fault.
 
 use std::collections::{HashMap, HashSet};
 
