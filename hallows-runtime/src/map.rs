@@ -146,6 +146,7 @@ impl<K, V> Table<K, V> {
     }
 
     /// The slots of `hash`'s probe sequence, in order (each slot once).
+    #[inline]
     fn probe(&self, hash: u64) -> impl Iterator<Item = &Slot<K, V>> {
         // Truncation is intended: the mask keeps only low bits.
         let start = (hash as usize) & self.mask;
@@ -160,6 +161,7 @@ impl<K, V> Table<K, V> {
 const TAG_BIT: u64 = 1 << 63;
 
 /// The tag stored for `hash` (never [`EMPTY`]).
+#[inline]
 fn tag_of(hash: u64) -> u64 {
     hash | TAG_BIT
 }
@@ -314,10 +316,12 @@ where
         &self.collector
     }
 
+    #[inline]
     fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
         self.hasher.hash_one(key)
     }
 
+    #[inline]
     fn shard(&self, hash: u64) -> &Shard<K, V> {
         let index = hash.checked_shr(self.shard_shift).unwrap_or(0) as usize;
         &self.shards[index]
@@ -365,6 +369,7 @@ where
     S: BuildHasher,
 {
     /// Calls `f` with the value for `key`, if present, and returns its result.
+    #[inline]
     pub fn get_with<Q, R>(&self, key: &Q, f: impl FnOnce(&V) -> R) -> Option<R>
     where
         K: Borrow<Q>,
@@ -376,6 +381,7 @@ where
     }
 
     /// Returns a clone of the value for `key`.
+    #[inline]
     pub fn get<Q>(&self, key: &Q) -> Option<V>
     where
         K: Borrow<Q>,
@@ -386,6 +392,7 @@ where
     }
 
     /// Returns `true` if `key` is present.
+    #[inline]
     pub fn contains_key<Q>(&self, key: &Q) -> bool
     where
         K: Borrow<Q>,
@@ -400,13 +407,14 @@ where
         let map = self.map;
         let hash = map.hash(&key);
         let shard = map.shard(hash);
+        // Allocated before taking the lock, to keep the critical section short.
+        let entry = Owned::new(Entry { key, value });
         let guard = self.local.pin();
         let mut used = shard.lock();
         // SAFETY: loaded under the guard while holding the shard lock; tables are only retired
         // by writers holding this lock.
         let table =
             unsafe { shard.table.load(&guard).as_ref() }.expect("a shard always has a table");
-        let entry = Owned::new(Entry { key, value });
         match probe_locked(table, hash, &entry.key, &guard) {
             Probe::Found(slot, _) => {
                 let new = entry.into_shared(&guard);
@@ -486,6 +494,7 @@ where
 
 /// Finds `key` in `shard` without locking (read steps 1-2); its entry is valid while `guard`
 /// lives.
+#[inline]
 fn find<'g, K, V, Q>(
     shard: &Shard<K, V>,
     hash: u64,
@@ -520,6 +529,7 @@ where
 }
 
 /// Finds `key` in the shard's current `table` while holding the shard lock.
+#[inline]
 fn probe_locked<'g, K, V, Q>(
     table: &'g Table<K, V>,
     hash: u64,
@@ -676,7 +686,10 @@ mod tests {
             .unwrap()
             .slots
             .len();
-        assert!(slots <= 16, "tombstones must not grow the table: {slots} slots");
+        assert!(
+            slots <= 16,
+            "tombstones must not grow the table: {slots} slots"
+        );
     }
 
     #[test]

@@ -273,6 +273,7 @@ impl LocalHandle {
 
     /// Pins the handle: pointers loaded through the returned guard stay valid until it drops.
     /// Pins nest; only the outermost one publishes a reservation.
+    #[inline]
     pub fn pin(&self) -> Guard<'_> {
         let depth = self.pin_depth.get();
         self.pin_depth.set(depth + 1);
@@ -286,6 +287,7 @@ impl LocalHandle {
     }
 
     /// Publishes a fresh reservation `[e, e]` for the current epoch `e` (pin steps 1-2).
+    #[inline]
     fn reserve(&self) {
         self.pin_seq.set(self.pin_seq.get() + 1);
         let e = self.global.epoch.load(Ordering::Relaxed);
@@ -306,6 +308,7 @@ impl LocalHandle {
         self.upper.set(e);
     }
 
+    #[inline]
     fn unpin(&self) {
         let depth = self.pin_depth.get() - 1;
         self.pin_depth.set(depth);
@@ -550,6 +553,7 @@ impl<'h> Guard<'h> {
 }
 
 impl Drop for Guard<'_> {
+    #[inline]
     fn drop(&mut self) {
         self.handle.unpin();
     }
