@@ -42,6 +42,7 @@ MIRI_TESTS=(
     map_stress
     runtime_tasks
     runtime_fork_join
+    runtime_shutdown
 )
 # --- end of lists ---
 
