@@ -106,18 +106,7 @@ pub fn find_cold_regions(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::railway::layout::Edge;
-
-    fn graph(sizes: &[u64], counts: &[u64], edges: &[(usize, usize, u64)]) -> LayoutGraph {
-        LayoutGraph {
-            sizes: sizes.to_vec(),
-            counts: counts.to_vec(),
-            edges: edges
-                .iter()
-                .map(|&(src, dst, count)| Edge { src, dst, count })
-                .collect(),
-        }
-    }
+    use crate::railway::layout::graph;
 
     /// ```text
     ///   entry(0) --100--> hot(1) --100--> exit(4)

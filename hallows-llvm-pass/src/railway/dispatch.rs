@@ -234,7 +234,7 @@ pub fn plan(
 
 #[cfg(test)]
 mod tests {
-    use super::super::layout::Edge;
+    use super::super::layout::graph;
     use super::*;
 
     fn shape(terminator: Terminator, instructions: u64) -> BlockShape {
@@ -259,51 +259,19 @@ mod tests {
             shape(Terminator::Switch, 4),
         ];
         let mut edges = vec![
-            Edge {
-                src: 0,
-                dst: 1,
-                count: 1,
-            },
-            Edge {
-                src: 1,
-                dst: 2,
-                count: total,
-            },
-            Edge {
-                src: 1,
-                dst: 3,
-                count: 1,
-            },
-            Edge {
-                src: 2,
-                dst: 4,
-                count: total,
-            },
-            Edge {
-                src: 2,
-                dst: 3,
-                count: 0,
-            },
+            (0, 1, 1),
+            (1, 2, total),
+            (1, 3, 1),
+            (2, 4, total),
+            (2, 3, 0),
         ];
         for (i, &w) in weights.iter().enumerate() {
             counts.push(w);
             shapes.push(shape(Terminator::Branch, 5));
-            edges.push(Edge {
-                src: 4,
-                dst: 5 + i,
-                count: w,
-            });
-            edges.push(Edge {
-                src: 5 + i,
-                dst: 1,
-                count: w,
-            });
+            edges.push((4, 5 + i, w));
+            edges.push((5 + i, 1, w));
         }
-        let graph = LayoutGraph {
-            sizes: vec![16; n],
-            counts,
-            edges,
-        };
+        let graph = graph(&vec![16; n], &counts, &edges);
         (graph, shapes)
     }
 
@@ -368,72 +336,24 @@ mod tests {
     fn a_latch_that_merges_the_handlers_joins_the_chain() {
         // entry(0) -> head(1) -> switch(2) -> handlers 3,4,5 -> latch(6) -> head; head and the
         // latch (a bounds check) -> exit(7).
-        let graph = LayoutGraph {
-            sizes: vec![16; 8],
-            counts: vec![1, 301, 300, 100, 100, 100, 300, 1],
-            edges: vec![
-                Edge {
-                    src: 0,
-                    dst: 1,
-                    count: 1,
-                },
-                Edge {
-                    src: 1,
-                    dst: 2,
-                    count: 300,
-                },
-                Edge {
-                    src: 1,
-                    dst: 7,
-                    count: 1,
-                },
-                Edge {
-                    src: 2,
-                    dst: 3,
-                    count: 100,
-                },
-                Edge {
-                    src: 2,
-                    dst: 4,
-                    count: 100,
-                },
-                Edge {
-                    src: 2,
-                    dst: 5,
-                    count: 100,
-                },
-                Edge {
-                    src: 2,
-                    dst: 7,
-                    count: 0,
-                },
-                Edge {
-                    src: 3,
-                    dst: 6,
-                    count: 100,
-                },
-                Edge {
-                    src: 4,
-                    dst: 6,
-                    count: 100,
-                },
-                Edge {
-                    src: 5,
-                    dst: 6,
-                    count: 100,
-                },
-                Edge {
-                    src: 6,
-                    dst: 1,
-                    count: 300,
-                },
-                Edge {
-                    src: 6,
-                    dst: 7,
-                    count: 0,
-                },
+        let graph = graph(
+            &[16; 8],
+            &[1, 301, 300, 100, 100, 100, 300, 1],
+            &[
+                (0, 1, 1),
+                (1, 2, 300),
+                (1, 7, 1),
+                (2, 3, 100),
+                (2, 4, 100),
+                (2, 5, 100),
+                (2, 7, 0),
+                (3, 6, 100),
+                (4, 6, 100),
+                (5, 6, 100),
+                (6, 1, 300),
+                (6, 7, 0),
             ],
-        };
+        );
         let mut shapes = vec![shape(Terminator::Branch, 2); 8];
         shapes[1] = shape(Terminator::CondBranch, 2);
         shapes[6] = shape(Terminator::CondBranch, 2);

@@ -670,20 +670,23 @@ fn greedy_chains(graph: &LayoutGraph) -> Vec<usize> {
     order_chains(chains)
 }
 
+/// A graph from block sizes, counts and `(src, dst, count)` edges: the notation of the railway
+/// modules' unit tests.
+#[cfg(test)]
+pub(crate) fn graph(sizes: &[u64], counts: &[u64], edges: &[(usize, usize, u64)]) -> LayoutGraph {
+    LayoutGraph {
+        sizes: sizes.to_vec(),
+        counts: counts.to_vec(),
+        edges: edges
+            .iter()
+            .map(|&(src, dst, count)| Edge { src, dst, count })
+            .collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn graph(sizes: &[u64], counts: &[u64], edges: &[(usize, usize, u64)]) -> LayoutGraph {
-        LayoutGraph {
-            sizes: sizes.to_vec(),
-            counts: counts.to_vec(),
-            edges: edges
-                .iter()
-                .map(|&(src, dst, count)| Edge { src, dst, count })
-                .collect(),
-        }
-    }
 
     fn assert_permutation(order: &[usize], n: usize) {
         let mut seen = vec![false; n];
