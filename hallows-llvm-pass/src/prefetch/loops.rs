@@ -176,6 +176,25 @@ impl FunctionLoopViews {
         }
     }
 
+    /// Predecessors of `l`'s header from outside `l` (the blocks that enter it).
+    pub fn entering_blocks(&self, l: &LoopView) -> Vec<Bb> {
+        self.preds.get(&l.header).map_or(Vec::new(), |p| {
+            p.iter()
+                .copied()
+                .filter(|b| !l.blocks.contains(b))
+                .collect()
+        })
+    }
+
+    /// The block through which `inner` is entered, when there is exactly one and it lies in
+    /// `outer` (the inner loop runs once per iteration of the outer one).
+    pub fn single_entry_within(&self, inner: &LoopView, outer: &LoopView) -> Option<Bb> {
+        match self.entering_blocks(inner).as_slice() {
+            [pred] if outer.blocks.contains(pred) => Some(*pred),
+            _ => None,
+        }
+    }
+
     /// Facts that hold on entry to `block` from the branches on its single-predecessor path up
     /// to the loop header: `(fact, k)` where the fact holds in path block `k` and below
     /// (path[0] = `block`).

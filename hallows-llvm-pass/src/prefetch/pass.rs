@@ -81,20 +81,8 @@ fn window_plan<'p>(
         return None;
     };
     let iv = l.inductions[*i].0;
-    let outside: Vec<_> = views
-        .preds
-        .get(&l.header)?
-        .iter()
-        .copied()
-        .filter(|b| !l.blocks.contains(b))
-        .collect();
-    let [pred] = outside.as_slice() else {
-        return None;
-    };
-    if !outer.blocks.contains(pred) {
-        return None;
-    }
-    let (_, entry_facts) = views.path_facts(outer, *pred);
+    let pred = views.single_entry_within(l, outer)?;
+    let (_, entry_facts) = views.path_facts(outer, pred);
     let windows = loops::windows(l, &iv, &entry_facts);
     let first = windows.first()?;
     if !chain::indexes_window(chain, l, iv.phi, first.start) {
@@ -114,7 +102,7 @@ fn window_plan<'p>(
         iv,
         start: first.start,
         lens: windows.iter().map(|w| (w.len, w.minus)).collect(),
-        at: ll::terminator(*pred),
+        at: ll::terminator(pred),
     })
 }
 
@@ -226,27 +214,15 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
                 let inner = &views.loops[site.loop_index];
                 let (phis, tail) = chain::entry_address(site.load, inner)?;
                 let outer = &views.loops[parent];
-                let outside: Vec<_> = views
-                    .preds
-                    .get(&inner.header)?
-                    .iter()
-                    .copied()
-                    .filter(|b| !inner.blocks.contains(b))
-                    .collect();
-                let [pred] = outside.as_slice() else {
-                    return None;
-                };
-                if !outer.blocks.contains(pred) {
-                    return None;
-                }
-                let (path, path_facts) = views.path_facts(outer, *pred);
+                let pred = views.single_entry_within(inner, outer)?;
+                let (path, path_facts) = views.path_facts(outer, pred);
                 // One phi's entry value is computed ahead (the bucket index); any other must
                 // not move with the outer loop (the table's base pointer): its current entry
                 // value stands in for the one `d` iterations ahead.
                 let mut ahead = None;
                 let mut current = Vec::new();
                 for &phi in &phis {
-                    let &(start, _) = ll::phi_incoming(phi).iter().find(|(_, b)| b == pred)?;
+                    let &(start, _) = ll::phi_incoming(phi).iter().find(|(_, b)| *b == pred)?;
                     let (shape, chain) = chain::analyse_value(start, outer, &path, &path_facts);
                     match shape {
                         Shape::Indirect { .. } if ahead.is_none() => {
@@ -288,7 +264,7 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
                     start,
                     current,
                     tail,
-                    at: ll::terminator(*pred),
+                    at: ll::terminator(pred),
                     chain,
                     inductions,
                     bounded,
@@ -457,12 +433,7 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
                         loop_blocks: &l.blocks,
                         header: l.header,
                         latch: l.latch,
-                        entry_preds: views.preds.get(&l.header).map_or(Vec::new(), |p| {
-                            p.iter()
-                                .copied()
-                                .filter(|b| !l.blocks.contains(b))
-                                .collect()
-                        }),
+                        entry_preds: views.entering_blocks(l),
                         window,
                     };
                     if chain.recurrence.is_some() && !insert::recurrence_insertable(&plan) {
