@@ -277,7 +277,7 @@ where
         // `b` runs here, on this stack: when `a` returned normally a panic of `b` simply
         // propagates (both have finished), as in rayon's `join_context`; after a panic of `a`,
         // `b` still runs and `a`'s panic wins.
-        let rb = match ra {
+        let results = match ra {
             Ok(ra) => (ra, job_b.run_inline()),
             Err(p) => {
                 // A second panic (of `b`) is dropped: `a`'s is the one resumed.
@@ -288,7 +288,7 @@ where
         // The job is spent (closure taken, no result stored, a worker latch owns nothing):
         // skip its drop glue on this hot path.
         core::mem::forget(job_b);
-        return rb;
+        return results;
     }
     match (ra, job_b.into_result()) {
         (Ok(ra), Ok(rb)) => (ra, rb),

@@ -883,7 +883,7 @@ impl Worker {
         // Only a fork-join wait spins after a busy stretch: the main loop parks at once, so
         // idle workers never compete for a CPU with threads outside the runtime (on a 2-core
         // machine the `block_on` caller submitting the next batch is such a thread).
-        if condition.is_some() && self.spin_after_busy(condition) {
+        if condition.is_some_and(|c| self.spin_after_busy(c)) {
             return;
         }
         if let Some(job) = self.next_local().or_else(|| self.search()) {
@@ -919,7 +919,7 @@ impl Worker {
     /// checks) for up to
     /// [`BUSY_SPIN_DIVISOR`]⁻¹ of it, capped at [`BUSY_SPIN_MAX`] and counted from the start of
     /// the idle stretch. Returns true as soon as work or `condition` shows up.
-    fn spin_after_busy(&self, condition: Option<&dyn WakeCondition>) -> bool {
+    fn spin_after_busy(&self, condition: &dyn WakeCondition) -> bool {
         let budget = (self.last_busy_run.get() / BUSY_SPIN_DIVISOR).min(BUSY_SPIN_MAX);
         let Some(since) = self.idle_since.get() else {
             return false;
@@ -929,10 +929,7 @@ impl Worker {
             for _ in 0..BUSY_SPIN_CHECK_EVERY {
                 crate::sync::spin_loop();
             }
-            if condition.is_some_and(|c| c.is_met())
-                || self.shared.has_work()
-                || self.shared.is_shutdown()
-            {
+            if condition.is_met() || self.shared.has_work() || self.shared.is_shutdown() {
                 return true;
             }
             // Let a runnable thread on this CPU go first (e.g. the `block_on` caller about to
