@@ -32,6 +32,9 @@ pub struct Package {
     pub name: String,
     /// Its targets.
     pub targets: Vec<Target>,
+    /// Its `[package.metadata]` table (`null` in `cargo metadata` when there is none).
+    #[serde(default)]
+    pub metadata: Option<serde_json::Value>,
 }
 
 /// A build target in [`Package`].

@@ -19,4 +19,5 @@ pub mod report;
 pub mod rustflags;
 pub mod term;
 pub mod toolchain;
+pub mod training;
 pub mod wrapper;

@@ -54,6 +54,70 @@ pub fn error(err: &anyhow::Error) {
     let _ = writeln!(std::io::stderr(), "{text}");
 }
 
+/// Width of the bar drawn by [`Progress`], in characters.
+const PROGRESS_BAR_WIDTH: usize = 24;
+
+/// Progress through a fixed number of steps (training runs, say). On a terminal it is one bar
+/// redrawn in place; elsewhere (CI logs, pipes) each step gets its own status line.
+pub struct Progress {
+    what: String,
+    total: usize,
+    started: usize,
+    in_place: bool,
+}
+
+impl Progress {
+    /// Progress through `total` steps of `what` (`"training"`).
+    pub fn new(what: &str, total: usize) -> Progress {
+        Progress {
+            what: what.to_string(),
+            total,
+            started: 0,
+            in_place: std::io::stderr().is_terminal() && !QUIET.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Shows that the next step, `label`, is starting.
+    pub fn step(&mut self, label: &str) {
+        self.started = (self.started + 1).min(self.total);
+        let line = format!(
+            "{} {} {}/{} {label}",
+            self.what,
+            bar(self.started - 1, self.total, PROGRESS_BAR_WIDTH),
+            self.started,
+            self.total
+        );
+        if self.in_place {
+            let _ = write!(
+                std::io::stderr(),
+                "\r\x1b[2K{} {}",
+                paint("1;32", PREFIX),
+                ellipsize(&line, 100)
+            );
+            let _ = std::io::stderr().flush();
+        } else {
+            status(&line);
+        }
+    }
+
+    /// Clears the bar (on a terminal) so the next line starts clean.
+    pub fn finish(self) {
+        if self.in_place {
+            let _ = write!(std::io::stderr(), "\r\x1b[2K");
+            let _ = std::io::stderr().flush();
+        }
+    }
+}
+
+/// `[#####-----]`: `done` of `total` steps as a bar of `width` cells.
+fn bar(done: usize, total: usize, width: usize) -> String {
+    let filled = (done * width)
+        .checked_div(total)
+        .unwrap_or(width)
+        .min(width);
+    format!("[{}{}]", "#".repeat(filled), "-".repeat(width - filled))
+}
+
 /// Formats `rows` as a left-aligned table with two spaces between columns. The last column is not
 /// padded. Widths count characters, not bytes.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
@@ -117,6 +181,14 @@ mod tests {
             text,
             "h1   h2         h3\na    long cell  x\nbbb  c          y\n"
         );
+    }
+
+    #[test]
+    fn progress_bar_fills_with_steps() {
+        assert_eq!(bar(0, 4, 8), "[--------]");
+        assert_eq!(bar(1, 4, 8), "[##------]");
+        assert_eq!(bar(4, 4, 8), "[########]");
+        assert_eq!(bar(0, 0, 4), "[####]");
     }
 
     #[test]

@@ -1,19 +1,24 @@
 //! `cargo hallows profile`: profile-guided optimisation on stable rustc.
 //!
-//! 1. Build the chosen bin instrumented (`-C profile-generate=<raw dir>`, with the plugin, in a
-//!    separate target directory so the normal build stays intact).
-//! 2. Run it once with the given arguments (the training run).
-//! 3. Merge the `.profraw` files with `llvm-profdata-NN merge` into
-//!    `<target>/hallows/profiles/<content hash>.profdata` and record it in
-//!    `<target>/hallows/profiles/current.json`.
+//! What is trained: the target of `--bin`/`--example` with the arguments after `--`; without
+//! either, every training workload the packages declare in `[package.metadata.hallows]`
+//! ([`crate::training`]); without those, the workspace's one bin.
 //!
-//! 4. Unless `--no-prefetch-profile`: build the bin again with `HALLOWS_PASSES=prefetch-instrument`
-//!    (own target directory `<target>/hallows/prefetch-target`, no `-Cprofile-generate`, but
-//!    `-Cprofile-use` of the profile just merged so the functions are optimised as in the final
-//!    build and the load-site ids match), run it with the same arguments and
-//!    `HALLOWS_PREFETCH_PROFILE_OUT=<raw dir>`, and merge its `hallows-prefetch-<pid>.raw` files
-//!    into `<target>/hallows/profiles/<content hash>.prefetch` ([`crate::prefetch`]). A failure
-//!    here is a warning: the PGO profile is kept.
+//! 1. Build the training targets instrumented (`-C profile-generate=<raw dir>`, once per package,
+//!    in a separate target directory so the normal build stays intact).
+//! 2. Run every workload (declared ones with a progress bar, their output in
+//!    `<target>/hallows/profiles/training.log`).
+//! 3. Merge all `.profraw` files with `llvm-profdata-NN merge` into
+//!    `<target>/hallows/profiles/<content hash>.profdata` and record it in
+//!    `<target>/hallows/profiles/current.json`. A failed run records nothing: the previous
+//!    profile stays in use.
+//! 4. Unless `--no-prefetch-profile`: build the targets again with
+//!    `HALLOWS_PASSES=prefetch-instrument` (own target directory
+//!    `<target>/hallows/prefetch-target`, no `-Cprofile-generate`, but `-Cprofile-use` of the
+//!    profile just merged so the functions are optimised as in the final build and the load-site
+//!    ids match), run the workloads again with `HALLOWS_PREFETCH_PROFILE_OUT=<raw dir>`, and merge
+//!    their `hallows-prefetch-<pid>.raw` files into `<target>/hallows/profiles/<content
+//!    hash>.prefetch` ([`crate::prefetch`]). A failure here is a warning: the PGO profile is kept.
 //!
 //! Later `cargo hallows build` runs for the same build profile pass `-C profile-use=<file>`
 //! (see [`current`]) and set `HALLOWS_PREFETCH_PROFILE` to the newest access-pattern profile
@@ -22,16 +27,19 @@
 
 use crate::cargo::{BuildSettings, Metadata};
 use crate::cli::{Mode, PluginOptions, ProfileArgs};
-use crate::commands::build::{self, ExitStatusError, DEFAULT_PASSES};
+use crate::commands::build::{self, ExitStatusError};
 use crate::plugin;
 use crate::prefetch::{self, PrefetchProfile};
 use crate::term;
 use crate::toolchain::{find_tool, LlvmConfig, Rustc};
+use crate::training::{self, Workload};
 use anyhow::{bail, Context as _, Result};
 use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::SystemTime;
 
 /// First bytes of an indexed LLVM profile (`IndexedInstrProf::Magic`, little-endian).
@@ -42,6 +50,16 @@ const CURRENT_FILE: &str = "current.json";
 
 /// Passes of the access-pattern training build.
 const INSTRUMENT_PASSES: &str = "inventory,prefetch-instrument";
+
+/// Passes of the PGO training build: without profile data the layout pass has nothing to do,
+/// so only the inventory runs (its report shows what was instrumented).
+const PGO_INSTRUMENT_PASSES: &str = "inventory";
+
+/// Log of the declared training workloads' output, in the profiles directory.
+const TRAINING_LOG: &str = "training.log";
+
+/// Lines of a failed training run's output shown in the error.
+const FAILED_RUN_LINES: usize = 20;
 
 /// The build profile PGO profiles are collected with and used for.
 const PGO_BUILD_PROFILE: &str = "release";
@@ -190,7 +208,7 @@ pub fn run(args: ProfileArgs) -> Result<()> {
         Some(d) => cwd.join(d),
         None => metadata.target_directory.clone(),
     };
-    let (kind, name, package) = choose_target(&metadata, &args)?;
+    let training = Training::choose(&metadata, &args, &target_dir)?;
     let rustc = Rustc::detect()?;
     let profdata_tool = match LlvmConfig::find(rustc.llvm_major) {
         Ok(llvm) => llvm.tool("llvm-profdata")?,
@@ -201,51 +219,16 @@ pub fn run(args: ProfileArgs) -> Result<()> {
     let raw = dir.join(format!("raw-{}", std::process::id()));
     let _ = fs::remove_dir_all(&raw);
     fs::create_dir_all(&raw).with_context(|| format!("failed to create {}", raw.display()))?;
-    let pgo_target = target_dir.join("hallows").join("pgo-target");
-    let mut cargo_args = vec![
-        "--release".to_string(),
-        "--target-dir".into(),
-        pgo_target.display().to_string(),
-    ];
-    if let Some(p) = &args.manifest_path {
-        cargo_args.extend(["--manifest-path".into(), p.display().to_string()]);
-    }
-    cargo_args.extend([
-        "-p".into(),
-        package.clone(),
-        format!("--{kind}"),
-        name.clone(),
-    ]);
-    let options = PluginOptions {
-        mode: Mode::Rustc,
-        passes: Some(DEFAULT_PASSES.into()),
-        no_profile: true,
+    let instrumented = Phase {
+        what: "PGO instrumentation",
+        target_subdir: "pgo-target",
+        passes: PGO_INSTRUMENT_PASSES,
+        flags: vec![format!("-Cprofile-generate={}", raw.display())],
+        prefetch_out: None,
     };
-    term::status(&format!(
-        "building {kind} `{name}` with PGO instrumentation"
-    ));
-    let built = build::build(
-        options,
-        cargo_args.clone(),
-        &[format!("-Cprofile-generate={}", raw.display())],
-    )?;
-
-    let exe = built_exe(&built, &cargo_args, &kind, &name);
-    term::status(&format!(
-        "training run: {} {}",
-        exe.display(),
-        args.args.join(" ")
-    ));
-    let status = Command::new(&exe)
-        .args(&args.args)
-        .env("HALLOWS_REPORT_DIR", &built.report_dir)
-        .env_remove(prefetch::PROFILE_OUT_ENV)
-        .status()
-        .with_context(|| format!("failed to run {}", exe.display()))?;
-    if !status.success() {
+    if let Err(err) = training.run(&instrumented) {
         let _ = fs::remove_dir_all(&raw);
-        term::warning("the training run failed, so no profile was recorded");
-        return Err(ExitStatusError(status.code().unwrap_or(1)).into());
+        return Err(err);
     }
     let raws: Vec<PathBuf> = fs::read_dir(&raw)?
         .flatten()
@@ -255,6 +238,7 @@ pub fn run(args: ProfileArgs) -> Result<()> {
         })
         .collect();
     if raws.is_empty() {
+        let _ = fs::remove_dir_all(&raw);
         bail!("the training run wrote no .profraw file into {}; did the program exit through `std::process::exit` before main returned, or abort?", raw.display());
     }
     let merged = dir.join(format!(".merge-{}.profdata", std::process::id()));
@@ -284,7 +268,7 @@ pub fn run(args: ProfileArgs) -> Result<()> {
     let current = Current {
         file,
         profile_dir: PGO_BUILD_PROFILE.into(),
-        program: format!("{package} {kind} {name}"),
+        program: training.describe(),
     };
     let pointer_tmp = dir.join(format!(".{CURRENT_FILE}.{}", std::process::id()));
     fs::write(&pointer_tmp, serde_json::to_string_pretty(&current)?)?;
@@ -297,14 +281,6 @@ pub fn run(args: ProfileArgs) -> Result<()> {
     if args.no_prefetch_profile {
         return Ok(());
     }
-    let training = Training {
-        target_dir: &target_dir,
-        manifest_path: args.manifest_path.as_deref(),
-        package: &package,
-        kind: &kind,
-        name: &name,
-        args: &args.args,
-    };
     match collect_prefetch(&training, &final_path) {
         Ok(merged) => term::status(&format!(
             "prefetch profile {} ({} load sites) from {} raw file(s); `cargo hallows build --release` now runs the prefetch pass with it",
@@ -319,14 +295,205 @@ pub fn run(args: ProfileArgs) -> Result<()> {
     Ok(())
 }
 
-/// The program trained by `cargo hallows profile`.
+/// One instrumented build of the training targets and one run of every workload on it.
+struct Phase<'a> {
+    /// What the build is instrumented for, in status lines.
+    what: &'a str,
+    /// Its own directory under `<target>/hallows`, so the user's normal build stays intact.
+    target_subdir: &'a str,
+    /// The plugin's passes.
+    passes: &'a str,
+    /// Rustflags after the user's.
+    flags: Vec<String>,
+    /// Where the runs write access-pattern samples (`None`: they must not).
+    prefetch_out: Option<&'a Path>,
+}
+
+/// What `cargo hallows profile` trains on.
 struct Training<'a> {
     target_dir: &'a Path,
     manifest_path: Option<&'a Path>,
-    package: &'a str,
-    kind: &'a str,
-    name: &'a str,
-    args: &'a [String],
+    workloads: Vec<Workload>,
+    /// Declared in the manifest: runs show a progress bar and their output goes to a log file.
+    declared: bool,
+}
+
+impl<'a> Training<'a> {
+    /// The target from `--bin`/`--example` (with the arguments after `--`); else the workloads
+    /// the manifest declares; else the one bin of the workspace.
+    fn choose(
+        metadata: &Metadata,
+        args: &'a ProfileArgs,
+        target_dir: &'a Path,
+    ) -> Result<Training<'a>> {
+        let explicit = args.bin.is_some() || args.example.is_some();
+        let declared = if explicit {
+            Vec::new()
+        } else {
+            training::declared_in(metadata, args.package.as_deref())?
+        };
+        let (workloads, declared) = if declared.is_empty() {
+            let (kind, name, package) = choose_target(metadata, args)?;
+            let kind = if kind == "example" { "example" } else { "bin" };
+            (
+                vec![Workload::from_cli(&package, kind, &name, &args.args)],
+                false,
+            )
+        } else if !args.args.is_empty() {
+            bail!(
+                "arguments after `--` go with `--bin NAME` or `--example NAME`; the training workloads declared in `[package.metadata.hallows]` carry their own `args`"
+            );
+        } else {
+            (declared, true)
+        };
+        Ok(Training {
+            target_dir,
+            manifest_path: args.manifest_path.as_deref(),
+            workloads,
+            declared,
+        })
+    }
+
+    /// The program(s) trained, for `current.json`.
+    fn describe(&self) -> String {
+        let mut names: Vec<String> = self
+            .workloads
+            .iter()
+            .map(|w| format!("{} {} {}", w.package, w.kind, w.target))
+            .collect();
+        names.dedup();
+        names.join(", ")
+    }
+
+    /// Builds every target once per package and runs every workload, in order.
+    fn run(&self, phase: &Phase<'_>) -> Result<()> {
+        let phase_target = self.target_dir.join("hallows").join(phase.target_subdir);
+        let mut builds: BTreeMap<&str, (build::Built, Vec<String>)> = BTreeMap::new();
+        for workload in &self.workloads {
+            if builds.contains_key(workload.package.as_str()) {
+                continue;
+            }
+            let mut cargo_args = vec![
+                "--release".to_string(),
+                "--target-dir".into(),
+                phase_target.display().to_string(),
+            ];
+            if let Some(p) = self.manifest_path {
+                cargo_args.extend(["--manifest-path".into(), p.display().to_string()]);
+            }
+            cargo_args.extend(["-p".into(), workload.package.clone()]);
+            let mut targets = BTreeSet::new();
+            for w in self
+                .workloads
+                .iter()
+                .filter(|w| w.package == workload.package)
+            {
+                if targets.insert((w.kind, w.target.as_str())) {
+                    cargo_args.extend([format!("--{}", w.kind), w.target.clone()]);
+                }
+            }
+            let names: Vec<String> = targets.iter().map(|(k, t)| format!("{k} `{t}`")).collect();
+            term::status(&format!(
+                "building {} with {}",
+                names.join(", "),
+                phase.what
+            ));
+            let options = PluginOptions {
+                mode: Mode::Rustc,
+                passes: Some(phase.passes.into()),
+                no_profile: true,
+            };
+            let built = build::build(options, cargo_args.clone(), &phase.flags)
+                .with_context(|| format!("the build with {} failed", phase.what))?;
+            builds.insert(workload.package.as_str(), (built, cargo_args));
+        }
+
+        let log = profiles_dir(self.target_dir).join(TRAINING_LOG);
+        if self.declared {
+            fs::write(&log, "").with_context(|| format!("failed to create {}", log.display()))?;
+        }
+        let mut progress = self
+            .declared
+            .then(|| term::Progress::new("training", self.workloads.len()));
+        for (i, workload) in self.workloads.iter().enumerate() {
+            let (built, cargo_args) = &builds[workload.package.as_str()];
+            let exe = built_exe(built, cargo_args, workload.kind, &workload.target);
+            let mut command = Command::new(&exe);
+            command
+                .args(&workload.args)
+                .env("HALLOWS_REPORT_DIR", &built.report_dir);
+            match phase.prefetch_out {
+                Some(dir) => command.env(prefetch::PROFILE_OUT_ENV, dir),
+                None => command.env_remove(prefetch::PROFILE_OUT_ENV),
+            };
+            if let Some(progress) = &mut progress {
+                progress.step(&workload.label);
+                let mut file = fs::File::options()
+                    .append(true)
+                    .open(&log)
+                    .with_context(|| format!("failed to open {}", log.display()))?;
+                writeln!(
+                    file,
+                    "==> {} ({}): {}",
+                    workload.label,
+                    phase.what,
+                    exe.display()
+                )?;
+                command
+                    .stdin(Stdio::null())
+                    .stdout(file.try_clone()?)
+                    .stderr(file);
+            } else {
+                term::status(&format!(
+                    "training run: {} {}",
+                    exe.display(),
+                    workload.args.join(" ")
+                ));
+            }
+            let status = command
+                .status()
+                .with_context(|| format!("failed to run {}", exe.display()))?;
+            if status.success() {
+                continue;
+            }
+            if let Some(progress) = progress.take() {
+                progress.finish();
+                bail!(
+                    "training workload {}/{} `{}` failed ({status}), so no profile was recorded and the previous one is kept; its output is in {}:\n{}",
+                    i + 1,
+                    self.workloads.len(),
+                    workload.label,
+                    log.display(),
+                    tail(&log, FAILED_RUN_LINES)
+                );
+            }
+            term::warning(&format!(
+                "the training run failed ({status}), so no profile was recorded"
+            ));
+            return Err(ExitStatusError(status.code().unwrap_or(1)).into());
+        }
+        if let Some(progress) = progress {
+            progress.finish();
+            term::status(&format!(
+                "ran {} training workload(s) with {}; their output is in {}",
+                self.workloads.len(),
+                phase.what,
+                log.display()
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The last `lines` lines of `path`, indented, for an error message.
+fn tail(path: &Path, lines: usize) -> String {
+    let text = fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..]
+        .iter()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The executable `built` produced for the target.
@@ -339,76 +506,31 @@ fn built_exe(built: &build::Built, cargo_args: &[String], kind: &str, name: &str
     exe.join(name)
 }
 
-/// Step 4: builds the target with `prefetch-instrument` (using the PGO profile `profdata`), runs
-/// the training workload and merges the raw sample files into a `.prefetch` profile.
+/// Step 4: builds the targets with `prefetch-instrument` (using the PGO profile `profdata`),
+/// runs the training workloads and merges the raw sample files into a `.prefetch` profile.
 fn collect_prefetch(training: &Training<'_>, profdata: &Path) -> Result<prefetch::Merged> {
     let dir = profiles_dir(training.target_dir);
     let raw = dir.join(format!("prefetch-raw-{}", std::process::id()));
     let _ = fs::remove_dir_all(&raw);
     fs::create_dir_all(&raw).with_context(|| format!("failed to create {}", raw.display()))?;
-    let result = collect_prefetch_into(training, profdata, &raw, &dir);
+    let phase = Phase {
+        what: "access-pattern instrumentation",
+        target_subdir: "prefetch-target",
+        passes: INSTRUMENT_PASSES,
+        flags: vec![format!("-Cprofile-use={}", profdata.display())],
+        prefetch_out: Some(&raw),
+    };
+    let result = training.run(&phase).and_then(|()| {
+        if prefetch::raw_files(&raw).is_empty() {
+            bail!(
+                "the instrumented training run wrote no sample file into {}: no loop of the program's own code ran (nothing to prefetch), or it ended by an abort",
+                raw.display()
+            );
+        }
+        prefetch::merge_dir(&raw, &dir)
+    });
     let _ = fs::remove_dir_all(&raw);
     result
-}
-
-fn collect_prefetch_into(
-    training: &Training<'_>,
-    profdata: &Path,
-    raw: &Path,
-    profiles: &Path,
-) -> Result<prefetch::Merged> {
-    let prefetch_target = training.target_dir.join("hallows").join("prefetch-target");
-    let mut cargo_args = vec![
-        "--release".to_string(),
-        "--target-dir".into(),
-        prefetch_target.display().to_string(),
-    ];
-    if let Some(p) = training.manifest_path {
-        cargo_args.extend(["--manifest-path".into(), p.display().to_string()]);
-    }
-    cargo_args.extend([
-        "-p".into(),
-        training.package.to_string(),
-        format!("--{}", training.kind),
-        training.name.to_string(),
-    ]);
-    let options = PluginOptions {
-        mode: Mode::Rustc,
-        passes: Some(INSTRUMENT_PASSES.into()),
-        no_profile: true,
-    };
-    term::status(&format!(
-        "building {} `{}` with access-pattern instrumentation",
-        training.kind, training.name
-    ));
-    let built = build::build(
-        options,
-        cargo_args.clone(),
-        &[format!("-Cprofile-use={}", profdata.display())],
-    )
-    .context("the instrumented build failed")?;
-    let exe = built_exe(&built, &cargo_args, training.kind, training.name);
-    term::status(&format!(
-        "access-pattern training run: {} {}",
-        exe.display(),
-        training.args.join(" ")
-    ));
-    let status = Command::new(&exe)
-        .args(training.args)
-        .env("HALLOWS_REPORT_DIR", &built.report_dir)
-        .env(prefetch::PROFILE_OUT_ENV, raw)
-        .status()
-        .with_context(|| format!("failed to run {}", exe.display()))?;
-    if !status.success() {
-        bail!("the instrumented training run failed ({status})");
-    }
-    if prefetch::raw_files(raw).is_empty() {
-        bail!(
-            "the instrumented training run wrote no sample file into {}: no loop of the program's own code ran (nothing to prefetch), or it ended by an abort",
-            raw.display()
-        );
-    }
-    prefetch::merge_dir(raw, profiles)
 }
 
 /// Picks (kind, name, package) of the target to train.
@@ -437,7 +559,7 @@ fn choose_target(metadata: &Metadata, args: &ProfileArgs) -> Result<(String, Str
         ),
         many => {
             bail!(
-            "several {kind} targets match ({}); choose one with `--{kind} NAME` (and `-p PACKAGE`)",
+            "several {kind} targets match ({}); choose one with `--{kind} NAME` (and `-p PACKAGE`), or declare training workloads in `[[package.metadata.hallows.training]]`",
             many.iter().map(|(n, p)| format!("{p}/{n}")).collect::<Vec<_>>().join(", ")
         )
         }
