@@ -5,7 +5,8 @@
 mod common;
 
 use common::{
-    fixture, hallows, hallows_ok, output, plain_release_output, run_release, scratch, text,
+    assert_inventory_saw_profile, files_with, fixture, hallows, hallows_ok, output,
+    plain_release_output, run_release, scratch, text,
 };
 use std::fs;
 
@@ -30,12 +31,7 @@ fn profile_then_build_uses_it() {
     assert_eq!(stdout, expected, "the training run prints something else");
     assert!(stderr.contains("PGO profile"), "{stderr}");
     let profiles = target.join("hallows/profiles");
-    let profdata: Vec<_> = fs::read_dir(&profiles)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "profdata"))
-        .collect();
+    let profdata = files_with(&profiles, "profdata");
     assert_eq!(profdata.len(), 1, "{profdata:?}");
 
     let out = hallows_ok(&dir, &target, &["build", "--release"]);
@@ -46,23 +42,7 @@ fn profile_then_build_uses_it() {
     );
     let got = run_release(&target, "fixture-itoa-dep");
     assert_eq!(got, expected);
-    let report = text(&hallows_ok(
-        &dir,
-        &target,
-        &[
-            "report",
-            "--json",
-            "--pass",
-            "inventory",
-            "--function",
-            "fixture_digit_checksum",
-        ],
-    ))
-    .0;
-    assert!(
-        report.contains("\"has_profile\":true"),
-        "the pass saw no profile data:\n{report}"
-    );
+    assert_inventory_saw_profile(&dir, &target, "fixture_digit_checksum");
 
     // --no-profile builds without it (and rebuilds, since the flags differ).
     let out = hallows_ok(&dir, &target, &["build", "--release", "--no-profile"]);

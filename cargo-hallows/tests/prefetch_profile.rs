@@ -5,20 +5,10 @@
 mod common;
 
 use common::{
-    fixture, hallows, hallows_ok, output, plain_release_output, run_release, scratch, text,
+    files_with, fixture, hallows, hallows_ok, output, plain_release_output, run_release, scratch,
+    text,
 };
 use std::fs;
-use std::path::{Path, PathBuf};
-
-/// Files in `dir` with extension `ext`.
-fn files_with(dir: &Path, ext: &str) -> Vec<PathBuf> {
-    fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == ext))
-        .collect()
-}
 
 #[test]
 fn profile_collects_access_patterns_and_build_prefetches_with_them() {

@@ -6,8 +6,8 @@
 mod common;
 
 use common::{
-    cargo, fixture, hallows, hallows_ok, output, run_ok, run_release, rustc_llvm_major, scratch,
-    text,
+    assert_inventory_saw_profile, cargo, files_with, fixture, hallows, hallows_ok, output, run_ok,
+    run_release, rustc_llvm_major, scratch, text,
 };
 use std::fs;
 use std::path::Path;
@@ -60,12 +60,7 @@ fn declared_workloads_train_one_profile() {
         assert!(log.contains(line), "missing `{line}` in the log:\n{log}");
     }
     // The merged profile holds both programs' counters.
-    let profdata: Vec<_> = fs::read_dir(&profiles)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "profdata"))
-        .collect();
+    let profdata = files_with(&profiles, "profdata");
     assert_eq!(profdata.len(), 1, "{profdata:?}");
     let shown = text(&run_ok(
         Command::new(format!("llvm-profdata-{}", rustc_llvm_major()))
@@ -89,23 +84,7 @@ fn declared_workloads_train_one_profile() {
         text(&out).1
     );
     assert_eq!(run_release(&target, "classify"), expected);
-    let report = text(&hallows_ok(
-        &dir,
-        &target,
-        &[
-            "report",
-            "--json",
-            "--pass",
-            "inventory",
-            "--function",
-            "classify",
-        ],
-    ))
-    .0;
-    assert!(
-        report.contains("\"has_profile\":true"),
-        "the pass saw no profile data:\n{report}"
-    );
+    assert_inventory_saw_profile(&dir, &target, "classify");
 
     // A failing workload: an error naming it, with its output, and the old profile stays.
     let manifest = dir.join("Cargo.toml");

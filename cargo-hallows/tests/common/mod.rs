@@ -153,3 +153,35 @@ pub fn plain_release_output(dir: &Path, target: &Path, bin: &str) -> String {
     );
     text(&run_ok(&mut Command::new(target.join("release").join(bin)))).0
 }
+
+/// Files in `dir` with extension `ext`.
+pub fn files_with(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == ext))
+        .collect()
+}
+
+/// Asserts that the inventory pass saw profile data in `function` (a name substring) in the
+/// release build under `target`.
+pub fn assert_inventory_saw_profile(dir: &Path, target: &Path, function: &str) {
+    let report = text(&hallows_ok(
+        dir,
+        target,
+        &[
+            "report",
+            "--json",
+            "--pass",
+            "inventory",
+            "--function",
+            function,
+        ],
+    ))
+    .0;
+    assert!(
+        report.contains("\"has_profile\":true"),
+        "the pass saw no profile data in `{function}`:\n{report}"
+    );
+}
