@@ -219,9 +219,15 @@ impl HazardDomain {
             destroy: destroy_box::<T>,
             next: ptr::null_mut(),
         }));
+        // Count the node before publishing it: a concurrent `scan` may take and free it as soon
+        // as it is on the stack, and its `fetch_sub` must find it counted (counting after the
+        // push let the count wrap below zero and the `+ 1` overflow).
+        // ORDERING: Relaxed suffices: this increment is sequenced before the push's Release CAS,
+        // which the scan's Acquire swap pairs with, so it happens before the scan's `fetch_sub`
+        // and precedes it in the counter's modification order.
+        let count = self.retired_count.fetch_add(1, Ordering::Relaxed) + 1;
         // SAFETY: `node` is a fresh allocation owned by us until published.
         unsafe { self.push_retired(node, node) };
-        let count = self.retired_count.fetch_add(1, Ordering::Relaxed) + 1;
         if count >= self.scan_threshold() {
             self.scan();
         }
