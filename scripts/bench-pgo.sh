@@ -3,7 +3,7 @@
 # `cargo hallows` (PGO plus the railway branch-layout pass).
 #
 #   scripts/bench-pgo.sh [--reps N] [--small] [--workloads "interp json lexer"] [--no-hallows]
-#                        [--callgrind]
+#                        [--callgrind] [--no-build]
 #
 # Every variant gets its own target directory under $BENCH_TARGET_DIR (default target/bench-pgo):
 #   plain    cargo build --release
@@ -18,8 +18,12 @@
 # so machine noise hits them alike; every run must print the same result line. The Markdown
 # table gives median kernel times (`kernel_cpu_s` from the workload's stderr: CPU time of the
 # measured kernel, input generation excluded, robust on a shared machine), the ratios PGO/plain
-# and hallows/PGO, and their geometric means. `--callgrind` adds instruction counts of one run
-# of each binary under valgrind's callgrind on a reduced input (needs valgrind).
+# and hallows/PGO, and their geometric means; every run's time follows the table. `--callgrind`
+# adds instruction counts of one run of each binary under valgrind's callgrind on a reduced
+# input (needs valgrind). `--no-build` skips every build, training and profiling step and
+# times the binaries a previous run left in
+# $BENCH_TARGET_DIR: build once (`hl-build scripts/bench-pgo.sh --reps 1`), then time with
+# `--no-build` on an otherwise idle machine, so no compilation shares it with the timed runs.
 #
 # Environment: CARGO, BENCH_TARGET_DIR, HALLOWS_CLI (a `cargo-hallows` binary to use instead of
 # building the workspace's), RUSTFLAGS (kept: the PGO flags are appended to it).
@@ -32,6 +36,7 @@ size_args=()
 workloads="interp json lexer"
 want_hallows=auto
 callgrind=no
+no_build=no
 while [ $# -gt 0 ]; do
     case "$1" in
         --reps) reps=${2:?--reps needs a number}; shift 2 ;;
@@ -40,6 +45,7 @@ while [ $# -gt 0 ]; do
         --workloads) workloads=${2:?--workloads needs a list}; shift 2 ;;
         --no-hallows) want_hallows=no; shift ;;
         --callgrind) callgrind=yes; shift ;;
+        --no-build) no_build=yes; shift ;;
         -h|--help) sed -n '2,/^set -euo/p' "$0" | sed -n 's/^# \{0,1\}//p'; exit 0 ;;
         *) echo "error: unknown argument \`$1\`; see \`$0 --help\`" >&2; exit 2 ;;
     esac
@@ -52,12 +58,12 @@ cargo=${CARGO:-cargo}
 base=${BENCH_TARGET_DIR:-$root/target/bench-pgo}
 mkdir -p "$base"
 log=$base/build.log
-: >"$log"
+[ "$no_build" = yes ] || : >"$log"
 training_args=(--seed 1)
 
 llvm_major=$(rustc -vV | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p')
 profdata=$(command -v "llvm-profdata-$llvm_major" || command -v llvm-profdata || true)
-if [ -z "$profdata" ]; then
+if [ -z "$profdata" ] && [ "$no_build" = no ]; then
     echo "error: llvm-profdata-$llvm_major not found; run scripts/setup.sh (or apt-get install llvm-$llvm_major)" >&2
     exit 1
 fi
@@ -66,65 +72,86 @@ if [ "$callgrind" = yes ] && ! command -v valgrind >/dev/null; then
     exit 1
 fi
 
-build() { # build NAME TARGET_DIR [extra RUSTFLAGS]
-    local name=$1 dir=$2 flags=${3:-}
-    echo "bench-pgo: building $name in $dir" >&2
-    if ! RUSTFLAGS="${RUSTFLAGS:-}${flags:+ $flags}" "$cargo" build --release --quiet -p hallows-examples \
-        --bins --target-dir "$dir" >>"$log" 2>&1; then
-        echo "error: the $name build failed; see $log" >&2
-        exit 1
-    fi
-}
-
-# 1. plain
-build plain "$base/plain"
-
-# 2. PGO alone, the cargo-pgo way.
-raw=$base/pgo-raw
-rm -rf "$raw"
-mkdir -p "$raw"
-build "instrumented (-C profile-generate)" "$base/pgo-gen" "-Cprofile-generate=$raw"
-for w in $workloads; do
-    echo "bench-pgo: training run: $w ${training_args[*]}" >&2
-    LLVM_PROFILE_FILE="$raw/$w-%p-%m.profraw" "$base/pgo-gen/release/$w" "${size_args[@]}" \
-        "${training_args[@]}" >/dev/null 2>>"$log"
-done
-"$profdata" merge -o "$base/pgo.profdata" "$raw"/*.profraw 2>>"$log"
-build "PGO (-C profile-use)" "$base/pgo" "-Cprofile-use=$base/pgo.profdata"
-
-# 3. cargo hallows: profile then build, per workload (the CLI keeps one profile per target dir).
 hallows_note=""
 have_hallows=no
-if [ "$want_hallows" != no ]; then
-    cli=${HALLOWS_CLI:-}
-    if [ -z "$cli" ]; then
-        echo "bench-pgo: building cargo-hallows" >&2
-        if "$cargo" build --release --quiet -p cargo-hallows --target-dir "$base/tool" >>"$log" 2>&1; then
-            cli=$base/tool/release/cargo-hallows
-        else
-            hallows_note="cargo-hallows did not build (see $log)"
-        fi
-    fi
-    if [ -n "$cli" ]; then
+if [ "$no_build" = yes ]; then
+    echo "bench-pgo: --no-build: timing the binaries already in $base" >&2
+    for w in $workloads; do
+        for d in plain pgo; do
+            if [ ! -x "$base/$d/release/$w" ]; then
+                echo "error: --no-build: $base/$d/release/$w is missing; run once without \`--no-build\` first" >&2
+                exit 1
+            fi
+        done
+    done
+    if [ "$want_hallows" != no ]; then
         have_hallows=yes
         for w in $workloads; do
-            echo "bench-pgo: cargo hallows profile + build --passes inventory,railway: $w" >&2
-            if ! "$cli" hallows profile -p hallows-examples --bin "$w" --target-dir "$base/hallows-$w" \
-                -- "${size_args[@]}" "${training_args[@]}" >>"$log" 2>&1; then
-                hallows_note="\`cargo hallows profile --bin $w\` failed (see $log)"
+            if [ ! -x "$base/hallows-$w/release/$w" ]; then
                 have_hallows=no
-                break
-            fi
-            if ! "$cli" hallows build --passes inventory,railway --release -p hallows-examples --bin "$w" \
-                --target-dir "$base/hallows-$w" >>"$log" 2>&1; then
-                hallows_note="\`cargo hallows build --passes inventory,railway --bin $w\` failed (see $log)"
-                have_hallows=no
-                break
+                hallows_note="no hallows binary for $w (run once without \`--no-build\` first)"
             fi
         done
     fi
-    if [ "$have_hallows" = no ]; then
-        echo "bench-pgo: no hallows column: $hallows_note" >&2
+else
+    build() { # build NAME TARGET_DIR [extra RUSTFLAGS]
+        local name=$1 dir=$2 flags=${3:-}
+        echo "bench-pgo: building $name in $dir" >&2
+        if ! RUSTFLAGS="${RUSTFLAGS:-}${flags:+ $flags}" "$cargo" build --release --quiet -p hallows-examples \
+            --bins --target-dir "$dir" >>"$log" 2>&1; then
+            echo "error: the $name build failed; see $log" >&2
+            exit 1
+        fi
+    }
+
+    # 1. plain
+    build plain "$base/plain"
+
+    # 2. PGO alone, the cargo-pgo way.
+    raw=$base/pgo-raw
+    rm -rf "$raw"
+    mkdir -p "$raw"
+    build "instrumented (-C profile-generate)" "$base/pgo-gen" "-Cprofile-generate=$raw"
+    for w in $workloads; do
+        echo "bench-pgo: training run: $w ${training_args[*]}" >&2
+        LLVM_PROFILE_FILE="$raw/$w-%p-%m.profraw" "$base/pgo-gen/release/$w" "${size_args[@]}" \
+            "${training_args[@]}" >/dev/null 2>>"$log"
+    done
+    "$profdata" merge -o "$base/pgo.profdata" "$raw"/*.profraw 2>>"$log"
+    build "PGO (-C profile-use)" "$base/pgo" "-Cprofile-use=$base/pgo.profdata"
+
+    # 3. cargo hallows: profile then build, per workload (the CLI keeps one profile per target dir).
+    if [ "$want_hallows" != no ]; then
+        cli=${HALLOWS_CLI:-}
+        if [ -z "$cli" ]; then
+            echo "bench-pgo: building cargo-hallows" >&2
+            if "$cargo" build --release --quiet -p cargo-hallows --target-dir "$base/tool" >>"$log" 2>&1; then
+                cli=$base/tool/release/cargo-hallows
+            else
+                hallows_note="cargo-hallows did not build (see $log)"
+            fi
+        fi
+        if [ -n "$cli" ]; then
+            have_hallows=yes
+            for w in $workloads; do
+                echo "bench-pgo: cargo hallows profile + build --passes inventory,railway: $w" >&2
+                if ! "$cli" hallows profile -p hallows-examples --bin "$w" --target-dir "$base/hallows-$w" \
+                    -- "${size_args[@]}" "${training_args[@]}" >>"$log" 2>&1; then
+                    hallows_note="\`cargo hallows profile --bin $w\` failed (see $log)"
+                    have_hallows=no
+                    break
+                fi
+                if ! "$cli" hallows build --passes inventory,railway --release -p hallows-examples --bin "$w" \
+                    --target-dir "$base/hallows-$w" >>"$log" 2>&1; then
+                    hallows_note="\`cargo hallows build --passes inventory,railway --bin $w\` failed (see $log)"
+                    have_hallows=no
+                    break
+                fi
+            done
+        fi
+        if [ "$have_hallows" = no ]; then
+            echo "bench-pgo: no hallows column: $hallows_note" >&2
+        fi
     fi
 fi
 
@@ -230,6 +257,13 @@ if [ "$callgrind" = yes ]; then
     echo "Ir: instructions executed by the whole process under callgrind, one run on a reduced input"
     echo "(interp --size 256K, json --size 4000, lexer --size 2M)."
 fi
+echo
+echo "Every run (kernel CPU s, in run order; the variants interleaved):"
+for w in $workloads; do
+    for v in $variants; do
+        echo "- $w $v: $(tr '\n' ' ' <"$results/$w.$v" | sed 's/ $//')"
+    done
+done
 if [ -n "$hallows_note" ]; then
     echo
     echo "No hallows column: $hallows_note."
