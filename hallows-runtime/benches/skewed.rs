@@ -13,11 +13,12 @@
 
 #[path = "../tests/runtime_support/mod.rs"]
 mod support;
+#[allow(dead_code)] // shared with the other scheduler benches; this one uses a part
+mod workloads;
+use workloads::{bursts, work, BURSTS, BURST_TASKS};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const WORKERS: usize = 2;
@@ -28,18 +29,7 @@ fn pin_workers() -> bool {
     std::env::var_os("HALLOWS_BENCH_UNPINNED").is_none()
 }
 const SKEWED_TASKS: usize = 1_000;
-const BURSTS: usize = 20;
-const BURST_TASKS: usize = 50;
-const BURST_PAUSE: Duration = Duration::from_micros(200);
 const IDLE_SPAWNS: usize = 50;
-
-fn work(units: u64) -> u64 {
-    let mut x = units;
-    for i in 0..units {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(i);
-    }
-    black_box(x)
-}
 
 /// Task sizes: log-uniform over [10, 10 000).
 fn sizes() -> Vec<u64> {
@@ -121,26 +111,6 @@ fn bench_skewed(
         })
     });
     g.finish();
-}
-
-/// Runs `BURSTS` bursts; `submit` submits one task that calls the given closure when done.
-fn bursts(submit: &dyn Fn(Box<dyn FnOnce() + Send>)) {
-    for _ in 0..BURSTS {
-        let (tx, rx) = mpsc::sync_channel(1);
-        let rem = Arc::new(AtomicUsize::new(BURST_TASKS));
-        for _ in 0..BURST_TASKS {
-            let rem = rem.clone();
-            let tx = tx.clone();
-            submit(Box::new(move || {
-                work(1_000);
-                if rem.fetch_sub(1, Relaxed) == 1 {
-                    tx.send(()).unwrap();
-                }
-            }));
-        }
-        rx.recv().unwrap();
-        std::thread::sleep(BURST_PAUSE);
-    }
 }
 
 fn bench_bursty(

@@ -53,6 +53,11 @@ pub(crate) const SPIN_BEFORE_SLEEP: u32 = 64;
 pub(crate) const BUSY_SPIN_DIVISOR: u32 = 8;
 /// Upper bound of that spin, about the cost of a park plus unpark on a VM.
 pub(crate) const BUSY_SPIN_MAX: Duration = Duration::from_micros(50);
+/// A main-loop worker whose previous idle stretch was shorter than [`BUSY_SPIN_MAX`] (work
+/// arrives in quick succession, e.g. a burst submitted task by task from outside) spins for up
+/// to this many times that stretch before parking: the next arrival is predicted to come after
+/// about as long, and a gap twice as long as the last one is taken as the burst being over.
+pub(crate) const ARRIVAL_SPIN_FACTOR: u32 = 2;
 /// While spinning after a busy stretch, look for work every this many `spin_loop` hints.
 pub(crate) const BUSY_SPIN_CHECK_EVERY: u32 = 32;
 /// The idle-share window: idle time is measured over roughly this long.
@@ -66,6 +71,16 @@ pub(crate) const INJECTOR_BATCH: usize = 32;
 pub(crate) const PRIVATE_JOIN_DEPTH: u32 = 8;
 /// Most fork-join jobs a worker keeps private at once; deeper joins publish as usual.
 pub(crate) const PRIVATE_JOIN_CAPACITY: usize = 64;
+
+/// [`WorkerShared::activity`]: running a job.
+pub(crate) const BUSY: u8 = 0;
+/// [`WorkerShared::activity`]: out of work in the main loop; it produces no work until it finds
+/// some.
+pub(crate) const IDLE: u8 = 1;
+/// [`WorkerShared::activity`]: out of work inside a fork-join wait (its stolen half is still
+/// running elsewhere); it resumes its own computation, and publishes more of it, as soon as the
+/// latch is set.
+pub(crate) const JOIN_WAITING: u8 = 2;
 
 /// Per-worker counters. Written only by the owning worker (load + store, no read-modify-write
 /// on the hot path), read by anyone.
@@ -119,9 +134,11 @@ pub(crate) struct WorkerShared {
     pub(crate) parker: Parker,
     pub(crate) counters: CachePadded<Counters>,
     pub(crate) pinned: AtomicBool,
-    /// Out of work (searching, spinning or parked): between `begin_idle` and `end_idle`. Owner
-    /// writes, neighbours read at every `join` (README "Fork-join").
-    pub(crate) idle: CachePadded<AtomicBool>,
+    /// [`BUSY`], [`IDLE`] or [`JOIN_WAITING`]: whether the worker is out of work (searching,
+    /// spinning or parked: between `begin_idle` and `end_idle`) and, if so, whether inside a
+    /// fork-join wait. Owner writes, neighbours read at every `join` (README "Fork-join") and
+    /// while spinning after fork-join work (README "Parking").
+    pub(crate) activity: CachePadded<AtomicU8>,
     pub(crate) state_at_exit: AtomicU8,
 }
 
@@ -173,7 +190,7 @@ impl Shared {
                 parker: Parker::new(),
                 counters: CachePadded::new(Counters::default()),
                 pinned: AtomicBool::new(false),
-                idle: CachePadded::new(AtomicBool::new(false)),
+                activity: CachePadded::new(AtomicU8::new(BUSY)),
                 state_at_exit: AtomicU8::new(CellState::Balanced as u8),
             });
         }
@@ -462,6 +479,8 @@ pub(crate) struct Worker {
     busy_since: Cell<Instant>,
     /// How long the worker was busy before its current idle stretch began.
     last_busy_run: Cell<Duration>,
+    /// How long its previous idle stretch lasted (`Duration::MAX` before the first one).
+    last_idle: Cell<Duration>,
     /// Fork-join jobs of this worker's own `join` frames not yet published (oldest first, the
     /// first `private_len` entries); see [`Worker::try_push_private`]. A fixed array of `Cell`s
     /// rather than a `RefCell<Vec>`: pushing and popping are on the path of every deep `join`,
@@ -470,6 +489,12 @@ pub(crate) struct Worker {
     private_len: Cell<usize>,
     /// How many `join` frames are active on this worker's stack.
     pub(crate) join_depth: Cell<u32>,
+    /// Inside [`Worker::wait_until`]: idleness is published as [`JOIN_WAITING`].
+    in_join_wait: Cell<bool>,
+    /// The last job this worker finished in its main loop was fork-join work (a stolen `join`
+    /// half, a scope job, a fork-join call shipped in from outside): it spins before parking
+    /// while a neighbour is still computing (README "Parking").
+    ran_fork_join: Cell<bool>,
 }
 
 /// Something a waiting worker can check before sleeping (a fork-join latch).
@@ -495,9 +520,12 @@ impl Worker {
             idle_since: Cell::new(None),
             busy_since: Cell::new(Instant::now()),
             last_busy_run: Cell::new(Duration::ZERO),
+            last_idle: Cell::new(Duration::MAX),
             private: [const { Cell::new(None) }; PRIVATE_JOIN_CAPACITY],
             private_len: Cell::new(0),
             join_depth: Cell::new(0),
+            in_join_wait: Cell::new(false),
+            ran_fork_join: Cell::new(false),
         }
     }
 
@@ -559,7 +587,11 @@ impl Worker {
         // Counted before the run: the run may complete a join or a `block_on` whose caller then
         // reads the stats, and it must see this job counted.
         bump(&counters.polls, 1);
+        let fork_join = job.is_fork_join();
         let outcome = job.run(&mut rc);
+        // Set after the run, so that jobs run inside it (a nested `wait_until`) do not decide
+        // it for the outer one.
+        self.ran_fork_join.set(fork_join);
         if rc.migrated {
             bump(&counters.migrations, 1);
         }
@@ -668,7 +700,19 @@ impl Worker {
         self.shared.places[self.index]
             .neighbours
             .iter()
-            .any(|&(v, _)| workers[v].idle.load(Ordering::Relaxed))
+            .any(|&(v, _)| workers[v].activity.load(Ordering::Relaxed) != BUSY)
+    }
+
+    /// True if a neighbour is running a job or waiting in a fork-join, i.e. may publish
+    /// fork-join work soon (a `join`'s second half, or private jobs once it sees us idle).
+    fn neighbour_computing(&self) -> bool {
+        let workers = &self.shared.workers;
+        // ORDERING: Relaxed: advice for how long to spin; a stale value only makes the worker
+        // park early (it is woken through the park protocol) or spin a little longer.
+        self.shared.places[self.index]
+            .neighbours
+            .iter()
+            .any(|&(v, _)| workers[v].activity.load(Ordering::Relaxed) != IDLE)
     }
 
     /// Lazy publication of a fork-join job (README "Fork-join"): keeps `job` on this worker's
@@ -782,18 +826,26 @@ impl Worker {
             self.idle_since.set(Some(now));
             self.last_busy_run
                 .set(now.saturating_duration_since(self.busy_since.get()));
-            // ORDERING: Relaxed: advice for `neighbour_idle` (see there).
-            self.me().idle.store(true, Ordering::Relaxed);
+            let activity = if self.in_join_wait.get() {
+                JOIN_WAITING
+            } else {
+                IDLE
+            };
+            // ORDERING: Relaxed: advice for `neighbour_idle` and `neighbour_computing` (see
+            // there).
+            self.me().activity.store(activity, Ordering::Relaxed);
         }
     }
 
     fn end_idle(&self) {
         if let Some(since) = self.idle_since.take() {
             // ORDERING: Relaxed, as in `begin_idle`.
-            self.me().idle.store(false, Ordering::Relaxed);
+            self.me().activity.store(BUSY, Ordering::Relaxed);
             let now = Instant::now();
             self.busy_since.set(now);
-            let ns = now.saturating_duration_since(since).as_nanos() as u64;
+            let idle = now.saturating_duration_since(since);
+            self.last_idle.set(idle);
+            let ns = idle.as_nanos() as u64;
             self.window_idle_ns.set(self.window_idle_ns.get() + ns);
             bump(&self.me().counters.idle_ns, ns);
         }
@@ -880,10 +932,33 @@ impl Worker {
         if condition.is_some_and(|c| c.is_met()) {
             return;
         }
-        // Only a fork-join wait spins after a busy stretch: the main loop parks at once, so
-        // idle workers never compete for a CPU with threads outside the runtime (on a 2-core
-        // machine the `block_on` caller submitting the next batch is such a thread).
-        if condition.is_some_and(|c| self.spin_after_busy(c)) {
+        // Spin before parking only when work is expected soon (README "Parking"): in a
+        // fork-join wait; in the main loop right after a fork-join job while a neighbour is
+        // still computing (it publishes the rest of the computation to idle neighbours at its
+        // next `join`); or in the main loop while work arrives in quick succession. Otherwise
+        // the main loop parks at once, so idle workers do not compete for a CPU with threads
+        // outside the runtime (on a 2-core machine the `block_on` caller submitting the next
+        // batch is such a thread).
+        let busy_budget = (self.last_busy_run.get() / BUSY_SPIN_DIVISOR).min(BUSY_SPIN_MAX);
+        let spin = match condition {
+            Some(c) => self.spin_for(Some(c), busy_budget, false),
+            None => {
+                let after_fork_join = self.ran_fork_join.get() && self.neighbour_computing();
+                let gap = self.last_idle.get();
+                if gap < BUSY_SPIN_MAX {
+                    let budget = (gap * ARRIVAL_SPIN_FACTOR).min(BUSY_SPIN_MAX);
+                    let budget = if after_fork_join {
+                        budget.max(busy_budget)
+                    } else {
+                        budget
+                    };
+                    self.spin_for(None, budget, false)
+                } else {
+                    after_fork_join && self.spin_for(None, busy_budget, true)
+                }
+            }
+        };
+        if spin {
             return;
         }
         if let Some(job) = self.next_local().or_else(|| self.search()) {
@@ -915,12 +990,17 @@ impl Worker {
         }
     }
 
-    /// After a long busy stretch, spins (reading queue words only, yielding the CPU between
-    /// checks) for up to
-    /// [`BUSY_SPIN_DIVISOR`]⁻¹ of it, capped at [`BUSY_SPIN_MAX`] and counted from the start of
-    /// the idle stretch. Returns true as soon as work or `condition` shows up.
-    fn spin_after_busy(&self, condition: &dyn WakeCondition) -> bool {
-        let budget = (self.last_busy_run.get() / BUSY_SPIN_DIVISOR).min(BUSY_SPIN_MAX);
+    /// Spins (reading queue words only, yielding the CPU between checks) for up to `budget`,
+    /// counted from the start of the idle stretch. Returns true as soon as work or `condition`
+    /// shows up. With `watch_neighbours` (the main loop after fork-join work) it also gives up,
+    /// returning false, once no neighbour is computing any more: nobody is left to publish
+    /// fork-join work.
+    fn spin_for(
+        &self,
+        condition: Option<&dyn WakeCondition>,
+        budget: Duration,
+        watch_neighbours: bool,
+    ) -> bool {
         let Some(since) = self.idle_since.get() else {
             return false;
         };
@@ -929,8 +1009,14 @@ impl Worker {
             for _ in 0..BUSY_SPIN_CHECK_EVERY {
                 crate::sync::spin_loop();
             }
-            if condition.is_met() || self.shared.has_work() || self.shared.is_shutdown() {
+            if condition.is_some_and(|c| c.is_met())
+                || self.shared.has_work()
+                || self.shared.is_shutdown()
+            {
                 return true;
+            }
+            if watch_neighbours && !self.neighbour_computing() {
+                return false;
             }
             // Let a runnable thread on this CPU go first (e.g. the `block_on` caller about to
             // submit the next round): a pure spin would hold the CPU until preempted.
@@ -943,6 +1029,7 @@ impl Worker {
     pub(crate) fn wait_until(&self, condition: &dyn WakeCondition) {
         // Jobs of outer join frames must be stealable (and poppable by us) while we wait.
         self.publish_private();
+        let outer = self.in_join_wait.replace(true);
         while !condition.is_met() {
             if let Some(job) = self.next_local().or_else(|| self.search()) {
                 self.run_job(job);
@@ -951,5 +1038,6 @@ impl Worker {
             }
         }
         self.end_idle();
+        self.in_join_wait.set(outer);
     }
 }

@@ -96,6 +96,11 @@ impl JobRef {
         p
     }
 
+    /// True for fork-join work (tagged by [`JobRef::from_raw_fork_join`]).
+    pub(crate) fn is_fork_join(&self) -> bool {
+        !steal_in_batches(self.0)
+    }
+
     /// The raw pointer, for identity comparisons.
     pub(crate) fn as_ptr(&self) -> NonNull<JobHeader> {
         self.0

@@ -1,0 +1,143 @@
+//! Interleaved probe of the fork-join workloads of `runtime_rayon` (and `bursty` of `skewed`):
+//! every round runs one Hallows iteration and one rayon iteration back to back (alternating
+//! which goes first), so both see the same machine state. On this VM, which switches between a
+//! fast and a slow mode for minutes at a time, that is a steadier A-vs-B figure than criterion
+//! groups measured one after the other. Prints, per workload, the medians, the median of the
+//! per-round ratios rayon ÷ Hallows (above 1: Hallows faster), the share of rounds Hallows won,
+//! and Hallows' parks and steals per iteration.
+//!
+//! `cargo bench -p hallows-runtime --bench fork_join_pairs -- [ROUNDS] [WORKLOAD]`
+
+#[allow(dead_code)] // shared with the other scheduler benches; this one uses a part
+mod workloads;
+use std::hint::black_box;
+use std::time::Instant;
+use workloads::*;
+
+const WORKERS: usize = 2;
+/// Rounds per workload unless given on the command line: enough for a stable median in well
+/// under a minute per workload.
+const DEFAULT_ROUNDS: usize = 200;
+/// Untimed rounds first, so both pools have spun up their threads and faulted their stacks in.
+const WARM_UP_ROUNDS: usize = 10;
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).expect("timings are not NaN"));
+    v[v.len() / 2]
+}
+
+/// Runs `rounds` rounds of `h` (Hallows) and `r` (rayon), each given fresh input by `setup`.
+fn pairs<T>(
+    name: &str,
+    rounds: usize,
+    hallows: &hallows_runtime::Runtime,
+    setup: &dyn Fn() -> T,
+    h: &dyn Fn(&mut T),
+    r: &dyn Fn(&mut T),
+) {
+    let time = |f: &dyn Fn(&mut T)| {
+        let mut input = setup();
+        let start = Instant::now();
+        f(&mut input);
+        let t = start.elapsed();
+        black_box(input);
+        t
+    };
+    for _ in 0..WARM_UP_ROUNDS {
+        time(h);
+        time(r);
+    }
+    let before = hallows.stats().total();
+    let (mut th, mut tr, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..rounds {
+        let (a, b) = if i % 2 == 0 {
+            let a = time(h);
+            (a, time(r))
+        } else {
+            let b = time(r);
+            (time(h), b)
+        };
+        th.push(a.as_secs_f64() * 1e3);
+        tr.push(b.as_secs_f64() * 1e3);
+        ratio.push(b.as_secs_f64() / a.as_secs_f64());
+    }
+    let after = hallows.stats().total();
+    let won = ratio.iter().filter(|&&x| x > 1.0).count();
+    let per = |a: u64, b: u64| (a - b) as f64 / rounds as f64;
+    println!(
+        "{name:10} hallows {:.3} ms  rayon {:.3} ms  ratio {:.3}  won {won}/{rounds}  parks/iter {:.1}  steals/iter {:.1}",
+        median(&mut th),
+        median(&mut tr),
+        median(&mut ratio),
+        per(after.parks, before.parks),
+        per(after.steals, before.steals),
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let rounds = args
+        .first()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(DEFAULT_ROUNDS);
+    let only = args.get(1).cloned();
+    let wanted = |w: &str| only.as_deref().is_none_or(|o| o == w);
+    let hallows = hallows_runtime::Runtime::builder()
+        .workers(WORKERS)
+        .report(false)
+        .build()
+        .unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(WORKERS)
+        .build()
+        .unwrap();
+    if wanted("fib") {
+        pairs(
+            "fib",
+            rounds,
+            &hallows,
+            &|| (),
+            &|_| {
+                black_box(hallows.block_on(async { fib::<H>(black_box(FIB_N)) }));
+            },
+            &|_| {
+                black_box(pool.install(|| fib::<R>(black_box(FIB_N))));
+            },
+        );
+    }
+    if wanted("quicksort") {
+        let data = input(SORT_LEN);
+        pairs(
+            "quicksort",
+            rounds,
+            &hallows,
+            &|| data.clone(),
+            &|v| hallows.block_on(async { quicksort::<H>(v) }),
+            &|v| pool.install(|| quicksort::<R>(v)),
+        );
+    }
+    if wanted("nbody") {
+        let start = bodies();
+        pairs(
+            "nbody",
+            rounds,
+            &hallows,
+            &|| start.clone(),
+            &|v| hallows.block_on(async { nbody::<H>(v, 2) }),
+            &|v| pool.install(|| nbody::<R>(v, 2)),
+        );
+    }
+    if wanted("bursty") {
+        pairs(
+            "bursty",
+            rounds / 4,
+            &hallows,
+            &|| (),
+            &|_| bursts(&|f| drop(hallows.spawn(async move { f() }))),
+            &|_| bursts(&|f| pool.spawn(f)),
+        );
+    }
+}
