@@ -42,15 +42,19 @@
 //!    tag, `entry = slot.entry.load` (protected, Acquire) and compare keys. Next slot.
 //!
 //! Write (`insert`, `remove`), pinned and holding the shard mutex:
-//! * Insert, key present: swap a new entry into its slot (Release) and retire the old entry.
+//! * Insert, key present: store a new entry into its slot (Release; the lock holder's probe
+//!   read the old one, and only lock holders write slots) and retire the old entry.
 //! * Insert, key absent: take the first tombstone on the key's probe sequence, or else the
 //!   empty slot that ended it. (1) Store the entry (Release), (2) store the tag (Release): a
 //!   reader that sees the new tag also sees the entry. A reader that still sees a tombstone's
 //!   old tag skips the slot or compares keys against the new entry; either is a correct answer
 //!   for a key that was absent when it looked.
-//! * Remove: store null into the slot's entry (Release; the tag stays: tombstone) and retire
-//!   the entry. `remove` of an absent key first looks it up without the lock, like a `get`,
-//!   and returns `false` without locking.
+//! * Remove: first look the key up without the lock, like a `get`; an absent key returns
+//!   `false` without locking. Otherwise lock; if the shard's table is still the one the lookup
+//!   probed and the slot still holds the entry it found, that is the key's live slot (both
+//!   pointers are pinned, so neither address can have been reused); else probe again under
+//!   the lock. Store null into the slot's entry (Release; the tag stays: tombstone) and
+//!   retire the entry.
 //! * Resize, when used slots (live + tombstones) exceed `slots / MAX_LOAD_DENOMINATOR`:
 //!   build a table of `max(MIN_SLOTS, next_power_of_two(3 × live))` slots holding the same
 //!   entry pointers (tombstones are dropped; no entry is copied, so keys and values need no
@@ -66,6 +70,11 @@
 //! (the argument of the epoch module, applied to the table pointer, which is the only way into
 //! an old table). Garbage is bounded as described in the [epoch](crate::reclaim::epoch)
 //! module, even if a reader stalls while pinned.
+//!
+//! Entries are recycled: the map's collector is [`Collector::recycling`] for entries, so an
+//! insert takes the block of an entry whose grace period ended from its handle's pool and a
+//! writer that inserts and removes at similar rates stops calling the allocator (the epoch
+//! module's "Recycling" protocol; reuse happens exactly where a free would have).
 //!
 //! # Example
 //!
@@ -298,7 +307,7 @@ where
             // `checked_shr` handles one shard (shift by 64 → shard 0).
             shard_shift: 64 - shards.trailing_zeros(),
             hasher,
-            collector: Collector::new(),
+            collector: Collector::recycling::<Entry<K, V>>(),
         })
     }
 
@@ -407,8 +416,9 @@ where
         let map = self.map;
         let hash = map.hash(&key);
         let shard = map.shard(hash);
-        // Allocated before taking the lock, to keep the critical section short.
-        let entry = Owned::new(Entry { key, value });
+        // Allocated (from the handle's pool of recycled entries, usually) before taking the
+        // lock, to keep the critical section short.
+        let entry = self.local.alloc(Entry { key, value });
         let guard = self.local.pin();
         let mut used = shard.lock();
         // SAFETY: loaded under the guard while holding the shard lock; tables are only retired
@@ -416,11 +426,12 @@ where
         let table =
             unsafe { shard.table.load(&guard).as_ref() }.expect("a shard always has a table");
         match probe_locked(table, hash, &entry.key, &guard) {
-            Probe::Found(slot, _) => {
+            Probe::Found(slot, old) => {
                 let new = entry.into_shared(&guard);
-                // ORDERING: Release publishes the new entry to readers' Acquire loads.
-                let old = slot.entry.swap(new, Ordering::AcqRel, &guard);
-                // SAFETY: the swap unlinked the old entry from the current table; old tables
+                // ORDERING: Release publishes the new entry to readers' Acquire loads. A plain
+                // store, not a swap: only lock holders write slots, so `old` is still current.
+                slot.entry.store(new, Ordering::Release);
+                // SAFETY: the store unlinked the old entry from the current table; old tables
                 // that still point at it were retired before it (module docs, Reclamation);
                 // it is retired once and holds `Send` data.
                 unsafe { guard.retire(old) };
@@ -459,16 +470,25 @@ where
         let shard = map.shard(hash);
         let guard = self.local.pin();
         // Absent without the lock: linearizes like a `get` that finds nothing.
-        if find(shard, hash, key, &guard).is_none() {
-            return false;
-        }
-        let _used = shard.lock();
-        // SAFETY: see `insert`.
-        let table =
-            unsafe { shard.table.load(&guard).as_ref() }.expect("a shard always has a table");
-        let Probe::Found(slot, entry) = probe_locked(table, hash, key, &guard) else {
+        let Some((seen_table, seen_slot, seen_entry)) = find_slot(shard, hash, key, &guard) else {
             return false;
         };
+        let _used = shard.lock();
+        let table = shard.table.load(&guard);
+        // Relaxed: only lock holders write slots and tables, and we hold the lock.
+        let (slot, entry) =
+            if table == seen_table && seen_slot.entry.holds(seen_entry, Ordering::Relaxed) {
+                // Still the key's live slot (module docs, Remove): both pointers were loaded under
+                // `guard`, so neither object can have been freed and its address reused.
+                (seen_slot, seen_entry)
+            } else {
+                // SAFETY: see `insert`.
+                let table = unsafe { table.as_ref() }.expect("a shard always has a table");
+                match probe_locked(table, hash, key, &guard) {
+                    Probe::Found(slot, entry) => (slot, entry),
+                    Probe::Vacant(..) => return false,
+                }
+            };
         // ORDERING: Release orders this unlink before the entry's retirement for readers that
         // acquire the slot (the tag stays: the slot becomes a tombstone).
         slot.entry.store(Shared::null(), Ordering::Release);
@@ -505,9 +525,34 @@ where
     K: Borrow<Q>,
     Q: Eq + ?Sized,
 {
+    find_slot(shard, hash, key, guard).map(|(_, _, entry)| {
+        // SAFETY: `find_slot` returns a non-null entry loaded under `guard`; entries are retired
+        // only after being unlinked (module docs), so it is alive for `'g`.
+        unsafe { entry.as_ref() }.expect("find_slot returns live entries")
+    })
+}
+
+/// [`find`], also returning the table probed and the slot holding the entry (for `remove`).
+#[inline]
+#[allow(clippy::type_complexity)]
+fn find_slot<'g, K, V, Q>(
+    shard: &Shard<K, V>,
+    hash: u64,
+    key: &Q,
+    guard: &'g Guard<'_>,
+) -> Option<(
+    Shared<'g, Table<K, V>>,
+    &'g Slot<K, V>,
+    Shared<'g, Entry<K, V>>,
+)>
+where
+    K: Borrow<Q>,
+    Q: Eq + ?Sized,
+{
+    let table_ptr = shard.table.load(guard);
     // SAFETY: (here and below) every pointer is loaded under `guard`, and tables and entries
     // are retired only after being unlinked (module docs), so they are alive for `'g`.
-    let table = unsafe { shard.table.load(guard).as_ref() }?;
+    let table = unsafe { table_ptr.as_ref() }?;
     let tag = tag_of(hash);
     for slot in table.probe(hash) {
         // ORDERING: Acquire pairs with the Release store of the tag (insert step 2), so the
@@ -517,10 +562,11 @@ where
             return None;
         }
         if t == tag {
+            let entry_ptr = slot.entry.load(guard);
             // SAFETY: see above.
-            if let Some(entry) = unsafe { slot.entry.load(guard).as_ref() } {
+            if let Some(entry) = unsafe { entry_ptr.as_ref() } {
                 if entry.key.borrow() == key {
-                    return Some(entry);
+                    return Some((table_ptr, slot, entry_ptr));
                 }
             }
         }

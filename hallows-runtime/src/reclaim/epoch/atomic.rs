@@ -2,6 +2,7 @@
 //! [`Shared`] (a pointer valid while a [`Guard`] is alive). Every object lives in a [`Node`]
 //! that records its birth epoch.
 
+use core::alloc::Layout;
 use core::fmt;
 use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
@@ -15,7 +16,7 @@ pub(super) struct Node<T> {
     /// Epoch read before publication; 0 for objects created outside a guard (conservative:
     /// born "before everything").
     pub(super) birth: u64,
-    value: T,
+    pub(super) value: T,
 }
 
 /// An object owned by the current thread, not yet shared.
@@ -23,11 +24,48 @@ pub struct Owned<T> {
     node: Box<Node<T>>,
 }
 
+/// The layout of the allocation behind every `Owned<T>` / `Shared<T>` (what a recycling
+/// collector's pool blocks must have to hold a `T`).
+pub(super) fn node_layout<T>() -> Layout {
+    Layout::new::<Node<T>>()
+}
+
+/// Drops the value of the node behind `ptr` in place, leaving its memory allocated.
+///
+/// # Safety
+///
+/// `ptr` points to a live `Node<T>` that nothing accesses any more; its value is dropped once
+/// and the memory is afterwards reused by [`Owned::from_block`] or deallocated with
+/// [`node_layout::<T>`].
+pub(super) unsafe fn drop_value_in_place<T>(ptr: *mut ()) {
+    // SAFETY: guaranteed by the caller.
+    unsafe { ptr::drop_in_place(ptr::addr_of_mut!((*ptr.cast::<Node<T>>()).value)) }
+}
+
 impl<T> Owned<T> {
     /// Allocates `value`.
     pub fn new(value: T) -> Self {
         Self {
             node: Box::new(Node { birth: 0, value }),
+        }
+    }
+
+    /// Moves `value` into `block`, a recycled allocation.
+    ///
+    /// # Safety
+    ///
+    /// `block` was allocated by the global allocator with [`node_layout::<T>`], holds no live
+    /// value, and nothing else accesses it.
+    pub(super) unsafe fn from_block(block: *mut u8, value: T) -> Self {
+        let node = block.cast::<Node<T>>();
+        // SAFETY: [1] `block` is valid for writes of `Node<T>` and suitably aligned (it has
+        // `Node<T>`'s layout); [2] `Box::from_raw` takes memory the global allocator gave out
+        // with exactly the layout `Box<Node<T>>` deallocates with; it is exclusively ours.
+        unsafe {
+            node.write(Node { birth: 0, value });
+            Self {
+                node: Box::from_raw(node),
+            }
         }
     }
 
@@ -193,6 +231,13 @@ impl<T> Atomic<T> {
     /// epoch moved since the last protected load). The result is valid while `guard` lives.
     pub fn load<'g>(&self, guard: &'g Guard<'_>) -> Shared<'g, T> {
         Shared::from_node(guard.protect_raw(&self.ptr))
+    }
+
+    /// Returns `true` if the slot holds `ptr` (a comparison only: nothing is loaded for
+    /// dereferencing, so no guard is needed).
+    #[inline]
+    pub fn holds(&self, ptr: Shared<'_, T>, order: Ordering) -> bool {
+        self.ptr.load(order) == ptr.ptr
     }
 
     /// Stores `new`. The previous pointer is not retired; use [`swap`](Self::swap) to get it.

@@ -1,12 +1,13 @@
 //! The collector (global epoch, participant records, orphaned garbage), per-thread handles and
 //! pin guards. The protocol is described in the parent module.
 
+use core::alloc::Layout;
 use core::cell::{Cell, RefCell};
 use core::fmt;
 use core::marker::PhantomData;
 use core::ptr;
 
-use super::atomic::{Atomic, Node, Shared};
+use super::atomic::{drop_value_in_place, node_layout, Atomic, Node, Owned, Shared};
 use crate::padding::CachePadded;
 use crate::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use crate::sync::{Arc, Mutex};
@@ -14,6 +15,19 @@ use crate::sync::{Arc, Mutex};
 /// Local garbage below this size is never scanned (amortises the participant walk).
 /// Tiny under loom so the models reach scans and epoch advances in a few steps.
 pub const SCAN_THRESHOLD_MIN: usize = if cfg!(loom) { 2 } else { 64 };
+
+/// Most reclaimed blocks a handle of a recycling collector keeps for reuse (more are returned
+/// to the allocator): two scans' worth at the usual threshold, so a writer that retires and
+/// allocates at the same rate never reaches the allocator, while an idle handle holds at most
+/// this many blocks.
+pub const POOL_CAPACITY: usize = if cfg!(loom) {
+    2
+} else {
+    8 * SCAN_THRESHOLD_MIN
+};
+/// Most blocks the collector keeps from the pools of dropped handles, for the next handles to
+/// start with (a thread that registers per batch of work then starts warm).
+const SPARE_CAPACITY: usize = 4 * POOL_CAPACITY;
 
 /// `lower` value of a participant that is not pinned.
 const UNPINNED: u64 = u64::MAX;
@@ -40,6 +54,9 @@ pub(super) struct Retired {
     /// The handle's own reservation can only hold objects retired during its current pin:
     /// anything it retired earlier was unlinked before that pin began.
     pin_seq: u64,
+    /// `destroy` only drops the value; the block (of the collector's pool layout) is kept for
+    /// reuse or deallocated by [`Global::reclaim`].
+    recyclable: bool,
 }
 
 // SAFETY: a `Retired` is only created from `Node<T>` with `T: Send` (see `Guard::retire`).
@@ -69,6 +86,10 @@ unsafe fn destroy_node<T>(ptr: *mut ()) {
 
 pub(super) struct Global {
     pub(super) epoch: CachePadded<AtomicU64>,
+    /// Layout of the nodes this collector recycles (see [`Collector::recycling`]), if any.
+    pool_layout: Option<Layout>,
+    /// Recycled blocks left by dropped handles, taken by the next registrations.
+    spare: Mutex<Vec<*mut u8>>,
     participants: AtomicPtr<Participant>,
     participant_count: AtomicUsize,
     /// Garbage left behind by dropped handles, adopted by the next scan.
@@ -78,7 +99,8 @@ pub(super) struct Global {
 }
 
 // SAFETY: participants are owned by the collector and only mutated through atomics; orphaned
-// garbage holds `Send` objects behind a mutex.
+// garbage holds `Send` objects behind a mutex, and spare blocks are bare memory (no value)
+// behind a mutex.
 unsafe impl Send for Global {}
 // SAFETY: as above.
 unsafe impl Sync for Global {}
@@ -94,7 +116,17 @@ impl Drop for Global {
         for r in orphans {
             // SAFETY: the last handle is gone (each holds an `Arc<Global>`), so no reader is
             // pinned; each orphan is destroyed once.
-            unsafe { r.destroy() };
+            unsafe { self.reclaim(r, None) };
+        }
+        let spare = core::mem::take(
+            &mut *self
+                .spare
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for block in spare {
+            // SAFETY: spare blocks hold no value and are referenced only by this list.
+            unsafe { self.dealloc_block(block) };
         }
         let mut cur = self.participants.load(Ordering::Relaxed);
         while !cur.is_null() {
@@ -102,6 +134,41 @@ impl Drop for Global {
             let p = unsafe { Box::from_raw(cur) };
             cur = p.next;
         }
+    }
+}
+
+impl Global {
+    /// Destroys a retired object whose grace period is over; a recyclable node's block goes to
+    /// `pool` if it has room, otherwise back to the allocator.
+    ///
+    /// # Safety
+    ///
+    /// As [`Retired::destroy`]: no reader can still access the object, destroyed once.
+    unsafe fn reclaim(&self, r: Retired, pool: Option<&mut Vec<*mut u8>>) {
+        let (block, recyclable) = (r.ptr.cast::<u8>(), r.recyclable);
+        // SAFETY: guaranteed by the caller.
+        unsafe { r.destroy() };
+        if recyclable {
+            match pool {
+                Some(pool) if pool.len() < POOL_CAPACITY => pool.push(block),
+                // SAFETY: the value was dropped just now; nothing references the block.
+                _ => unsafe { self.dealloc_block(block) },
+            }
+        }
+    }
+
+    /// Returns a pool block to the allocator.
+    ///
+    /// # Safety
+    ///
+    /// `block` holds no value, came from a recyclable node, and nothing references it.
+    unsafe fn dealloc_block(&self, block: *mut u8) {
+        let layout = self
+            .pool_layout
+            .expect("only a recycling collector has pool blocks");
+        // SAFETY: recyclable nodes were allocated by `Box<Node<T>>` with `node_layout::<T>()`,
+        // which equals `pool_layout` (checked in `retire_node`).
+        unsafe { std::alloc::dealloc(block, layout) };
     }
 }
 
@@ -131,9 +198,23 @@ impl fmt::Debug for Collector {
 impl Collector {
     /// Creates a collector at epoch 0 with no handles.
     pub fn new() -> Self {
+        Self::with_pool_layout(None)
+    }
+
+    /// Creates a collector that recycles the memory of retired `T`s: once no reservation
+    /// overlaps a retired `T`, its value is dropped and its block is kept in the reclaiming
+    /// handle's pool (up to [`POOL_CAPACITY`]), where [`LocalHandle::alloc`] takes it for the
+    /// next `T` instead of calling the allocator (module docs, "Recycling").
+    pub fn recycling<T>() -> Self {
+        Self::with_pool_layout(Some(node_layout::<T>()))
+    }
+
+    fn with_pool_layout(pool_layout: Option<Layout>) -> Self {
         Self {
             global: Arc::new(Global {
                 epoch: CachePadded::new(AtomicU64::new(0)),
+                pool_layout,
+                spare: Mutex::new(Vec::new()),
                 participants: AtomicPtr::new(ptr::null_mut()),
                 participant_count: AtomicUsize::new(0),
                 orphans: Mutex::new(Vec::new()),
@@ -233,6 +314,8 @@ pub struct LocalHandle {
     /// The `upper` this handle last published (valid while pinned).
     upper: Cell<u64>,
     garbage: RefCell<Vec<Retired>>,
+    /// Reclaimed blocks of the collector's pool layout, for [`LocalHandle::alloc`].
+    pool: RefCell<Vec<*mut u8>>,
     scan_threshold: Cell<usize>,
     /// Retired since the last scan, not yet counted in `Global::pending`.
     retired_since_scan: Cell<usize>,
@@ -254,7 +337,18 @@ impl fmt::Debug for LocalHandle {
 
 impl LocalHandle {
     fn new(global: Arc<Global>, participant: *const Participant) -> Self {
+        let pool = if global.pool_layout.is_some() {
+            let mut spare = global
+                .spare
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let keep = spare.len().saturating_sub(POOL_CAPACITY);
+            spare.split_off(keep)
+        } else {
+            Vec::new()
+        };
         Self {
+            pool: RefCell::new(pool),
             global,
             participant,
             pin_depth: Cell::new(0),
@@ -329,6 +423,25 @@ impl LocalHandle {
         self.garbage.borrow().len()
     }
 
+    /// Reclaimed blocks this handle holds for reuse by [`alloc`](Self::alloc).
+    pub fn pool_len(&self) -> usize {
+        self.pool.borrow().len()
+    }
+
+    /// Allocates `value` for publication: in a block from this handle's pool if the collector
+    /// recycles `T` ([`Collector::recycling`]) and the pool has one, else from the allocator.
+    #[inline]
+    pub fn alloc<T>(&self, value: T) -> Owned<T> {
+        if self.global.pool_layout == Some(node_layout::<T>()) {
+            if let Some(block) = self.pool.borrow_mut().pop() {
+                // SAFETY: pool blocks have `pool_layout`, equal to `T`'s node layout, hold no
+                // value (reclaim dropped it) and are owned by this handle alone.
+                return unsafe { Owned::from_block(block, value) };
+            }
+        }
+        Owned::new(value)
+    }
+
     /// Current adaptive scan threshold (local garbage size that triggers a scan).
     pub fn scan_threshold(&self) -> usize {
         self.scan_threshold.get()
@@ -338,12 +451,18 @@ impl LocalHandle {
         // SAFETY: `node` is a live node (the caller's contract); reading its birth is a plain
         // read of an immutable field.
         let birth = unsafe { (*node).birth };
+        let recyclable = self.global.pool_layout == Some(node_layout::<T>());
         self.garbage.borrow_mut().push(Retired {
             ptr: node.cast(),
-            destroy: destroy_node::<T>,
+            destroy: if recyclable {
+                drop_value_in_place::<T>
+            } else {
+                destroy_node::<T>
+            },
             birth,
             retire: UNSTAMPED,
             pin_seq: self.pin_seq.get(),
+            recyclable,
         });
         self.retired_since_scan
             .set(self.retired_since_scan.get() + 1);
@@ -404,6 +523,7 @@ impl LocalHandle {
         // advancing the epoch lets that handle's next pin (or next births) stop covering it.
         let mut held_by_current_pin = false;
         let current_pin = self.pin_seq.get();
+        let mut pool = self.pool.borrow_mut();
         for r in garbage {
             let overlaps = |&&(lower, upper, own): &&(u64, u64, bool)| {
                 lower <= r.retire
@@ -421,9 +541,10 @@ impl LocalHandle {
             } else {
                 // SAFETY: no reservation overlaps `[birth, retire]`, so no reader holds the
                 // object or can load it again (module docs); it leaves the list here, once.
-                unsafe { r.destroy() };
+                unsafe { global.reclaim(r, Some(&mut pool)) };
             }
         }
+        drop(pool);
         let freed = before - kept.len();
         // One shared update per scan, not per retire (the counter would otherwise bounce
         // between the cores of every retiring thread).
@@ -464,6 +585,22 @@ impl Drop for LocalHandle {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .extend(leftover);
+        }
+        let pool = core::mem::take(self.pool.get_mut());
+        if !pool.is_empty() {
+            let mut spare = self
+                .global
+                .spare
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for block in pool {
+                if spare.len() < SPARE_CAPACITY {
+                    spare.push(block);
+                } else {
+                    // SAFETY: pool blocks hold no value and are referenced only by this pool.
+                    unsafe { self.global.dealloc_block(block) };
+                }
+            }
         }
         // ORDERING: Release pairs with the Acquire CAS in `Collector::register`.
         self.participant().in_use.store(false, Ordering::Release);
@@ -652,6 +789,61 @@ mod tests {
         drop(unsafe { slot.into_owned() });
         drop(collector);
         assert_eq!(drops.load(std::sync::atomic::Ordering::Relaxed), 11);
+    }
+
+    #[test]
+    fn recycling_reuses_reclaimed_blocks_and_drops_every_value_once() {
+        let drops = StdArc::new(StdAtomicUsize::new(0));
+        let collector = Collector::recycling::<Counted>();
+        let handle = collector.register();
+        let slot = Atomic::null();
+        let churn_alloc = |n: usize| {
+            for _ in 0..n {
+                let guard = handle.pin();
+                let new = handle.alloc(Counted(drops.clone())).into_shared(&guard);
+                let old = slot.swap(new, Ordering::AcqRel, &guard);
+                // SAFETY: unlinked by the swap, retired once.
+                unsafe { guard.retire(old) };
+            }
+        };
+        // The first allocation retires nothing (the slot was empty); the next ones retire one
+        // each, and the `SCAN_THRESHOLD_MIN`-th retire scans, keeping only the object retired
+        // under the current pin.
+        churn_alloc(SCAN_THRESHOLD_MIN + 1);
+        // That scan reclaimed into the pool instead of freeing.
+        assert_eq!(handle.pool_len(), SCAN_THRESHOLD_MIN - 1, "{handle:?}");
+        let pooled = handle.pool.borrow().last().copied().unwrap();
+        churn_alloc(1);
+        {
+            let guard = handle.pin();
+            // SAFETY: read under a pin; the slot's object is live.
+            let current = unsafe { slot.load(&guard).as_ref() }.unwrap();
+            assert_eq!(
+                ptr::from_ref(current).cast::<u8>(),
+                pooled.wrapping_add(core::mem::offset_of!(Node<Counted>, value)),
+                "the next allocation reuses the last pooled block"
+            );
+        }
+        let n = if cfg!(miri) { 300 } else { 5 * POOL_CAPACITY };
+        churn_alloc(n);
+        handle.flush();
+        assert!(handle.pool_len() <= POOL_CAPACITY);
+        assert_eq!(
+            drops.load(std::sync::atomic::Ordering::Relaxed),
+            SCAN_THRESHOLD_MIN + 1 + n
+        );
+        // A dropped handle's pool is taken over by the next registration.
+        let pooled = handle.pool_len();
+        drop(handle);
+        let next = collector.register();
+        assert_eq!(next.pool_len(), pooled);
+        drop(next);
+        // SAFETY: nothing else references the slot.
+        drop(unsafe { slot.into_owned() });
+        assert_eq!(
+            drops.load(std::sync::atomic::Ordering::Relaxed),
+            SCAN_THRESHOLD_MIN + n + 2
+        );
     }
 
     #[test]

@@ -110,6 +110,27 @@
 //! other handle; everything still retired is destroyed when the collector and its last handle
 //! are dropped.
 //!
+//! # Recycling
+//!
+//! A collector made with [`Collector::recycling::<T>`](Collector::recycling) reuses the memory
+//! of retired `T`s instead of returning it to the allocator, for structures that allocate one
+//! object per update (the map's entries):
+//!
+//! 1. Reclaim (scan step 2, for a node of the pool's layout): drop the value in place and push
+//!    the block onto the scanning handle's pool (at most [`POOL_CAPACITY`] blocks; beyond that
+//!    it is deallocated).
+//! 2. Allocate ([`LocalHandle::alloc`]): pop a block and move the new value into it, with a
+//!    fresh birth stamped by [`Owned::into_shared`] as for any new object.
+//! 3. A dropped handle hands its pool to the collector (bounded), and the next registration
+//!    takes it over.
+//!
+//! Reuse is safe for exactly the reason freeing is: a block enters a pool only when the scan
+//! has decided that no reservation overlaps its old object's lifetime, so no reader holds a
+//! pointer to it or can load one again, and the allocator could have handed the same address
+//! out just as well. Pools are touched only by their handle's thread (or under the collector's
+//! mutex when a handle is dropped or registered), so they need no atomics. The new object's
+//! birth is read after the reuse, so the interval test treats it as the new object it is.
+//!
 //! # Example
 //!
 //! ```
@@ -135,4 +156,4 @@ mod atomic;
 mod collector;
 
 pub use atomic::{Atomic, Owned, Shared};
-pub use collector::{Collector, Guard, LocalHandle, SCAN_THRESHOLD_MIN};
+pub use collector::{Collector, Guard, LocalHandle, POOL_CAPACITY, SCAN_THRESHOLD_MIN};
