@@ -108,9 +108,9 @@ fn map_op(variant: usize) -> fn(&Map, u64) {
     }
 }
 
-/// After each adaptive run: the dispatcher's switches during it and its trial count, on
-/// stderr (the decision log the report would show).
-fn log_decisions(label: &str, logged: &mut usize) {
+/// After each adaptive run: the dispatchers' switches during it and the duels (trials) they
+/// ran, on stderr (the decision log the report would show).
+fn log_decisions(label: &str, logged: &mut usize, trials: &mut u64) {
     let all = contention::decisions();
     let new: Vec<String> = all[*logged..]
         .iter()
@@ -126,11 +126,30 @@ fn log_decisions(label: &str, logged: &mut usize) {
         })
         .collect();
     *logged = all.len();
-    eprintln!("decisions during {label}: {} switch(es) {new:?}", new.len());
+    let total: u64 = contention::dispatchers()
+        .iter()
+        .filter(|d| !std::ptr::eq(**d, &FIXED))
+        .map(|d| d.trials())
+        .sum();
+    let duels = total - *trials;
+    *trials = total;
+    let now: Vec<String> = contention::dispatchers()
+        .iter()
+        .filter(|d| !std::ptr::eq(**d, &FIXED))
+        .map(|d| {
+            let measuring = if d.is_measuring() { " (measuring)" } else { "" };
+            let name = d.name().rsplit("::").next().unwrap_or("");
+            format!("{name}: {}{measuring}", d.mode())
+        })
+        .collect();
+    eprintln!(
+        "decisions during {label}: {duels} duel(s), {} switch(es) {new:?}; versions now {now:?}",
+        new.len()
+    );
 }
 
 fn contention(c: &mut Criterion) {
-    let mut logged = 0;
+    let (mut logged, mut trials) = (0, 0);
     for (section, steps) in SECTIONS {
         for workload in ["counter", "stack", "map"] {
             let mut group = c.benchmark_group(format!("contention/{workload}/{section}"));
@@ -169,7 +188,8 @@ fn contention(c: &mut Criterion) {
                         }
                     }
                     if *name == "adaptive" {
-                        log_decisions(&format!("{workload}/{section}/{threads}"), &mut logged);
+                        let label = format!("{workload}/{section}/{threads}");
+                        log_decisions(&label, &mut logged, &mut trials);
                     }
                 }
             }

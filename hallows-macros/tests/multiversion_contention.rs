@@ -94,6 +94,93 @@ fn derived_critical_sections_stay_exact() {
     assert!(stack.items.lock().unwrap().is_empty());
 }
 
+/// Three ways to add to one atomic, each counting its own calls.
+struct Tracked {
+    value: std::sync::atomic::AtomicU64,
+    calls: [std::sync::atomic::AtomicU64; 3],
+}
+
+#[hallows_macros::multiversion_contention]
+impl Tracked {
+    #[contention_versions(add_cas, add_fetch, add_locked)]
+    fn add(&self) {}
+
+    fn add_cas(&self, probe: hallows_runtime::contention::Probe) {
+        self.calls[0].fetch_add(1, Ordering::Relaxed);
+        let mut failed = 0;
+        let mut current = self.value.load(Ordering::Relaxed);
+        while let Err(seen) = self.value.compare_exchange_weak(
+            current,
+            current + 1,
+            Ordering::AcqRel,
+            Ordering::Relaxed,
+        ) {
+            failed += 1;
+            current = seen;
+        }
+        probe.contended(failed);
+    }
+
+    fn add_fetch(&self, probe: hallows_runtime::contention::Probe) {
+        self.calls[1].fetch_add(1, Ordering::Relaxed);
+        self.value.fetch_add(1, Ordering::AcqRel);
+        // Report contention too, so that the dispatcher keeps finding reasons to measure.
+        probe.contended(1);
+    }
+
+    fn add_locked(&self, probe: hallows_runtime::contention::Probe) {
+        static TURN: Mutex<()> = Mutex::new(());
+        self.calls[2].fetch_add(1, Ordering::Relaxed);
+        let _turn = TURN.lock().unwrap();
+        self.value.fetch_add(1, Ordering::AcqRel);
+        probe.contended(1);
+    }
+}
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "timing-driven: runs until the dispatcher's search has switched versions"
+)]
+fn results_stay_exact_while_the_dispatcher_switches_between_running_threads() {
+    use std::sync::atomic::{AtomicBool, AtomicU64};
+    let tracked = Arc::new(Tracked {
+        value: AtomicU64::new(0),
+        calls: Default::default(),
+    });
+    let done = Arc::new(AtomicBool::new(false));
+    let handles: Vec<_> = (0..threads())
+        .map(|_| {
+            let (t, done) = (tracked.clone(), done.clone());
+            std::thread::spawn(move || {
+                let mut n = 0u64;
+                while !done.load(Ordering::Relaxed) {
+                    t.add();
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    // Every version runs while the others run too (a search's duels switch every few ms).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tracked.calls.iter().any(|c| c.load(Ordering::Relaxed) == 0) && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    done.store(true, Ordering::Relaxed);
+    let total: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    let calls: Vec<u64> = tracked
+        .calls
+        .iter()
+        .map(|c| c.load(Ordering::Relaxed))
+        .collect();
+    assert!(calls.iter().all(|&c| c > 0), "{calls:?}");
+    assert_eq!(calls.iter().sum::<u64>(), total);
+    assert_eq!(tracked.value.load(Ordering::Relaxed), total);
+}
+
 #[test]
 #[cfg_attr(
     miri,
@@ -104,29 +191,32 @@ fn the_dispatcher_switches_to_a_measurably_faster_version_logs_and_reports_it() 
     thread_local! {
         static S: contention::Sampler = const { contention::Sampler::new() };
     }
-    // Version 0 costs 4 µs per call, version 1 costs 1 µs: the dispatcher measures it and
-    // switches (a trial sets the mode at once; the switch is adopted after measuring).
+    // Version 0 costs 4 µs per call and reports contention, version 1 costs 1 µs and reports
+    // none: the events start a search, the duel measures both and adopts version 1, and the
+    // search ends (the fast path stops counting).
     let spin = |d: Duration| {
         let start = Instant::now();
         while start.elapsed() < d {
             std::hint::spin_loop();
         }
     };
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while D.switches() == 0 && Instant::now() < deadline {
-        match D.select(&S) {
-            0 => spin(Duration::from_micros(4)),
-            _ => spin(Duration::from_micros(1)),
+    let call = || match D.select(&S) {
+        0 => {
+            spin(Duration::from_micros(4));
+            D.probe(0).contended(1);
         }
+        _ => spin(Duration::from_micros(1)),
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while (D.switches() == 0 || D.is_measuring()) && Instant::now() < deadline {
+        call();
     }
     assert_eq!(D.mode(), 1);
+    assert!(!D.is_measuring());
     // Stay there while it remains faster.
     let until = Instant::now() + Duration::from_millis(200);
     while Instant::now() < until {
-        match D.select(&S) {
-            0 => spin(Duration::from_micros(4)),
-            _ => spin(Duration::from_micros(1)),
-        }
+        call();
     }
     assert_eq!(D.mode(), 1);
     assert!(D.trials() >= 1);

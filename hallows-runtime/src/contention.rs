@@ -7,50 +7,58 @@
 //! ASPLOS 1994, showed that no single protocol (test-and-set, queue lock, combining) wins at every
 //! contention level, and that a protocol can be chosen at run time from what the operations
 //! observe, switching with hysteresis so the choice does not oscillate. Lim & Agarwal infer the
-//! best protocol from failure counts; failure counts turned out to be a poor predictor of which
-//! version is *faster* (on a machine with fewer cores than threads, a spinning version sees long
-//! failure streaks when a lock holder is preempted, yet can still out-run a queue), so here the
-//! dispatcher measures what it is meant to optimise, the operations' throughput, and uses
-//! failures only as report evidence:
+//! best protocol from failure counts alone; failure counts turned out to be a poor predictor of
+//! which version is *faster* (on a machine with fewer cores than threads, a spinning version sees
+//! long failure streaks when a lock holder is preempted, yet can still out-run a queue). Here the
+//! failures only say *when* to look again, and the choice is made by measuring what the
+//! dispatcher is meant to optimise, the operations' throughput:
 //!
-//! 1. A [`Dispatcher`] holds the current version `mode`, alone on its cache line(s). Each thread
-//!    has a [`Sampler`] per dispatcher (in a `thread_local!` the macro generates) holding one
-//!    word: a countdown of calls and the version the thread last read from `mode`. A call
-//!    loads that word, runs the cached version, then decrements the countdown: no shared memory
-//!    is touched on the fast path (the thread-local load replaces the relaxed load of `mode`).
-//! 2. When a thread's countdown reaches zero (a *sample*), the thread reads the clock, adds the
-//!    calls since its previous sample to the dispatcher's shared operation count (one relaxed
-//!    `fetch_add`, on a line apart from `mode`), re-reads `mode`, and re-arms its countdown so
-//!    that samples come about every [`SAMPLE_WINDOW`] of that thread's time, whatever an
-//!    operation costs. A switch therefore reaches every thread within one window.
-//! 3. Time is cut into *epochs*. The sample that finds the current epoch over takes the
-//!    dispatcher's policy lock (`try_lock`: one decider, the others go on) and computes the
-//!    epoch's throughput: operations per nanosecond of calling threads' time (the sum of the
-//!    sample windows that ended in the epoch). Threads that keep calling make it proportional
-//!    to throughput; unlike wall time it does not count moments when no thread was calling
-//!    (threads starting or ending), which made wall-time throughput too noisy to compare.
-//!    * **Exploit** epochs ([`EXPLOIT_EPOCH`]) run the chosen version and measure its throughput,
-//!      the *baseline*. When another version's exploration is due, the next phase is a trial.
-//!    * A **trial** switches `mode` to the candidate, lets threads settle for [`TRIAL_SETTLE`]
-//!      (operations already running in the old version finish), then measures for up to
-//!      [`TRIAL_EPOCH`], checked every [`TRIAL_CHECK`]: a candidate below [`ABORT_RATIO`] of the
-//!      baseline is abandoned at the first check, so a bad trial costs about three milliseconds.
-//!    * The candidate is **adopted** when its throughput beats the baseline by more than
-//!      [`SWITCH_MARGIN`] (hysteresis); the switch is logged as a [`Decision`]. Otherwise `mode`
-//!      goes back and the candidate's exploration period doubles, from [`MIN_EXPLORE_PERIOD`] up
-//!      to [`MAX_EXPLORE_PERIOD`] (Lim & Agarwal's guard against thrashing, as exponential
-//!      backoff of the experiments): a version that keeps losing is tried ever more rarely, so
-//!      the cost of exploring stays below one percent.
-//!    * A **regime change**, two exploit epochs in a row whose throughput differs from the running
-//!      average by more than [`REGIME_CHANGE`] (threads came or went, the work changed), resets
-//!      every exploration period: the best version is searched for again at once.
-//!    * The exploit epoch right after a trial is not used as a baseline (threads are still
-//!      settling back), and an epoch that lasted far longer than planned (the function was not
-//!      called for a while) is discarded.
-//! 4. [`write_report`] writes the log as `contention` records; the summary counts trials too.
+//! 1. **Fast path.** A [`Dispatcher`] holds a one-byte mode word, alone on its cache line(s): the
+//!    version to run, plus the [`MEASURING`] bit. A call does one relaxed load of the word and a
+//!    `match` on it whose arms call the versions directly (inlined like any call). Outside a
+//!    measurement nothing else is read or written: no counting, no thread-local access.
+//! 2. **Contention events.** A version reports through its [`Probe`] an operation that found the
+//!    data contended (a failed CAS, a lock found held, a wait in the mutex's queue). That path
+//!    is slow anyway (a cache-line transfer at least), and there a thread-local tally counts the
+//!    event; every [`EVENT_BATCH`] events it adds them to the dispatcher's shared count (one
+//!    relaxed `fetch_add`) and reads the clock. An operation that went through at once costs
+//!    nothing.
+//! 3. **Watching.** While no measurement runs, time is cut into *watch epochs*
+//!    ([`MIN_WATCH_EPOCH`] and longer, see 6.), ended by the event flush that finds the epoch
+//!    over. The first epoch after a search gives the reference rate of events per nanosecond of
+//!    the version chosen; [`WATCH_CHANGE_EPOCHS`] epochs in a row whose rate differs from it by
+//!    more than a factor [`WATCH_CHANGE`] either way (threads came or went, the work changed),
+//!    or an epoch [`STALE_EPOCH_FACTOR`] times longer than planned (the data was calm for a while
+//!    and is contended again), start a search. The very first events start one too. Without
+//!    any contention events no search ever runs: version 0 (the cheapest when uncontended, by
+//!    the attribute's convention) or the last choice stays; the versions differ only when the
+//!    data is contended, so a stale choice costs nothing while it is not.
+//! 4. **Searching.** A search sets [`MEASURING`]: calls then also decrement a thread-local
+//!    countdown (a [`Sampler`] per thread and dispatcher, in a `thread_local!` the macro
+//!    generates), and every [`SAMPLE_WINDOW`] of a thread's time a *sample* adds the thread's
+//!    calls and the window's length to shared counters. The current version (the incumbent)
+//!    then meets each other version in a *duel*: [`DUEL_ROUNDS`] slots of [`DUEL_SLOT`] each,
+//!    in the order incumbent, candidate, candidate, incumbent, incumbent, .. (ABBA, so that a
+//!    steady drift of the machine's load hits both alike), each measured after [`DUEL_SETTLE`]
+//!    (operations already running in the previous version finish). A slot's throughput is
+//!    operations per nanosecond of calling threads' time (the sum of the sample windows that
+//!    ended in it): unlike wall time it ignores moments when no thread was calling. A candidate
+//!    below [`ABORT_RATIO`] of the incumbent after [`DUEL_ABORT_ROUNDS`] slots each is abandoned;
+//!    one that beats the incumbent by more than [`SWITCH_MARGIN`] over the whole duel is
+//!    adopted (hysteresis) and logged as a [`Decision`], and the winner meets the next
+//!    candidate. After the last duel the measuring bit is cleared: the fast path is back to
+//!    one load.
+//! 5. A slot in which no sample ended, or that lasted [`STALE_EPOCH_FACTOR`] times its planned
+//!    length (the function was not called for a while), is measured again.
+//! 6. **Backing off.** A search that ends on the version it started from doubles the watch
+//!    epoch, up to [`MAX_WATCH_EPOCH`]: the longer the choice holds, the more evidence a new
+//!    search needs (Lim & Agarwal's guard against thrashing). A search that switched resets it
+//!    to [`MIN_WATCH_EPOCH`].
+//! 7. [`write_report`] writes the log as `contention` records; the summary counts duels
+//!    (trials) too.
 //!
 //! Correctness while switching: threads may run different versions at the same time (one saw the
-//! old `mode`, one the new), so the versions must be safe to run concurrently with each other,
+//! old mode, one the new), so the versions must be safe to run concurrently with each other,
 //! for example all of them updating the data with atomics, or all taking the same lock. The
 //! versions derived for a lock (`lock = ..`) all acquire the same `Mutex`, so they are.
 //!
@@ -62,7 +70,7 @@
 use std::cell::Cell;
 use std::io;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock, TryLockError};
 use std::thread::LocalKey;
 use std::time::{Duration, Instant};
@@ -73,48 +81,58 @@ use crate::padding::CachePadded;
 /// Failed attempts from which one operation counts as hot (report evidence): one or two
 /// failures per operation are what an optimistic version normally pays under light contention.
 pub const HOT_RETRIES: u32 = 8;
-/// Wall time of a thread between two of its samples: long enough that the clock read and the
-/// shared `fetch_add` of a sample cost well under 0.1% of it, short enough that an epoch holds
-/// many samples of every running thread.
+/// Bit of the mode word set while a search measures throughput (calls then count themselves).
+pub const MEASURING: u8 = 0x80;
+/// Bits of the mode word holding the version.
+pub const VERSION_MASK: u8 = 0x0f;
+/// Most versions one dispatcher chooses between (the macro enforces the same bound).
+pub const MAX_VERSIONS: usize = 8;
+const _: () = assert!(MAX_VERSIONS <= VERSION_MASK as usize + 1);
+const _: () = assert!(MEASURING & VERSION_MASK == 0);
+/// Wall time of a thread between two of its samples while measuring: long enough that the
+/// clock read and the shared `fetch_add`s of a sample cost well under 0.1% of it, short enough
+/// that a duel slot holds many samples of every running thread.
 pub const SAMPLE_WINDOW: Duration = Duration::from_micros(50);
 /// Fewest calls between two samples of one thread.
 const MIN_SAMPLE_INTERVAL: u32 = 16;
-/// Most calls between two samples of one thread (the countdown shares a `u32` with the mode).
+/// Most calls between two samples of one thread.
 const MAX_SAMPLE_INTERVAL: u32 = 1 << 20;
-/// Low bits of a [`Sampler`]'s word holding the version (enough for [`MAX_VERSIONS`]).
-const MODE_BITS: u32 = 4;
-const MODE_MASK: u32 = (1 << MODE_BITS) - 1;
-/// One call in a [`Sampler`]'s countdown.
-const ONE_CALL: u32 = 1 << MODE_BITS;
-const _: () = assert!(MAX_VERSIONS <= 1 << MODE_BITS);
-/// Length of an exploit epoch: several scheduler time slices, so that with more threads than
-/// cores every thread has run in it.
-pub const EXPLOIT_EPOCH: Duration = Duration::from_millis(10);
-/// Time after switching to a candidate before its throughput is measured.
-pub const TRIAL_SETTLE: Duration = Duration::from_millis(1);
-/// Longest measurement of a candidate (as long as the baseline's, for equal precision).
-pub const TRIAL_EPOCH: Duration = Duration::from_millis(10);
-/// Interval of the early-abort checks during a trial.
-pub const TRIAL_CHECK: Duration = Duration::from_millis(2);
-/// A candidate below this fraction of the baseline's throughput is abandoned at once.
-pub const ABORT_RATIO: f64 = 0.7;
-/// A candidate must beat the baseline's throughput by this fraction to be adopted (hysteresis:
+/// A sample window longer than this spans a pause in measuring (a thread that last sampled in
+/// an earlier search) and is not counted; real windows, even of a preempted thread, are far
+/// shorter (a scheduler round of 8 threads on 2 cores is about 12 ms).
+const STALE_WINDOW: Duration = Duration::from_millis(100);
+/// Contention events a thread tallies before adding them to its dispatcher's count and reading
+/// the clock: the flush costs a shared `fetch_add` and a clock read, each event at least one
+/// cache-line transfer, so the flush adds a few percent to the slow path only.
+pub const EVENT_BATCH: u32 = 32;
+/// Length of one slot of a duel: a few scheduler time slices (about 3 ms each with 8 threads on
+/// 2 cores), so that every thread ran in it.
+pub const DUEL_SLOT: Duration = Duration::from_millis(8);
+/// Time after each switch of a duel before its slot is measured.
+pub const DUEL_SETTLE: Duration = Duration::from_millis(1);
+/// Slots per version in one duel: throughput measured over 10 ms varies up to 4x with more
+/// threads than cores; six interleaved slots each bring the comparison within a few percent.
+pub const DUEL_ROUNDS: u8 = 6;
+/// Slots per version after which a hopeless candidate is abandoned.
+pub const DUEL_ABORT_ROUNDS: u8 = 2;
+/// A candidate below this fraction of the incumbent's throughput is abandoned early.
+pub const ABORT_RATIO: f64 = 0.6;
+/// A candidate must beat the incumbent's throughput by this fraction to be adopted (hysteresis:
 /// measurement noise alone does not switch between equally fast versions).
 pub const SWITCH_MARGIN: f64 = 0.03;
-/// First exploration period of a version (after start, after a regime change, after a switch).
-pub const MIN_EXPLORE_PERIOD: Duration = Duration::from_millis(20);
-/// Longest exploration period (a version that lost its trials again and again).
-pub const MAX_EXPLORE_PERIOD: Duration = Duration::from_secs(2);
-/// Relative change of the exploited version's throughput that starts a new search.
-pub const REGIME_CHANGE: f64 = 0.25;
-/// Consecutive exploit epochs that must show the change (one noisy epoch does not).
-const REGIME_CHANGE_EPOCHS: u8 = 2;
-/// Weight of the newest epoch in the running average of the exploited version's throughput.
-const AVERAGE_WEIGHT: f64 = 0.25;
-/// An epoch lasting this many times its planned length had idle time in it and is discarded.
-const STALE_EPOCH_FACTOR: u64 = 4;
-/// Most versions one dispatcher chooses between (the macro enforces the same bound).
-pub const MAX_VERSIONS: usize = 8;
+/// First length of a watch epoch (after a search that switched): many scheduler time slices,
+/// so that one epoch's event rate is not that of the few threads that happened to run.
+pub const MIN_WATCH_EPOCH: Duration = Duration::from_millis(50);
+/// Longest watch epoch (after searches that kept confirming the choice).
+pub const MAX_WATCH_EPOCH: Duration = Duration::from_secs(1);
+/// Factor by which the rate of contention events must change, either way, to start a search:
+/// the rate of one version varies by up to 3x between epochs at a fixed thread count here
+/// (2 cores, 4-8 threads), while going from one thread to several changes it far more.
+pub const WATCH_CHANGE: f64 = 4.0;
+/// Consecutive watch epochs that must show the change (one noisy epoch does not).
+pub const WATCH_CHANGE_EPOCHS: u8 = 2;
+/// An epoch lasting this many times its planned length had idle time in it.
+pub const STALE_EPOCH_FACTOR: u64 = 4;
 /// Decisions kept in the in-memory log (later ones are counted, not kept).
 pub const MAX_LOGGED_DECISIONS: usize = 4096;
 
@@ -132,24 +150,26 @@ fn now_ns() -> u64 {
 }
 
 /// One thread's sampling state for one dispatcher (the macro puts one in a `thread_local!`
-/// beside each dispatcher).
+/// beside each dispatcher); used only while the dispatcher measures.
 pub struct Sampler {
-    /// Calls left before the next sample, shifted left by [`MODE_BITS`], with the version to
-    /// run in the low bits.
-    state: Cell<u32>,
+    /// Calls left before the next sample.
+    countdown: Cell<u32>,
     /// Calls between the previous sample and the next (0: no sample yet).
     interval: Cell<u32>,
     /// `now_ns()` of the previous sample.
     last_ns: Cell<u64>,
+    /// The dispatcher's search generation at the previous sample.
+    generation: Cell<u32>,
 }
 
 impl Sampler {
-    /// A sampler that samples at its first call.
+    /// A sampler that samples at its first counted call.
     pub const fn new() -> Self {
         Self {
-            state: Cell::new(0),
+            countdown: Cell::new(0),
             interval: Cell::new(0),
             last_ns: Cell::new(0),
+            generation: Cell::new(0),
         }
     }
 }
@@ -160,15 +180,20 @@ impl Default for Sampler {
     }
 }
 
-/// Written by samples only, apart from `mode`'s line.
+/// Written by samples and event flushes only, apart from the mode word's line.
 struct Shared {
     /// Operations counted by samples so far.
     ops: AtomicU64,
     /// Sum of the sample windows (a thread's time from one sample to its next) those operations
     /// were counted in.
     busy_ns: AtomicU64,
+    /// Contention events flushed so far.
+    events: AtomicU64,
     /// `now_ns()` at which the current epoch ends (0: not started).
     epoch_end_ns: AtomicU64,
+    /// Searches started so far: a sampler whose last sample was in an earlier search starts a
+    /// new window instead of counting one that spans the pause.
+    generation: AtomicU32,
     /// Hot operations reported by probes (report evidence).
     hot_ops: AtomicU64,
 }
@@ -177,8 +202,8 @@ struct Shared {
 pub struct Dispatcher {
     name: &'static str,
     versions: u8,
-    /// Read by every call: alone on its line(s), so neither the samples' counting nor unrelated
-    /// statics next to it cause misses on the fast path.
+    /// The mode word, read by every call: alone on its line(s), so neither the samples'
+    /// counting nor unrelated statics next to it cause misses on the fast path.
     mode: CachePadded<AtomicU8>,
     shared: CachePadded<Shared>,
     policy: Mutex<Policy>,
@@ -203,7 +228,9 @@ impl Dispatcher {
             shared: CachePadded::new(Shared {
                 ops: AtomicU64::new(0),
                 busy_ns: AtomicU64::new(0),
+                events: AtomicU64::new(0),
                 epoch_end_ns: AtomicU64::new(0),
+                generation: AtomicU32::new(0),
                 hot_ops: AtomicU64::new(0),
             }),
             policy: Mutex::new(Policy::new(versions)),
@@ -213,18 +240,18 @@ impl Dispatcher {
         }
     }
 
-    /// The version this thread runs now: its [`Sampler`]'s cached copy of `mode` (a
-    /// thread-local load). Call [`count`](Self::count) after running it.
+    /// The mode word: the version to run, with [`MEASURING`] set while a search runs (then run
+    /// version `word & VERSION_MASK` and call [`count`](Self::count) after it). The fast path
+    /// of a call: one relaxed load.
     #[inline(always)]
-    pub fn version(&'static self, sampler: &'static LocalKey<Sampler>) -> usize {
-        sampler
-            .try_with(|s| (s.state.get() & MODE_MASK) as usize)
-            // A thread already destroying its thread-locals reads the shared word.
-            .unwrap_or_else(|_| self.mode())
+    pub fn word(&self) -> u8 {
+        // ORDERING: relaxed: the word publishes no data; every version is correct whichever one
+        // another thread runs (see the module documentation).
+        self.mode.load(Ordering::Relaxed)
     }
 
-    /// Counts one call for this thread's `sampler` (a thread-local decrement); every
-    /// [`SAMPLE_WINDOW`] of the thread's time, a sample, which also refreshes the cached version.
+    /// Counts one call for this thread's `sampler` while measuring (a thread-local decrement);
+    /// every [`SAMPLE_WINDOW`] of the thread's time, a sample.
     ///
     /// Called *after* the version ran: the store then has time to leave the store buffer before
     /// the next call's atomic read-modify-write, which would otherwise wait for it (a locked
@@ -232,29 +259,36 @@ impl Dispatcher {
     #[inline(always)]
     pub fn count(&'static self, sampler: &'static LocalKey<Sampler>) {
         let _ = sampler.try_with(|s| {
-            let state = s.state.get();
-            if state < ONE_CALL {
+            let left = s.countdown.get();
+            if left == 0 {
                 self.sample_cold(s);
             } else {
-                s.state.set(state - ONE_CALL);
+                s.countdown.set(left - 1);
             }
         });
     }
 
-    /// [`count`](Self::count) then [`version`](Self::version), for callers that do not mind
-    /// the order.
+    /// The version to run now, counting the call for `sampler` when the dispatcher measures
+    /// (for hand-written dispatch; the macro's code calls [`word`](Self::word) and
+    /// [`count`](Self::count) around the version instead).
     #[inline(always)]
     pub fn select(&'static self, sampler: &'static LocalKey<Sampler>) -> usize {
-        self.count(sampler);
-        self.version(sampler)
+        let word = self.word();
+        if word & MEASURING != 0 {
+            self.count(sampler);
+        }
+        usize::from(word & VERSION_MASK)
     }
 
-    /// The version running now (no counting).
+    /// The version running now.
     #[inline(always)]
     pub fn mode(&self) -> usize {
-        // ORDERING: relaxed: `mode` publishes no data; every version is correct whichever one
-        // another thread runs (see the module documentation).
-        usize::from(self.mode.load(Ordering::Relaxed))
+        usize::from(self.word() & VERSION_MASK)
+    }
+
+    /// Whether a search is measuring the versions now.
+    pub fn is_measuring(&self) -> bool {
+        self.word() & MEASURING != 0
     }
 
     /// The probe handed to version `version`.
@@ -276,7 +310,7 @@ impl Dispatcher {
         self.switches.load(Ordering::Relaxed)
     }
 
-    /// Number of trials of other versions so far (adopted or not).
+    /// Number of duels (trials of another version) so far, adopted or not.
     pub fn trials(&self) -> u64 {
         self.trials.load(Ordering::Relaxed)
     }
@@ -287,66 +321,87 @@ impl Dispatcher {
     }
 
     /// Forces version `mode` (for tests and benchmarks of fixed versions); not logged. A
-    /// dispatcher whose [`select`](Self::select) keeps being called goes on exploring from there.
+    /// running search overwrites it at its next slot.
     pub fn pin(&self, mode: usize) {
         let mode = mode.min(usize::from(self.versions.saturating_sub(1)));
         self.mode.store(mode as u8, Ordering::Relaxed);
     }
 
     /// Counts the calls since the thread's previous sample, re-arms its countdown, ends the
-    /// epoch when it is over, refreshes the thread's cached version.
+    /// epoch when it is over.
     #[cold]
     #[inline(never)]
     fn sample_cold(&'static self, s: &Sampler) {
         let now = now_ns();
+        // ORDERING: relaxed: a sampler that reads a stale generation counts one window across a
+        // pause at worst, and such a window is longer than `STALE_WINDOW` and dropped below.
+        let generation = self.shared.generation.load(Ordering::Relaxed);
         let interval = s.interval.get();
-        // ORDERING: relaxed: a statistic; the decider reads it under the policy lock and
-        // tolerates counts that arrive a little late.
-        let ops = self
-            .shared
-            .ops
-            .fetch_add(u64::from(interval), Ordering::Relaxed)
-            + u64::from(interval);
-        let last = s.last_ns.get();
-        if interval > 0 {
-            // ORDERING: relaxed: a statistic, like `ops`.
+        let window = now.saturating_sub(s.last_ns.get());
+        let fresh = interval == 0 || s.generation.get() != generation || window > ns(STALE_WINDOW);
+        if !fresh {
+            // ORDERING: relaxed: statistics; the decider reads them under the policy lock and
+            // tolerates counts that arrive a little late.
             self.shared
-                .busy_ns
-                .fetch_add(now.saturating_sub(last), Ordering::Relaxed);
+                .ops
+                .fetch_add(u64::from(interval), Ordering::Relaxed);
+            self.shared.busy_ns.fetch_add(window, Ordering::Relaxed);
         }
-        let window = ns(SAMPLE_WINDOW);
+        let target = ns(SAMPLE_WINDOW);
         let next = if interval == 0 {
             MIN_SAMPLE_INTERVAL
-        } else if now.saturating_sub(last) < window / 2 {
+        } else if fresh {
+            interval
+        } else if window < target / 2 {
             (interval * 2).min(MAX_SAMPLE_INTERVAL)
-        } else if now.saturating_sub(last) > window * 2 {
+        } else if window > target * 2 {
             (interval / 2).max(MIN_SAMPLE_INTERVAL)
         } else {
             interval
         };
         s.interval.set(next);
         s.last_ns.set(now);
+        s.generation.set(generation);
+        s.countdown.set(next - 1);
+        self.decide_if_due(now);
+    }
+
+    /// Adds `events` contention events of one thread to the shared count.
+    fn add_events(&self, events: u32) {
+        // ORDERING: relaxed: a statistic, like `ops`.
+        self.shared
+            .events
+            .fetch_add(u64::from(events), Ordering::Relaxed);
+    }
+
+    fn decide_if_due(&'static self, now: u64) {
         // ORDERING: relaxed: a hint; the decider re-checks it under the policy lock.
         if now >= self.shared.epoch_end_ns.load(Ordering::Relaxed) {
-            self.decide_cold(now, ops);
+            self.decide_cold(now);
         }
-        let mode = self.mode.load(Ordering::Relaxed);
-        s.state.set(((next - 1) * ONE_CALL) | u32::from(mode));
     }
 
     #[cold]
-    fn decide_cold(&'static self, now: u64, ops: u64) {
+    fn decide_cold(&'static self, now: u64) {
         let Ok(mut policy) = self.policy.try_lock() else {
             return; // another thread is deciding
         };
         if now < self.shared.epoch_end_ns.load(Ordering::Relaxed) {
             return; // decided meanwhile
         }
-        let mode = self.mode.load(Ordering::Relaxed);
-        let busy = self.shared.busy_ns.load(Ordering::Relaxed);
-        let step = policy.on_epoch_end(now, ops, busy, mode);
-        if let Some(to) = step.switch_to {
-            self.mode.store(to, Ordering::Relaxed);
+        let totals = Totals {
+            ops: self.shared.ops.load(Ordering::Relaxed),
+            busy_ns: self.shared.busy_ns.load(Ordering::Relaxed),
+            events: self.shared.events.load(Ordering::Relaxed),
+        };
+        let step = policy.on_epoch_end(now, totals, self.word() & VERSION_MASK);
+        if step.search_started {
+            // ORDERING: relaxed: see `sample_cold`.
+            self.shared.generation.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(word) = step.word {
+            // ORDERING: relaxed: see `word`.
+            self.mode.store(word, Ordering::Relaxed);
         }
         if step.trial_started {
             self.trials.fetch_add(1, Ordering::Relaxed);
@@ -378,17 +433,71 @@ impl Dispatcher {
     }
 }
 
+/// One thread's contention events not yet added to their dispatcher's count. One per thread
+/// for all dispatchers: events of a thread usually come from one dispatcher at a time, and one
+/// that reports for another dispatcher first hands the tally to the previous one.
+struct Tally {
+    dispatcher: Cell<Option<&'static Dispatcher>>,
+    events: Cell<u32>,
+}
+
+std::thread_local! {
+    static TALLY: Tally = const {
+        Tally {
+            dispatcher: Cell::new(None),
+            events: Cell::new(0),
+        }
+    };
+}
+
+impl Tally {
+    fn add(&self, dispatcher: &'static Dispatcher) {
+        let same = self
+            .dispatcher
+            .get()
+            .is_some_and(|d| std::ptr::eq(d, dispatcher));
+        if !same {
+            if let Some(previous) = self.dispatcher.get() {
+                previous.add_events(self.events.get());
+            }
+            self.dispatcher.set(Some(dispatcher));
+            self.events.set(0);
+        }
+        let events = self.events.get() + 1;
+        if events < EVENT_BATCH {
+            self.events.set(events);
+            return;
+        }
+        self.events.set(0);
+        dispatcher.add_events(events);
+        dispatcher.decide_if_due(now_ns());
+    }
+}
+
+/// The shared counters as the decider reads them.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Totals {
+    ops: u64,
+    busy_ns: u64,
+    events: u64,
+}
+
 /// Where the policy is in its cycle.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Phase {
-    /// Not started yet.
+    /// No contention seen yet.
     Idle,
-    /// Running the chosen version; `baseline_valid` is false for the epoch right after a trial.
-    Exploit { baseline_valid: bool },
-    /// Switched to `candidate`, waiting for the threads to follow.
-    Settling { candidate: u8, from: u8 },
-    /// Measuring `candidate` since the epoch start.
-    Trial { candidate: u8, from: u8 },
+    /// Not measuring; `reference` is the event rate (per nanosecond) of the first epoch after
+    /// the search (0: not measured yet), `deviations` the epochs in a row far from it.
+    Watch { reference: f64, deviations: u8 },
+    /// `incumbent` against `candidate`, in slot `slot` (ABBA order); `settling` before the slot
+    /// is measured.
+    Duel {
+        incumbent: u8,
+        candidate: u8,
+        slot: u8,
+        settling: bool,
+    },
 }
 
 /// A switch the policy adopted.
@@ -403,9 +512,11 @@ struct Adopted {
 /// What the dispatcher does at the end of an epoch.
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Step {
-    /// Store this in `mode`.
-    switch_to: Option<u8>,
-    /// A trial started (for the counters).
+    /// Store this in the mode word.
+    word: Option<u8>,
+    /// A search started (samplers start new windows).
+    search_started: bool,
+    /// A duel started (for the counters).
     trial_started: bool,
     /// A switch was adopted (for the log).
     adopted: Option<Adopted>,
@@ -413,24 +524,29 @@ struct Step {
     next_epoch_end_ns: u64,
 }
 
-/// The switching policy of one dispatcher: a pure state machine over (time, operation count).
+/// Which side of a duel slot `slot` measures: incumbent (0), candidate (1), in ABBA order.
+const fn duel_side(slot: u8) -> usize {
+    (slot.div_ceil(2) % 2) as usize
+}
+
+/// The switching policy of one dispatcher: a pure state machine over (time, counters).
 struct Policy {
     versions: u8,
     phase: Phase,
     epoch_start_ns: u64,
-    epoch_start_ops: u64,
-    /// Sum of the threads' sample windows at the epoch start.
-    epoch_start_busy_ns: u64,
+    epoch_start: Totals,
     /// Planned length of the current epoch (to recognise stale ones).
     epoch_len_ns: u64,
-    /// Throughput (operations per nanosecond) of the last valid exploit epoch.
-    baseline: f64,
-    /// Running average of the exploited version's throughput (0: none yet).
-    average: f64,
-    /// Consecutive exploit epochs far from `average`.
-    deviations: u8,
-    next_explore_ns: [u64; MAX_VERSIONS],
-    explore_period_ns: [u64; MAX_VERSIONS],
+    /// Versions still to meet the incumbent in this search (one bit each).
+    untried: u16,
+    /// The version the search started from.
+    search_from: u8,
+    /// Operations and calling-thread nanoseconds of the incumbent (0) and candidate (1) so far
+    /// in the current duel.
+    duel_ops: [u64; 2],
+    duel_busy_ns: [u64; 2],
+    /// Length of a watch epoch now.
+    watch_epoch_ns: u64,
 }
 
 impl Policy {
@@ -439,150 +555,190 @@ impl Policy {
             versions,
             phase: Phase::Idle,
             epoch_start_ns: 0,
-            epoch_start_ops: 0,
-            epoch_start_busy_ns: 0,
+            epoch_start: Totals {
+                ops: 0,
+                busy_ns: 0,
+                events: 0,
+            },
             epoch_len_ns: 0,
-            baseline: 0.0,
-            average: 0.0,
-            deviations: 0,
-            next_explore_ns: [0; MAX_VERSIONS],
-            explore_period_ns: [ns(MIN_EXPLORE_PERIOD); MAX_VERSIONS],
+            untried: 0,
+            search_from: 0,
+            duel_ops: [0; 2],
+            duel_busy_ns: [0; 2],
+            watch_epoch_ns: ns(MIN_WATCH_EPOCH),
         }
     }
 
-    fn start_epoch(&mut self, now: u64, (ops, busy): (u64, u64), len: Duration) -> u64 {
-        self.epoch_start_busy_ns = busy;
+    fn start_epoch(&mut self, now: u64, totals: Totals, len_ns: u64) -> u64 {
         self.epoch_start_ns = now;
-        self.epoch_start_ops = ops;
-        self.epoch_len_ns = ns(len);
-        now + self.epoch_len_ns
+        self.epoch_start = totals;
+        self.epoch_len_ns = len_ns;
+        now + len_ns
     }
 
-    /// Every other version becomes due for exploration after its own period from `now`.
-    fn schedule_all(&mut self, now: u64, reset_periods: bool) {
-        for v in 0..usize::from(self.versions) {
-            if reset_periods {
-                self.explore_period_ns[v] = ns(MIN_EXPLORE_PERIOD);
-            }
-            self.next_explore_ns[v] = now + self.explore_period_ns[v];
+    fn duel_rate(&self, side: usize) -> f64 {
+        self.duel_ops[side] as f64 / self.duel_busy_ns[side].max(1) as f64
+    }
+
+    fn start_search(&mut self, now: u64, totals: Totals, mode: u8, step: &mut Step) {
+        self.untried = ((1u16 << self.versions) - 1) & !(1 << mode);
+        self.search_from = mode;
+        step.search_started = true;
+        self.next_duel(now, totals, mode, step);
+    }
+
+    /// `incumbent` meets the next untried version, or the search ends with it.
+    fn next_duel(&mut self, now: u64, totals: Totals, incumbent: u8, step: &mut Step) {
+        if self.untried == 0 {
+            self.watch_epoch_ns = if incumbent == self.search_from {
+                (self.watch_epoch_ns * 2).min(ns(MAX_WATCH_EPOCH))
+            } else {
+                ns(MIN_WATCH_EPOCH)
+            };
+            self.phase = Phase::Watch {
+                reference: 0.0,
+                deviations: 0,
+            };
+            step.word = Some(incumbent);
+            step.next_epoch_end_ns = self.start_epoch(now, totals, self.watch_epoch_ns);
+            return;
         }
+        let candidate = self.untried.trailing_zeros() as u8;
+        self.untried &= !(1 << candidate);
+        self.duel_ops = [0; 2];
+        self.duel_busy_ns = [0; 2];
+        self.phase = Phase::Duel {
+            incumbent,
+            candidate,
+            slot: 0,
+            settling: true,
+        };
+        step.word = Some(MEASURING | incumbent);
+        step.trial_started = true;
+        step.next_epoch_end_ns = self.start_epoch(now, totals, ns(DUEL_SETTLE));
     }
 
-    /// The version due for exploration soonest, if one is due.
-    fn due_candidate(&self, now: u64, mode: u8) -> Option<u8> {
-        (0..self.versions)
-            .filter(|&v| v != mode && self.next_explore_ns[usize::from(v)] <= now)
-            .min_by_key(|&v| self.next_explore_ns[usize::from(v)])
-    }
-
-    /// `ops`: operations counted so far; `busy`: the sum of the sample windows they were counted
-    /// in (thread time spent calling, idle gaps between calls excluded when threads end or start).
-    fn on_epoch_end(&mut self, now: u64, ops: u64, busy: u64, mode: u8) -> Step {
+    /// Called by the sample or event flush that finds the epoch over; `mode` is the version
+    /// running now.
+    fn on_epoch_end(&mut self, now: u64, totals: Totals, mode: u8) -> Step {
         let mut step = Step {
-            switch_to: None,
+            word: None,
+            search_started: false,
             trial_started: false,
             adopted: None,
             next_epoch_end_ns: 0,
         };
         let elapsed = now.saturating_sub(self.epoch_start_ns).max(1);
         let stale = elapsed > STALE_EPOCH_FACTOR * self.epoch_len_ns;
-        // Operations per nanosecond of a calling thread's time: in a closed loop (threads that
-        // keep calling) proportional to throughput, and blind to time in which nobody called.
-        let busy_ns = busy.saturating_sub(self.epoch_start_busy_ns).max(1);
-        let rate = ops.saturating_sub(self.epoch_start_ops) as f64 / busy_ns as f64;
-        let ops = (ops, busy);
         match self.phase {
-            Phase::Idle => {
-                self.schedule_all(now, true);
-                self.phase = Phase::Exploit {
-                    baseline_valid: false,
-                };
-                step.next_epoch_end_ns = self.start_epoch(now, ops, EXPLOIT_EPOCH);
-            }
-            Phase::Exploit { baseline_valid } => {
-                if stale || !baseline_valid {
-                    self.phase = Phase::Exploit {
-                        baseline_valid: true,
+            Phase::Idle => self.start_search(now, totals, mode, &mut step),
+            Phase::Watch {
+                reference,
+                deviations,
+            } => {
+                if stale {
+                    self.start_search(now, totals, mode, &mut step);
+                    return step;
+                }
+                let events = totals.events.saturating_sub(self.epoch_start.events);
+                let rate = (events as f64 / elapsed as f64).max(f64::MIN_POSITIVE);
+                if reference == 0.0 {
+                    self.phase = Phase::Watch {
+                        reference: rate,
+                        deviations: 0,
                     };
-                    step.next_epoch_end_ns = self.start_epoch(now, ops, EXPLOIT_EPOCH);
-                    return step;
-                }
-                let deviates =
-                    self.average > 0.0 && (rate / self.average - 1.0).abs() > REGIME_CHANGE;
-                self.deviations = if deviates { self.deviations + 1 } else { 0 };
-                if self.deviations >= REGIME_CHANGE_EPOCHS {
-                    self.schedule_all(now, true);
-                    for v in 0..usize::from(self.versions) {
-                        self.next_explore_ns[v] = now; // search again at once
-                    }
-                    self.average = rate;
-                    self.deviations = 0;
-                } else if deviates {
-                    // Wait for the next epoch to confirm; the average keeps the old regime.
-                } else if self.average > 0.0 {
-                    self.average += AVERAGE_WEIGHT * (rate - self.average);
                 } else {
-                    self.average = rate;
-                }
-                self.baseline = rate;
-                match self.due_candidate(now, mode) {
-                    Some(candidate) => {
-                        self.phase = Phase::Settling {
-                            candidate,
-                            from: mode,
-                        };
-                        step.switch_to = Some(candidate);
-                        step.trial_started = true;
-                        step.next_epoch_end_ns = self.start_epoch(now, ops, TRIAL_SETTLE);
+                    let ratio = rate / reference;
+                    let deviates = !(1.0 / WATCH_CHANGE..=WATCH_CHANGE).contains(&ratio);
+                    let deviations = if deviates { deviations + 1 } else { 0 };
+                    if deviations >= WATCH_CHANGE_EPOCHS {
+                        self.start_search(now, totals, mode, &mut step);
+                        return step;
                     }
-                    None => step.next_epoch_end_ns = self.start_epoch(now, ops, EXPLOIT_EPOCH),
+                    self.phase = Phase::Watch {
+                        reference,
+                        deviations,
+                    };
                 }
+                step.next_epoch_end_ns = self.start_epoch(now, totals, self.watch_epoch_ns);
             }
-            Phase::Settling { candidate, from } => {
-                self.phase = Phase::Trial { candidate, from };
-                step.next_epoch_end_ns = self.start_epoch(now, ops, TRIAL_EPOCH);
-                step.next_epoch_end_ns = now + ns(TRIAL_CHECK);
-            }
-            Phase::Trial { candidate, from } => {
-                let measured_enough = elapsed >= ns(TRIAL_EPOCH);
-                let hopeless = rate < self.baseline * ABORT_RATIO;
-                if !stale && !measured_enough && !hopeless {
-                    step.next_epoch_end_ns = now + ns(TRIAL_CHECK);
-                    return step;
-                }
-                let c = usize::from(candidate);
-                if !stale && measured_enough && rate > self.baseline * (1.0 + SWITCH_MARGIN) {
-                    step.adopted = Some(Adopted {
-                        from,
-                        to: candidate,
-                        before_ops_per_sec: (self.baseline * 1e9) as u64,
-                        after_ops_per_sec: (rate * 1e9) as u64,
-                    });
-                    self.average = rate;
-                    self.deviations = 0;
-                    // The version left behind is re-checked soon; the others keep their periods.
-                    self.explore_period_ns[usize::from(from)] = ns(MIN_EXPLORE_PERIOD);
-                    self.schedule_all(now, false);
-                } else {
-                    step.switch_to = Some(from);
-                    if !stale {
-                        self.explore_period_ns[c] =
-                            (self.explore_period_ns[c] * 2).min(ns(MAX_EXPLORE_PERIOD));
+            Phase::Duel {
+                incumbent,
+                candidate,
+                slot,
+                settling,
+            } => {
+                let run = |slot: u8| {
+                    if duel_side(slot) == 0 {
+                        incumbent
+                    } else {
+                        candidate
                     }
-                    self.next_explore_ns[c] = now + self.explore_period_ns[c];
-                }
-                self.phase = Phase::Exploit {
-                    baseline_valid: false,
                 };
-                step.next_epoch_end_ns = self.start_epoch(now, ops, EXPLOIT_EPOCH);
+                if settling {
+                    self.phase = Phase::Duel {
+                        incumbent,
+                        candidate,
+                        slot,
+                        settling: false,
+                    };
+                    step.next_epoch_end_ns = self.start_epoch(now, totals, ns(DUEL_SLOT));
+                    return step;
+                }
+                let busy = totals.busy_ns.saturating_sub(self.epoch_start.busy_ns);
+                if stale || busy == 0 {
+                    // No usable measurement: settle again and measure this slot once more.
+                    self.phase = Phase::Duel {
+                        incumbent,
+                        candidate,
+                        slot,
+                        settling: true,
+                    };
+                    step.word = Some(MEASURING | run(slot));
+                    step.next_epoch_end_ns = self.start_epoch(now, totals, ns(DUEL_SETTLE));
+                    return step;
+                }
+                let side = duel_side(slot);
+                self.duel_ops[side] += totals.ops.saturating_sub(self.epoch_start.ops);
+                self.duel_busy_ns[side] += busy;
+                let slot = slot + 1;
+                let (incumbent_rate, candidate_rate) = (self.duel_rate(0), self.duel_rate(1));
+                let finished = slot == 2 * DUEL_ROUNDS;
+                let hopeless =
+                    slot == 2 * DUEL_ABORT_ROUNDS && candidate_rate < incumbent_rate * ABORT_RATIO;
+                if finished || hopeless {
+                    let adopt = finished && candidate_rate > incumbent_rate * (1.0 + SWITCH_MARGIN);
+                    let winner = if adopt {
+                        step.adopted = Some(Adopted {
+                            from: incumbent,
+                            to: candidate,
+                            before_ops_per_sec: (incumbent_rate * 1e9) as u64,
+                            after_ops_per_sec: (candidate_rate * 1e9) as u64,
+                        });
+                        candidate
+                    } else {
+                        incumbent
+                    };
+                    self.next_duel(now, totals, winner, &mut step);
+                } else {
+                    self.phase = Phase::Duel {
+                        incumbent,
+                        candidate,
+                        slot,
+                        settling: true,
+                    };
+                    step.word = Some(MEASURING | run(slot));
+                    step.next_epoch_end_ns = self.start_epoch(now, totals, ns(DUEL_SETTLE));
+                }
             }
         }
         step
     }
 }
 
-/// Handed to each version: reports what the operation observed (evidence for the report; the
-/// switching itself is driven by measured throughput).
+/// Handed to each version: reports what the operation observed. Contention events (a failed
+/// attempt, a wait) tell the dispatcher when to measure the versions again; an operation that
+/// went through at once costs nothing.
 #[derive(Clone, Copy)]
 pub struct Probe {
     dispatcher: &'static Dispatcher,
@@ -595,33 +751,39 @@ impl Probe {
         usize::from(self.version)
     }
 
-    /// Reports an operation that needed `failed_attempts` extra attempts (failed CAS, busy lock).
+    /// Reports an operation that needed `failed_attempts` extra attempts (failed CAS, busy
+    /// lock); 0 is free.
     #[inline]
     pub fn contended(self, failed_attempts: u32) {
-        if failed_attempts >= HOT_RETRIES {
-            self.hot_cold();
+        if failed_attempts > 0 {
+            self.event_cold(failed_attempts >= HOT_RETRIES);
         }
     }
 
-    /// Reports an operation that waited `wait` before it could proceed.
+    /// Reports an operation that waited `wait` before it could proceed (in a queue); a zero
+    /// wait is free.
     #[inline]
     pub fn waited(self, wait: Duration) {
-        if wait >= QUEUED_HOT_WAIT {
-            self.hot_cold();
+        if !wait.is_zero() {
+            self.event_cold(wait >= QUEUED_HOT_WAIT);
         }
     }
 
     #[cold]
-    fn hot_cold(self) {
-        // ORDERING: relaxed: a statistic for the report.
-        self.dispatcher
-            .shared
-            .hot_ops
-            .fetch_add(1, Ordering::Relaxed);
+    #[inline(never)]
+    fn event_cold(self, hot: bool) {
+        if hot {
+            // ORDERING: relaxed: a statistic for the report.
+            self.dispatcher
+                .shared
+                .hot_ops
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        let _ = TALLY.try_with(|t| t.add(self.dispatcher));
     }
 
     /// Reports an operation that went through at its first attempt. Free: kept so versions can
-    /// state it, but throughput, not the absence of failures, decides the switches.
+    /// state it.
     #[inline(always)]
     pub fn uncontended(self) {}
 }
@@ -663,6 +825,11 @@ fn log_decision(decision: Decision) {
     } else {
         DROPPED_DECISIONS.fetch_add(1, Ordering::Relaxed);
     }
+}
+
+/// Every dispatcher that has run a search so far (the ones [`write_report`] reports).
+pub fn dispatchers() -> Vec<&'static Dispatcher> {
+    lock_ignoring_poison(&DISPATCHERS).clone()
 }
 
 /// Every logged switch so far, oldest first.
@@ -815,15 +982,32 @@ const QUEUED_HOT_WAIT: Duration = Duration::from_micros(20);
 /// Number of versions derived for a lock-protected critical section.
 pub const LOCK_VERSIONS: u8 = 3;
 
-/// Acquires `mutex` with the version `dispatcher` currently chooses (counting the call for
-/// this thread's `sampler`).
+/// Acquires `mutex` with the version `dispatcher` currently chooses: one relaxed load of the
+/// mode word, then the version (counting the call for this thread's `sampler` only while the
+/// dispatcher measures).
 #[inline]
 pub fn lock_adaptive<'m, T>(
     dispatcher: &'static Dispatcher,
     sampler: &'static LocalKey<Sampler>,
     mutex: &'m Mutex<T>,
 ) -> MutexGuard<'m, T> {
-    let guard = match dispatcher.version(sampler) {
+    match dispatcher.word() {
+        0 => lock_spinning(mutex, dispatcher.probe(0)),
+        1 => lock_backoff(mutex, dispatcher.probe(1)),
+        2 => lock_blocking(mutex, dispatcher.probe(2)),
+        word => lock_measured(dispatcher, sampler, mutex, word),
+    }
+}
+
+/// [`lock_adaptive`] while the dispatcher measures: the version, then the count.
+#[inline(never)]
+fn lock_measured<'m, T>(
+    dispatcher: &'static Dispatcher,
+    sampler: &'static LocalKey<Sampler>,
+    mutex: &'m Mutex<T>,
+    word: u8,
+) -> MutexGuard<'m, T> {
+    let guard = match word & VERSION_MASK {
         0 => lock_spinning(mutex, dispatcher.probe(0)),
         1 => lock_backoff(mutex, dispatcher.probe(1)),
         _ => lock_blocking(mutex, dispatcher.probe(2)),
@@ -842,19 +1026,26 @@ mod tests {
     use super::*;
 
     const MS: u64 = 1_000_000;
+    /// Simulation step.
+    const TICK: u64 = MS / 10;
 
-    /// Drives a policy with versions of fixed throughput (operations per millisecond), the way
-    /// samples would: an epoch end whenever the policy asks for one. Returns the mode after
-    /// `duration_ms` and every adopted switch.
+    /// Drives a policy with versions of fixed throughput and contention-event rate (per
+    /// millisecond), the way calls would: while measuring, every sample may end an epoch; while
+    /// not, only an event flush (every `EVENT_BATCH` events) can.
     struct Sim {
         policy: Policy,
         now: u64,
-        ops: u64,
-        busy: u64,
-        mode: u8,
+        totals: Totals,
+        flushed_events: u64,
+        word: u8,
         next_end: u64,
         adopted: Vec<Adopted>,
         trials: u32,
+        searches: u32,
+        /// Time spent with each version running.
+        time_in: [u64; 4],
+        /// Time spent measuring.
+        measuring_ns: u64,
     }
 
     impl Sim {
@@ -862,28 +1053,45 @@ mod tests {
             Self {
                 policy: Policy::new(versions),
                 now: 1,
-                ops: 0,
-                busy: 0,
-                mode: 0,
+                totals: Totals::default(),
+                flushed_events: 0,
+                word: 0,
                 next_end: 0,
                 adopted: Vec::new(),
                 trials: 0,
+                searches: 0,
+                time_in: [0; 4],
+                measuring_ns: 0,
             }
         }
 
-        fn run(&mut self, duration_ms: u64, per_ms: &[u64]) {
+        fn mode(&self) -> u8 {
+            self.word & VERSION_MASK
+        }
+
+        fn run(&mut self, duration_ms: u64, per_ms: &[u64], events_per_ms: &[u64]) {
             let end = self.now + duration_ms * MS;
             while self.now < end {
-                self.now += MS / 10;
-                self.busy += MS / 10;
-                self.ops += per_ms[usize::from(self.mode)] / 10;
-                if self.now >= self.next_end {
-                    let step = self
-                        .policy
-                        .on_epoch_end(self.now, self.ops, self.busy, self.mode);
-                    if let Some(to) = step.switch_to {
-                        self.mode = to;
+                self.now += TICK;
+                let mode = usize::from(self.mode());
+                self.time_in[mode] += TICK;
+                let measuring = self.word & MEASURING != 0;
+                if measuring {
+                    self.measuring_ns += TICK;
+                    self.totals.busy_ns += TICK;
+                    self.totals.ops += per_ms[mode] * TICK / MS;
+                }
+                self.totals.events += events_per_ms[mode] * TICK / MS;
+                let flush = self.totals.events >= self.flushed_events + u64::from(EVENT_BATCH);
+                if flush {
+                    self.flushed_events = self.totals.events;
+                }
+                if (measuring || flush) && self.now >= self.next_end {
+                    let step = self.policy.on_epoch_end(self.now, self.totals, self.mode());
+                    if let Some(word) = step.word {
+                        self.word = word;
                     }
+                    self.searches += u32::from(step.search_started);
                     self.trials += u32::from(step.trial_started);
                     self.adopted.extend(step.adopted);
                     self.next_end = step.next_epoch_end_ns;
@@ -893,69 +1101,112 @@ mod tests {
     }
 
     #[test]
-    fn a_faster_version_is_found_and_adopted() {
+    fn without_contention_events_nothing_is_ever_measured() {
         let mut sim = Sim::new(3);
-        sim.run(500, &[1000, 1500, 3000]);
-        assert_eq!(sim.mode, 2);
+        sim.run(1000, &[1000, 1500, 3000], &[0, 0, 0]);
+        assert_eq!(sim.word, 0);
+        assert_eq!((sim.searches, sim.trials, sim.measuring_ns), (0, 0, 0));
+    }
+
+    #[test]
+    fn contention_starts_a_search_that_adopts_the_fastest_version_then_stops_measuring() {
+        let mut sim = Sim::new(3);
+        sim.run(1000, &[1000, 1500, 3000], &[200, 100, 20]);
+        assert_eq!(sim.word, 2, "not measuring, on the fastest version");
+        assert_eq!(sim.searches, 1);
+        assert!(!sim.adopted.is_empty());
         assert!(sim
             .adopted
             .iter()
             .all(|a| a.after_ops_per_sec > a.before_ops_per_sec));
         assert_eq!(sim.adopted.last().unwrap().to, 2);
+        // One search: two duels of at most 2 * DUEL_ROUNDS slots with their settles.
+        let duel = 2 * u64::from(DUEL_ROUNDS) * ns(DUEL_SLOT + DUEL_SETTLE) + 2 * TICK;
+        assert!(sim.measuring_ns <= 2 * duel, "{} ns", sim.measuring_ns);
     }
 
     #[test]
-    fn equal_versions_do_not_switch_and_their_trials_back_off() {
+    fn equal_versions_are_not_switched_and_a_steady_regime_is_searched_once() {
         let mut sim = Sim::new(3);
-        sim.run(10_000, &[1000, 1000, 1000]);
-        assert_eq!(sim.mode, 0);
+        sim.run(10_000, &[1000, 1000, 1000], &[200, 200, 200]);
+        assert_eq!(sim.word, 0);
         assert!(sim.adopted.is_empty(), "{:?}", sim.adopted);
-        // Periods double from 20 ms to 2 s: about 8 trials per version, not 10 s / 20 ms.
-        assert!(sim.trials <= 2 * 10, "{} trials", sim.trials);
+        assert_eq!((sim.searches, sim.trials), (1, 2));
     }
 
     #[test]
-    fn a_slower_candidate_is_abandoned_at_its_first_check() {
+    fn a_hopeless_candidate_is_abandoned_early() {
         let mut sim = Sim::new(2);
-        sim.run(1000, &[1000, 100]);
-        assert_eq!(sim.mode, 0);
+        sim.run(1000, &[1000, 100], &[100, 100]);
+        assert_eq!(sim.word, 0);
         assert!(sim.adopted.is_empty());
-        // Time spent in the slow version: settle + one check per trial.
-        let trials = u64::from(sim.trials);
-        assert!(trials >= 3, "{trials}");
-        let lost = 1000 * 1000 - sim.ops;
-        let lost_ms = lost as f64 / 900.0; // each slow millisecond loses 900 operations
-        let per_trial = (TRIAL_SETTLE + TRIAL_CHECK).as_secs_f64() * 1e3 + 0.3;
-        assert!(
-            lost_ms <= trials as f64 * per_trial,
-            "lost {lost_ms:.1} ms over {trials} trials"
-        );
+        // The slow version ran for its ABBA share of the first DUEL_ABORT_ROUNDS rounds.
+        let slots = u64::from(DUEL_ABORT_ROUNDS);
+        let limit = slots * ns(DUEL_SLOT + DUEL_SETTLE) + 4 * TICK;
+        assert!(sim.time_in[1] <= limit, "{} ns", sim.time_in[1]);
     }
 
     #[test]
-    fn a_regime_change_starts_a_new_search_and_the_policy_comes_back() {
+    fn a_change_in_contention_starts_a_new_search_and_the_policy_comes_back() {
         let mut sim = Sim::new(3);
-        sim.run(2000, &[1000, 2000, 500]);
-        assert_eq!(sim.mode, 1);
-        // Contention goes away: version 0 is best again; the change in throughput of the
-        // exploited version triggers a search at once.
-        sim.run(200, &[5000, 3000, 500]);
-        assert_eq!(sim.mode, 0);
+        sim.run(2000, &[1000, 2000, 500], &[400, 200, 40]);
+        assert_eq!(sim.word, 1);
+        let searches = sim.searches;
+        // Contention mostly goes away (version 1's event rate drops 8x): version 0 is best
+        // again, and the change starts a search.
+        sim.run(2000, &[5000, 3000, 500], &[50, 25, 5]);
+        assert_eq!(sim.word, 0);
+        assert_eq!(sim.searches, searches + 1);
         let last = sim.adopted.last().unwrap();
         assert_eq!((last.from, last.to), (1, 0));
     }
 
     #[test]
-    fn stale_epochs_are_discarded() {
+    fn a_small_change_in_contention_does_not_start_a_search() {
+        let mut sim = Sim::new(3);
+        sim.run(2000, &[1000, 2000, 500], &[400, 200, 40]);
+        let searches = sim.searches;
+        sim.run(2000, &[1000, 2000, 500], &[400, 100, 40]);
+        sim.run(2000, &[1000, 2000, 500], &[400, 300, 40]);
+        assert_eq!(sim.searches, searches);
+        assert_eq!(sim.word, 1);
+    }
+
+    #[test]
+    fn contention_after_a_lull_starts_a_new_search() {
         let mut sim = Sim::new(2);
-        sim.run(100, &[1000, 1000]);
-        let trials = sim.trials;
-        // The function is not called for a second, then runs as before: no switch, no search.
+        sim.run(1000, &[1000, 1000], &[100, 100]);
+        assert_eq!(sim.searches, 1);
+        // No calls for a second, then contended calls again.
         sim.now += 1000 * MS;
-        sim.run(50, &[1000, 1000]);
-        assert_eq!(sim.mode, 0);
-        assert!(sim.adopted.is_empty());
-        assert!(sim.trials <= trials + 1);
+        sim.run(1000, &[1000, 1000], &[100, 100]);
+        assert_eq!(sim.searches, 2);
+        assert_eq!(sim.word, 0);
+    }
+
+    #[test]
+    fn searches_that_confirm_the_choice_lengthen_the_watch() {
+        let mut policy = Policy::new(2);
+        policy.search_from = 1;
+        policy.untried = 0;
+        let mut step = Step {
+            word: None,
+            search_started: false,
+            trial_started: false,
+            adopted: None,
+            next_epoch_end_ns: 0,
+        };
+        policy.next_duel(MS, Totals::default(), 1, &mut step);
+        assert_eq!(policy.watch_epoch_ns, 2 * ns(MIN_WATCH_EPOCH));
+        policy.next_duel(MS, Totals::default(), 0, &mut step);
+        assert_eq!(policy.watch_epoch_ns, ns(MIN_WATCH_EPOCH));
+        assert_eq!(step.word, Some(0));
+    }
+
+    #[test]
+    fn duel_slots_alternate_abba() {
+        let sides: Vec<usize> = (0..8).map(duel_side).collect();
+        assert_eq!(sides, [0, 1, 1, 0, 0, 1, 1, 0]);
     }
 
     // The dispatcher end to end (a measurably faster version is adopted, logged and reported)

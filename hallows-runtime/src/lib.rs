@@ -53,7 +53,9 @@ pub mod layout;
 /// of the same Hallows version may use it.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::contention::{lock_adaptive, Dispatcher, Probe, Sampler, LOCK_VERSIONS};
+    pub use crate::contention::{
+        lock_adaptive, Dispatcher, Probe, Sampler, LOCK_VERSIONS, VERSION_MASK,
+    };
     pub use crate::cpu_features::{const_mask, Selection};
     pub use crate::layout::support::*;
     pub use crate::layout::{CachelineLayout, TypeLayout};

@@ -4,13 +4,16 @@
 //! fn op(args) -> R {                              // the dispatcher the user declared
 //!     static DISPATCHER: Dispatcher = Dispatcher::new("path::Type::op", N);
 //!     thread_local! { static SAMPLER: Sampler = const { Sampler::new() }; }
-//!     let r = match DISPATCHER.version(&SAMPLER) { // thread-local load of the cached version
+//!     match DISPATCHER.word() {                   // one relaxed load of the mode word
 //!         0 => Self::version_0(args, DISPATCHER.probe(0)),
 //!         ..
-//!         _ => Self::version_last(args, DISPATCHER.probe(N - 1)),
-//!     };
-//!     DISPATCHER.count(&SAMPLER);                 // thread-local countdown; a sample at zero
-//!     r
+//!         N - 1 => Self::version_last(args, DISPATCHER.probe(N - 1)),
+//!         word => {                               // measuring bit set: a search runs
+//!             let r = match word & VERSION_MASK { 0 => .., _ => .. };
+//!             DISPATCHER.count(&SAMPLER);         // thread-local countdown; a sample at zero
+//!             r
+//!         }
+//!     }
 //! }
 //! ```
 
@@ -62,19 +65,29 @@ fn expand_impl(mut imp: syn::ItemImpl, dispatches: &[Dispatch]) -> TokenStream {
         };
         let count = dispatch.versions.len();
         let count_u8 = proc_macro2::Literal::u8_unsuffixed(count as u8);
-        let arms = dispatch.versions.iter().enumerate().map(|(k, version)| {
+        let call = |k: usize| {
+            let version = &dispatch.versions[k];
             let k_u8 = proc_macro2::Literal::u8_unsuffixed(k as u8);
             let call = quote!(Self::#version #turbofish(#(#forwarded,)* DISPATCHER.probe(#k_u8)));
-            let call = if f.sig.unsafety.is_some() {
+            if f.sig.unsafety.is_some() {
                 quote!(unsafe { #call })
             } else {
                 call
-            };
+            }
+        };
+        // Unmeasured words are the versions themselves; any other word has the measuring bit.
+        let fast_arms = (0..count).map(|k| {
+            let k_u8 = proc_macro2::Literal::u8_unsuffixed(k as u8);
+            let call = call(k);
+            quote!(#k_u8 => #call,)
+        });
+        let measured_arms = (0..count).map(|k| {
+            let call = call(k);
             if k + 1 == count {
                 quote!(_ => #call,)
             } else {
-                let k = proc_macro2::Literal::usize_unsuffixed(k);
-                quote!(#k => #call,)
+                let k_u8 = proc_macro2::Literal::u8_unsuffixed(k as u8);
+                quote!(#k_u8 => #call,)
             }
         });
         let body: syn::Block = syn::parse_quote!({
@@ -84,12 +97,15 @@ fn expand_impl(mut imp: syn::ItemImpl, dispatches: &[Dispatch]) -> TokenStream {
                 static SAMPLER: #p::Sampler = const { #p::Sampler::new() };
             }
             #[allow(unreachable_code)]
-            {
-                let __hallows_result = match DISPATCHER.version(&SAMPLER) {
-                    #(#arms)*
-                };
-                DISPATCHER.count(&SAMPLER);
-                __hallows_result
+            match DISPATCHER.word() {
+                #(#fast_arms)*
+                __hallows_word => {
+                    let __hallows_result = match __hallows_word & #p::VERSION_MASK {
+                        #(#measured_arms)*
+                    };
+                    DISPATCHER.count(&SAMPLER);
+                    __hallows_result
+                }
             }
         });
         f.block = body;
