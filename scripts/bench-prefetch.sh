@@ -15,7 +15,8 @@
 # hallows, plain, ...) so machine noise hits them alike, checks that every run prints the same
 # result line, and prints a Markdown table of median kernel times (`kernel_cpu_s` from each
 # workload's stderr: CPU time of the kernel alone, input generation excluded, robust on a shared
-# machine), the ratios against plain and their geometric mean over the five prefetch kernels.
+# machine), the ratios against plain and their geometric mean over the five prefetch kernels,
+# then every run's time.
 # `ptrchase` and `compute` are controls without a hand-tuned variant: prefetching cannot help
 # them, and the hallows column must not hurt them. `--kernels` picks a subset. `--no-build`
 # skips every build and profiling step and times the binaries a previous run left in
@@ -25,7 +26,8 @@
 # Environment: CARGO (cargo to use), BENCH_TARGET_DIR, HALLOWS_CLI (a `cargo-hallows` binary to
 # use instead of building the workspace's), HALLOWS_TRAIN_ARGS (training-run arguments, split on
 # spaces), HALLOWS_EXAMPLES_PREFETCH_DISTANCE (overrides the hand-tuned distances; see
-# examples/src/prefetch.rs).
+# examples/src/prefetch.rs), HALLOWS_EXAMPLES_LLC_BYTES (the cache size the default inputs are
+# sized from, for the training runs and the timed runs alike; see examples/src/cache.rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -165,7 +167,7 @@ done
 
 echo
 echo "Memory-bound kernels, median kernel CPU time of $reps interleaved runs ($(date -u +%Y-%m-%d), $(nproc) cores,"
-echo "LLC $(cat /sys/devices/system/cpu/cpu0/cache/index3/size 2>/dev/null || echo unknown); ratio < 1 is faster than plain)."
+echo "LLC $(cat /sys/devices/system/cpu/cpu0/cache/index3/size 2>/dev/null || echo unknown)${HALLOWS_EXAMPLES_LLC_BYTES:+, inputs sized for an LLC of $HALLOWS_EXAMPLES_LLC_BYTES bytes}; ratio < 1 is faster than plain)."
 echo
 if [ "$have_hallows" = yes ]; then
     echo "| kernel | plain (s) | hand-tuned (s) | hallows (s) | tuned/plain | hallows/plain | outputs |"
@@ -210,6 +212,15 @@ if [ "$n_geo" -gt 0 ]; then
         echo "| **geomean** (prefetch kernels) | | | **$gt** | |"
     fi
 fi
+echo
+echo "Every run (kernel CPU seconds, in run order):"
+echo
+for w in $workloads; do
+    line="- $w: plain $(tr '\n' ' ' <"$results/$w.plain")"
+    if [ -s "$results/$w.tuned" ]; then line="$line; hand-tuned $(tr '\n' ' ' <"$results/$w.tuned")"; fi
+    if [ -s "$results/$w.hallows" ]; then line="$line; hallows $(tr '\n' ' ' <"$results/$w.hallows")"; fi
+    echo "$line" | sed 's/ ;/;/g; s/ *$//'
+done
 if [ -n "$hallows_note" ]; then
     echo
     if [ "$have_hallows" = yes ]; then

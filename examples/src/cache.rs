@@ -3,7 +3,9 @@
 //! Linux describes each cache of a CPU in `/sys/devices/system/cpu/cpu0/cache/index<N>/`
 //! (files `level`, `type`, `size`; see the kernel's
 //! `Documentation/ABI/testing/sysfs-devices-system-cpu`). The memory-bound kernels size their
-//! default inputs to [`WORKING_SET_LLC_MULTIPLE`] times the largest data cache found there.
+//! default inputs to [`WORKING_SET_LLC_MULTIPLE`] times the largest data cache found there, or
+//! to the size in [`LLC_BYTES_ENV`] when that is set (to keep the inputs of one machine on
+//! another whose sysfs reports a different cache, e.g. a VM slice of a large shared L3).
 
 use std::fs;
 use std::path::Path;
@@ -15,13 +17,32 @@ pub const FALLBACK_LLC_BYTES: usize = 32 << 20;
 /// indirect accesses miss in every cache level.
 pub const WORKING_SET_LLC_MULTIPLE: usize = 4;
 
-/// Size in bytes of the largest data or unified cache of CPU 0, or [`FALLBACK_LLC_BYTES`].
+/// Environment variable that replaces the sysfs cache size the default inputs are sized from
+/// (a byte count or a sysfs-style size such as `32768K` or `32M`).
+pub const LLC_BYTES_ENV: &str = "HALLOWS_EXAMPLES_LLC_BYTES";
+
+/// Size in bytes of the last-level cache the default inputs are sized from: [`LLC_BYTES_ENV`]
+/// when it holds a positive size, else the largest data or unified cache of CPU 0, else
+/// [`FALLBACK_LLC_BYTES`].
 ///
 /// ```
 /// assert!(hallows_examples::cache::llc_bytes() >= 64 << 10);
 /// ```
 pub fn llc_bytes() -> usize {
-    largest_cache_in(Path::new("/sys/devices/system/cpu/cpu0/cache")).unwrap_or(FALLBACK_LLC_BYTES)
+    let forced = std::env::var(LLC_BYTES_ENV).ok();
+    llc_bytes_from(
+        forced.as_deref(),
+        Path::new("/sys/devices/system/cpu/cpu0/cache"),
+    )
+}
+
+/// [`llc_bytes`] with the override's text and the sysfs directory given.
+fn llc_bytes_from(forced: Option<&str>, sysfs: &Path) -> usize {
+    forced
+        .and_then(parse_size)
+        .filter(|&b| b > 0)
+        .or_else(|| largest_cache_in(sysfs))
+        .unwrap_or(FALLBACK_LLC_BYTES)
 }
 
 /// The default working set of a memory-bound kernel: [`WORKING_SET_LLC_MULTIPLE`] × the LLC.
@@ -106,6 +127,16 @@ mod tests {
         fs::create_dir_all(dir.join("power")).unwrap();
         assert_eq!(largest_cache_in(&dir), Some(16 << 20));
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn override_replaces_sysfs_unless_unusable() {
+        let none = Path::new("/nonexistent/hallows/cache");
+        assert_eq!(llc_bytes_from(Some("32M"), none), 32 << 20);
+        assert_eq!(llc_bytes_from(Some("4096"), none), 4096);
+        assert_eq!(llc_bytes_from(Some("0"), none), FALLBACK_LLC_BYTES);
+        assert_eq!(llc_bytes_from(Some("big"), none), FALLBACK_LLC_BYTES);
+        assert_eq!(llc_bytes_from(None, none), FALLBACK_LLC_BYTES);
     }
 
     #[test]

@@ -9,8 +9,9 @@ use super::model::profile::SiteProfile;
 pub const MIN_HOT_EXECUTIONS: u64 = 4096;
 /// Estimated L2 miss rate from which a site counts as missing.
 pub const MISS_THRESHOLD: f64 = 0.10;
-/// Misses in flight at which a loop's misses count as hidden: the memory-level parallelism of
-/// the distance model ([`distance::MEMORY_LEVEL_PARALLELISM`], the L1 fill buffers). A loop
+/// Misses in flight at which a loop's misses count as hidden when the profile has no measured
+/// memory-level parallelism ([`LoopContext::memory_parallelism`]; profiles written before it
+/// was measured): the distance model's [`distance::MEMORY_LEVEL_PARALLELISM`]. A loop
 /// measured at least this much faster than its estimated misses (`iter_ns * overlap < stall`)
 /// already keeps that many misses in flight, as many as software prefetching could have
 /// outstanding for it, so a prefetch cannot shorten its iterations and only adds work (NAS IS:
@@ -48,6 +49,9 @@ pub struct LoopContext {
     pub constant_trip: Option<u64>,
     /// Sum of `miss_rate * miss_latency_ns` over the loop's missing sites.
     pub stall_ns: f64,
+    /// Misses the profiled core keeps in flight (the profile's measured `mlp`, else
+    /// [`MAX_OVERLAPPED_MISSES`]): a loop already overlapping this many is not prefetched.
+    pub memory_parallelism: f64,
 }
 
 /// The decision.
@@ -122,9 +126,10 @@ pub fn decide(shape: &ShapeKind, profile: ProfileView<'_>, l: &LoopContext) -> D
             }
             if let Some(measured) = p.iter_ns {
                 let stall = p.miss_rate * p.miss_latency_ns;
-                if measured * MAX_OVERLAPPED_MISSES < stall {
+                let mlp = l.memory_parallelism;
+                if measured * mlp < stall {
                     return Decision::Skip(format!(
-                        "misses hidden: {measured:.2} ns per iteration measured against {stall:.0} ns of estimated misses, so {:.1} are already in flight, at least the {MAX_OVERLAPPED_MISSES} a prefetch could keep outstanding; it would only add work",
+                        "misses hidden: {measured:.2} ns per iteration measured against {stall:.0} ns of estimated misses, so {:.1} are already in flight, at least the {mlp:.1} this core keeps outstanding (memory-level parallelism from the profile); a prefetch would only add work",
                         stall / measured
                     ));
                 }
@@ -188,6 +193,7 @@ mod tests {
             body_instructions: 12,
             constant_trip: None,
             stall_ns: 0.0,
+            memory_parallelism: MAX_OVERLAPPED_MISSES,
         }
     }
 
@@ -288,6 +294,40 @@ mod tests {
                 decide(&ShapeKind::Indirect, ProfileView::Site(&p), &ctx()),
                 Decision::Insert { .. }
             ));
+        }
+    }
+
+    #[test]
+    fn the_measured_parallelism_sets_where_misses_count_as_hidden() {
+        // NAS IS profiled on the Intel VM: 11.0 in flight (0.975 * 150 ns in 13.3 ns).
+        let nas_is = SiteProfile {
+            miss_latency_ns: 150.0,
+            ..site(67_108_864, 0.975, 13.3, 4)
+        };
+        let with = |mlp: f64| {
+            decide(
+                &ShapeKind::Indirect,
+                ProfileView::Site(&nas_is),
+                &LoopContext {
+                    memory_parallelism: mlp,
+                    ..ctx()
+                },
+            )
+        };
+        // A core measured to keep 16 outstanding: IS has room for more, so it is prefetched.
+        assert!(
+            matches!(with(16.0), Decision::Insert { .. }),
+            "{:?}",
+            with(16.0)
+        );
+        // One keeping 10 (the old constant): IS already overlaps them all; the reason says so.
+        match with(10.0) {
+            Decision::Skip(r) => {
+                assert!(r.starts_with("misses hidden"), "{r}");
+                assert!(r.contains("11.0 are already in flight"), "{r}");
+                assert!(r.contains("at least the 10.0 this core"), "{r}");
+            }
+            other => panic!("{other:?}"),
         }
     }
 

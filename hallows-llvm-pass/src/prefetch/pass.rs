@@ -9,7 +9,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use serde_json::json;
 
 use super::chain::{self, Shape};
-use super::decide::{decide, Decision, LoopContext, ProfileView, ShapeKind, MISS_THRESHOLD};
+use super::decide::{
+    decide, Decision, LoopContext, ProfileView, ShapeKind, MAX_OVERLAPPED_MISSES, MISS_THRESHOLD,
+};
 use super::insert::{self, EntryPlan, Plan, WindowPlan};
 use super::ll;
 use super::loops::{self, FunctionLoopViews};
@@ -196,6 +198,9 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
                 .get(&id)
                 .map_or(ProfileView::Missing, ProfileView::Site),
         };
+        let memory_parallelism = use_profile
+            .as_ref()
+            .map_or(MAX_OVERLAPPED_MISSES, |p| p.machine.memory_parallelism);
         let mut stall: HashMap<usize, f64> = HashMap::new();
         for (site, ..) in &analysed {
             if let ProfileView::Site(p) = prof_of(site.id) {
@@ -280,6 +285,7 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
                 body_instructions: l.body_instructions,
                 constant_trip: l.constant_trip,
                 stall_ns: stall.get(&site.loop_index).copied().unwrap_or(0.0),
+                memory_parallelism,
             };
             let pv = prof_of(site.id);
             let mut data = json!({
@@ -348,6 +354,7 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
                     body_instructions: outer.body_instructions,
                     constant_trip: outer.constant_trip,
                     stall_ns: p.miss_rate * p.miss_latency_ns,
+                    memory_parallelism,
                 };
                 if let Decision::Insert {
                     distance,

@@ -2,9 +2,15 @@
 //! (`/sys/devices/system/cpu/cpu0/cache/index*/`, documented in the kernel's
 //! `Documentation/ABI/testing/sysfs-devices-system-cpu`) and latencies measured with a
 //! dependent-load chase (the method of lmbench's `lat_mem_rd`, McVoy & Staelin, USENIX 1996).
+//! The memory-level parallelism (misses one core keeps in flight) is measured as the latency
+//! times the peak throughput of `k` independent chases interleaved in one loop (Little's law;
+//! the approach of Chou, Fahs & Abraham, ISCA 2004, who define MLP as misses outstanding while
+//! any is).
 
 use std::path::Path;
 use std::time::Instant;
+
+use super::distance::MEMORY_LEVEL_PARALLELISM;
 
 /// Chases per latency measurement (the minimum is kept).
 pub const CALIBRATION_TRIALS: u32 = 5;
@@ -25,6 +31,15 @@ pub const DEFAULT_LLC_LATENCY_NS: f64 = 13.0;
 /// DRAM latency assumed without a measurement (typical loaded server DRAM).
 pub const DEFAULT_DRAM_LATENCY_NS: f64 = 90.0;
 
+/// Independent chases interleaved in the widest memory-level-parallelism measurement: above
+/// the 16 fill buffers of current Intel cores and the 24 miss buffers of AMD Zen 4.
+pub const MAX_PARALLEL_CHASES: usize = 32;
+/// Lowest memory-level parallelism accepted from a measurement: any out-of-order core overlaps
+/// two misses, so less means the measurement was disturbed.
+pub const MIN_MEASURED_PARALLELISM: f64 = 2.0;
+/// Loads timed per interleaved chase width (about 25 ms of misses at k = 1).
+pub const PARALLELISM_STEPS: u64 = 1 << 18;
+
 /// Sizes and latencies of the data-cache hierarchy.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CacheModel {
@@ -40,6 +55,8 @@ pub struct CacheModel {
     pub llc_latency_ns: f64,
     /// Latency of a load that misses every cache, in nanoseconds.
     pub dram_latency_ns: f64,
+    /// Cache misses one core keeps in flight (see [`parallelism_from_chases`]).
+    pub memory_parallelism: f64,
 }
 
 impl Default for CacheModel {
@@ -51,6 +68,7 @@ impl Default for CacheModel {
             llc_bytes: DEFAULT_LLC_BYTES,
             llc_latency_ns: DEFAULT_LLC_LATENCY_NS,
             dram_latency_ns: DEFAULT_DRAM_LATENCY_NS,
+            memory_parallelism: MEMORY_LEVEL_PARALLELISM,
         }
     }
 }
@@ -118,7 +136,9 @@ impl CacheModel {
     /// Measures the last-level and DRAM latencies with dependent-load chases (about 0.6 s): the
     /// median of [`CALIBRATION_ROUNDS`] chases each, because a last-level cache shared with
     /// other tenants gives single chases from 57 to 155 ns on the project's VM (DRAM: 160-200
-    /// ns), and the "misses hidden" decision reads these latencies.
+    /// ns), and the "misses hidden" decision reads these latencies. The memory-level
+    /// parallelism it also reads is measured over the DRAM-sized buffer, median of
+    /// [`CALIBRATION_ROUNDS`] (see [`parallelism_from_chases`]).
     pub fn calibrate(mut self) -> Self {
         let dram_bytes = (self.llc_bytes * 4).max(32 << 20);
         let llc_bytes = (self.llc_bytes / 2).max(self.l2_bytes * 2);
@@ -131,6 +151,19 @@ impl CacheModel {
         };
         self.dram_latency_ns = measure(dram_bytes);
         self.llc_latency_ns = measure(llc_bytes).min(self.dram_latency_ns);
+        let chase = ChaseBuffer::new(dram_bytes, self.line_bytes);
+        self.memory_parallelism = median(
+            (0..CALIBRATION_ROUNDS)
+                .map(|_| {
+                    let widths = std::iter::successors(Some(1), |k| Some(k * 2))
+                        .take_while(|k| *k <= MAX_PARALLEL_CHASES);
+                    let timed: Vec<(usize, f64)> = widths
+                        .map(|k| (k, chase.interleaved_ns_per_load(k, PARALLELISM_STEPS)))
+                        .collect();
+                    parallelism_from_chases(&timed)
+                })
+                .collect(),
+        );
         self
     }
 }
@@ -144,38 +177,100 @@ fn median(mut values: Vec<f64>) -> f64 {
     values.get(values.len() / 2).copied().unwrap_or(0.0)
 }
 
+/// Memory-level parallelism from timed interleaved chases: `(k, ns per load)` for `k`
+/// independent chases in one loop. One chase's time per load is the miss latency; `k` chases
+/// finish loads `k` times as often while the core overlaps `k` misses, and no more often once
+/// its miss buffers are full. By Little's law the misses in flight at the peak are the latency
+/// times the peak throughput, `ns(1) / min ns(k)`; bounded to
+/// [`MIN_MEASURED_PARALLELISM`]..=the widest `k` timed (more cannot have been in flight).
+/// Without a `k = 1` timing, or with unusable timings, [`MEMORY_LEVEL_PARALLELISM`].
+pub fn parallelism_from_chases(timed: &[(usize, f64)]) -> f64 {
+    let usable = |ns: f64| ns.is_finite() && ns > 0.0;
+    let Some(&(_, latency)) = timed.iter().find(|(k, ns)| *k == 1 && usable(*ns)) else {
+        return MEMORY_LEVEL_PARALLELISM;
+    };
+    let fastest = timed
+        .iter()
+        .map(|(_, ns)| *ns)
+        .filter(|ns| usable(*ns))
+        .fold(latency, f64::min);
+    let widest = timed.iter().map(|(k, _)| *k).max().unwrap_or(1) as f64;
+    (latency / fastest).clamp(
+        MIN_MEASURED_PARALLELISM,
+        widest.max(MIN_MEASURED_PARALLELISM),
+    )
+}
+
+/// A random single cycle through the lines of a buffer, for timing dependent loads.
+pub struct ChaseBuffer {
+    /// `words[i * stride]` holds the word index of the line after line `i`.
+    words: Vec<usize>,
+    /// Words per line.
+    stride: usize,
+    /// Lines in the cycle.
+    lines: usize,
+}
+
+impl ChaseBuffer {
+    /// Links the `bytes / line_bytes` lines of a fresh buffer into one random cycle.
+    pub fn new(bytes: u64, line_bytes: u64) -> Self {
+        let stride = (line_bytes as usize / std::mem::size_of::<usize>()).max(1);
+        let lines = (bytes / line_bytes).max(2) as usize;
+        // Sattolo's algorithm makes a single cycle through all lines, so the chase visits each once
+        // per round and the hardware prefetchers cannot predict the next line.
+        let mut order: Vec<usize> = (0..lines).collect();
+        let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
+        for i in (1..lines).rev() {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let j = (rng % i as u64) as usize;
+            order.swap(i, j);
+        }
+        let mut words = vec![0usize; lines * stride];
+        for w in 0..lines {
+            words[order[w] * stride] = order[(w + 1) % lines] * stride;
+        }
+        Self {
+            words,
+            stride,
+            lines,
+        }
+    }
+
+    /// Average time per load, in ns, of `chases` (at most [`MAX_PARALLEL_CHASES`]) independent
+    /// chases of this cycle advanced in turn, `steps` loads in all. They start at lines
+    /// `lines / chases` apart and all advance one line per turn, so they never meet and no
+    /// chase loads a line another just brought in (the cycle's order is random).
+    pub fn interleaved_ns_per_load(&self, chases: usize, steps: u64) -> f64 {
+        let k = chases.clamp(1, MAX_PARALLEL_CHASES);
+        let mut at = [0usize; MAX_PARALLEL_CHASES];
+        for (j, p) in at[..k].iter_mut().enumerate() {
+            *p = j * (self.lines / k) * self.stride;
+        }
+        let turns = (steps / k as u64).max(1);
+        // One untimed pass to warm the TLB and caches to steady state.
+        for _ in 0..(self.lines / k).min(turns as usize) {
+            for p in at[..k].iter_mut() {
+                *p = self.words[*p];
+            }
+        }
+        let start = Instant::now();
+        for _ in 0..turns {
+            for p in at[..k].iter_mut() {
+                *p = self.words[*p];
+            }
+        }
+        let elapsed = start.elapsed().as_nanos() as f64;
+        std::hint::black_box(&at);
+        elapsed / (turns * k as u64) as f64
+    }
+}
+
 /// Average latency of one dependent load over a random cyclic permutation of the lines of a
 /// `bytes`-sized buffer, in nanoseconds.
 pub fn chase_latency_ns(bytes: u64, line_bytes: u64, steps: u64) -> f64 {
-    let stride = (line_bytes as usize / std::mem::size_of::<usize>()).max(1);
-    let lines = (bytes / line_bytes).max(2) as usize;
-    // Sattolo's algorithm makes a single cycle through all lines, so the chase visits each once
-    // per round and the hardware prefetchers cannot predict the next line.
-    let mut order: Vec<usize> = (0..lines).collect();
-    let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
-    for i in (1..lines).rev() {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        let j = (rng % i as u64) as usize;
-        order.swap(i, j);
-    }
-    let mut buf = vec![0usize; lines * stride];
-    for w in 0..lines {
-        buf[order[w] * stride] = order[(w + 1) % lines] * stride;
-    }
-    let mut p = 0usize;
-    // One round untimed to warm the TLB and caches to steady state.
-    for _ in 0..lines.min(steps as usize) {
-        p = buf[p];
-    }
-    let start = Instant::now();
-    for _ in 0..steps {
-        p = buf[p];
-    }
-    let elapsed = start.elapsed().as_nanos() as f64;
-    std::hint::black_box(p);
-    elapsed / steps as f64
+    ChaseBuffer::new(bytes, line_bytes).interleaved_ns_per_load(1, steps)
 }
 
 #[cfg(test)]
@@ -227,6 +322,42 @@ mod tests {
     fn missing_sysfs_gives_defaults() {
         let m = CacheModel::from_sysfs(Path::new("/nonexistent/hallows"));
         assert_eq!(m, CacheModel::default());
+    }
+
+    #[test]
+    fn parallelism_is_latency_times_peak_throughput() {
+        // Scaling up to 8 chases, then flat: 8 in flight (96 ns / 12 ns).
+        let timed = [
+            (1, 96.0),
+            (2, 48.0),
+            (4, 24.0),
+            (8, 12.0),
+            (16, 12.5),
+            (32, 13.0),
+        ];
+        assert_eq!(parallelism_from_chases(&timed), 8.0);
+        // Never more than the widest width timed, never below two.
+        assert_eq!(parallelism_from_chases(&[(1, 100.0), (4, 1.0)]), 4.0);
+        assert_eq!(parallelism_from_chases(&[(1, 100.0), (2, 90.0)]), 2.0);
+        // Unusable timings fall back to the constant.
+        assert_eq!(parallelism_from_chases(&[]), MEMORY_LEVEL_PARALLELISM);
+        assert_eq!(
+            parallelism_from_chases(&[(1, 0.0), (2, 5.0)]),
+            MEMORY_LEVEL_PARALLELISM
+        );
+        assert_eq!(
+            parallelism_from_chases(&[(1, 80.0), (2, f64::NAN), (4, 20.0)]),
+            4.0
+        );
+    }
+
+    #[test]
+    fn interleaved_chases_measure_something_positive() {
+        let chase = ChaseBuffer::new(64 << 10, 64);
+        for k in [1, 3, 32, 100] {
+            let ns = chase.interleaved_ns_per_load(k, 10_000);
+            assert!(ns > 0.0 && ns < 10_000.0, "{k}: {ns}");
+        }
     }
 
     #[test]

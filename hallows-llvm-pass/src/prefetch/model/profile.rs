@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! hallows-prefetch-profile 1
-//! machine line=64 l1d=32768 l2=1048576 llc=33554432 llc_ns=14.1 dram_ns=96.3
+//! machine line=64 l1d=32768 l2=1048576 llc=33554432 llc_ns=14.1 dram_ns=96.3 mlp=16.2
 //! runs 2
 //! site 5f0c1e2d3b4a6978 fn=0a1b2c3d4e5f6071 execs=4000000 entries=1 pattern=irregular footprint=67108864 iter_ns=4.2 miss=0.98 miss_ns=95.1
 //! end 1 9a8b7c6d5e4f3021
@@ -14,7 +14,9 @@
 //!
 //! `end` gives the number of site lines and the FNV-1a hash of every byte before the `end`
 //! line, so truncated or edited files are detected. `iter_ns` is `-` when the run was too short
-//! to time; `entries` is 0 when the loop entries were not counted.
+//! to time; `entries` is 0 when the loop entries were not counted. `mlp` (the measured
+//! memory-level parallelism) is optional: profiles written before it was measured read as
+//! [`MEMORY_LEVEL_PARALLELISM`](super::distance::MEMORY_LEVEL_PARALLELISM).
 
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
@@ -174,8 +176,14 @@ impl Profile {
         let _ = writeln!(out, "{PROFILE_HEADER}");
         let _ = writeln!(
             out,
-            "machine line={} l1d={} l2={} llc={} llc_ns={:.3} dram_ns={:.3}",
-            m.line_bytes, m.l1d_bytes, m.l2_bytes, m.llc_bytes, m.llc_latency_ns, m.dram_latency_ns
+            "machine line={} l1d={} l2={} llc={} llc_ns={:.3} dram_ns={:.3} mlp={:.2}",
+            m.line_bytes,
+            m.l1d_bytes,
+            m.l2_bytes,
+            m.llc_bytes,
+            m.llc_latency_ns,
+            m.dram_latency_ns,
+            m.memory_parallelism
         );
         let _ = writeln!(out, "runs {}", self.runs);
         for s in self.sites.values() {
@@ -304,9 +312,18 @@ fn parse_machine(n: usize, line: &str) -> Result<CacheModel, ProfileError> {
         llc_bytes: get(n, &f, "llc")?,
         llc_latency_ns: get(n, &f, "llc_ns")?,
         dram_latency_ns: get(n, &f, "dram_ns")?,
+        memory_parallelism: if f.contains_key("mlp") {
+            get(n, &f, "mlp")?
+        } else {
+            CacheModel::default().memory_parallelism
+        },
     };
     let sane_ns = |x: f64| x.is_finite() && x > 0.0 && x < 1e6;
-    if !m.line_bytes.is_power_of_two() || !sane_ns(m.llc_latency_ns) || !sane_ns(m.dram_latency_ns)
+    let sane_mlp = m.memory_parallelism.is_finite() && (1.0..=1e3).contains(&m.memory_parallelism);
+    if !m.line_bytes.is_power_of_two()
+        || !sane_ns(m.llc_latency_ns)
+        || !sane_ns(m.dram_latency_ns)
+        || !sane_mlp
     {
         return Err(err(n, "implausible machine model"));
     }
@@ -351,6 +368,7 @@ fn parse_site(n: usize, line: &str) -> Result<SiteProfile, ProfileError> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::distance::MEMORY_LEVEL_PARALLELISM;
     use super::super::raw::RawSite;
     use super::*;
 
@@ -415,6 +433,35 @@ mod tests {
         assert_eq!(q.sites[&1].pattern, p.sites[&1].pattern);
         assert_eq!(q.sites[&2].footprint, p.sites[&2].footprint);
         assert_eq!(q.to_text(), text, "printing is a fixed point");
+        assert_eq!(q.machine.memory_parallelism, MEMORY_LEVEL_PARALLELISM);
+        let measured = Profile {
+            machine: CacheModel {
+                memory_parallelism: 16.25,
+                ..p.machine
+            },
+            ..p
+        };
+        let q = Profile::parse(&measured.to_text()).unwrap();
+        assert_eq!(q.machine.memory_parallelism, 16.25);
+    }
+
+    /// Re-seals `body` (everything before the `end` line) with its site count and checksum.
+    fn sealed(body: &str, sites: usize) -> String {
+        format!("{body}end {sites} {:016x}\n", fnv1a(body.as_bytes()))
+    }
+
+    #[test]
+    fn profiles_without_a_measured_parallelism_read_as_the_constant() {
+        let text = example().to_text();
+        let body = &text[..text.rfind("end ").unwrap()];
+        let old = body.replace(" mlp=10.00", "");
+        assert!(!old.contains("mlp="), "{old}");
+        let p = Profile::parse(&sealed(&old, 2)).unwrap();
+        assert_eq!(p.machine.memory_parallelism, MEMORY_LEVEL_PARALLELISM);
+        for bad in ["mlp=0.5", "mlp=NaN", "mlp=lots"] {
+            let damaged = sealed(&body.replace("mlp=10.00", bad), 2);
+            assert!(Profile::parse(&damaged).is_err(), "{bad}");
+        }
     }
 
     #[test]
