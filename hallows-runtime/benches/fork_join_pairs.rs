@@ -14,7 +14,6 @@ use std::hint::black_box;
 use std::time::Instant;
 use workloads::*;
 
-const WORKERS: usize = 2;
 /// Rounds per workload unless given on the command line: enough for a stable median in well
 /// under a minute per workload.
 const DEFAULT_ROUNDS: usize = 200;
@@ -85,15 +84,8 @@ fn main() {
         .unwrap_or(DEFAULT_ROUNDS);
     let only = args.get(1).cloned();
     let wanted = |w: &str| only.as_deref().is_none_or(|o| o == w);
-    let hallows = hallows_runtime::Runtime::builder()
-        .workers(WORKERS)
-        .report(false)
-        .build()
-        .unwrap();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(WORKERS)
-        .build()
-        .unwrap();
+    let hallows = hallows_runtime();
+    let pool = rayon_pool();
     if wanted("fib") {
         pairs(
             "fib",

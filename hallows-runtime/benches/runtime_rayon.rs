@@ -7,28 +7,13 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use std::hint::black_box;
 
-const WORKERS: usize = 2;
-
-/// Hallows pins its workers by default; `HALLOWS_BENCH_UNPINNED=1` measures it unpinned (on a
-/// machine shared with other busy processes, pinned workers wait for their own CPU).
-fn pin_workers() -> bool {
-    std::env::var_os("HALLOWS_BENCH_UNPINNED").is_none()
-}
 #[allow(dead_code)] // shared with the other scheduler benches; this one uses a part
 mod workloads;
 use workloads::*;
 
 fn bench(c: &mut Criterion) {
-    let hallows = hallows_runtime::Runtime::builder()
-        .workers(WORKERS)
-        .pin(pin_workers())
-        .report(false)
-        .build()
-        .unwrap();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(WORKERS)
-        .build()
-        .unwrap();
+    let hallows = hallows_runtime();
+    let pool = rayon_pool();
 
     let mut g = c.benchmark_group("fib_join");
     g.bench_function(BenchmarkId::new("hallows", FIB_N), |b| {

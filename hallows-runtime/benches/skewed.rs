@@ -15,19 +15,12 @@
 mod support;
 #[allow(dead_code)] // shared with the other scheduler benches; this one uses a part
 mod workloads;
-use workloads::{bursts, work, BURSTS, BURST_TASKS};
+use workloads::{bursts, hallows_runtime, rayon_pool, work, BURSTS, BURST_TASKS, WORKERS};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const WORKERS: usize = 2;
-
-/// Hallows pins its workers by default; `HALLOWS_BENCH_UNPINNED=1` measures it unpinned (on a
-/// machine shared with other busy processes, pinned workers wait for their own CPU).
-fn pin_workers() -> bool {
-    std::env::var_os("HALLOWS_BENCH_UNPINNED").is_none()
-}
 const SKEWED_TASKS: usize = 1_000;
 const IDLE_SPAWNS: usize = 50;
 
@@ -187,20 +180,12 @@ fn bench_idle(
 }
 
 fn bench(c: &mut Criterion) {
-    let h = hallows_runtime::Runtime::builder()
-        .workers(WORKERS)
-        .pin(pin_workers())
-        .report(false)
-        .build()
-        .unwrap();
+    let h = hallows_runtime();
     let t = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(WORKERS)
         .build()
         .unwrap();
-    let r = rayon::ThreadPoolBuilder::new()
-        .num_threads(WORKERS)
-        .build()
-        .unwrap();
+    let r = rayon_pool();
     bench_skewed(c, &h, &t, &r);
     bench_bursty(c, &h, &t, &r);
     bench_idle(c, &h, &t, &r);

@@ -7,6 +7,34 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
+/// Workers of every runtime and pool the benches compare: one per core of the 2-vCPU machines.
+pub const WORKERS: usize = 2;
+
+/// Hallows pins its workers by default; `HALLOWS_BENCH_UNPINNED=1` measures it unpinned (on a
+/// machine shared with other busy processes, pinned workers wait for their own CPU).
+pub fn pin_workers() -> bool {
+    std::env::var_os("HALLOWS_BENCH_UNPINNED").is_none()
+}
+
+/// A Hallows runtime with [`WORKERS`] workers, pinned unless `HALLOWS_BENCH_UNPINNED` is set,
+/// writing no report.
+pub fn hallows_runtime() -> hallows_runtime::Runtime {
+    hallows_runtime::Runtime::builder()
+        .workers(WORKERS)
+        .pin(pin_workers())
+        .report(false)
+        .build()
+        .unwrap()
+}
+
+/// A rayon pool with [`WORKERS`] threads.
+pub fn rayon_pool() -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(WORKERS)
+        .build()
+        .unwrap()
+}
+
 pub const BURSTS: usize = 20;
 pub const BURST_TASKS: usize = 50;
 pub const BURST_PAUSE: Duration = Duration::from_micros(200);
