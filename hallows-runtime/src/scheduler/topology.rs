@@ -507,22 +507,6 @@ pub fn allowed_cpus() -> Option<Vec<usize>> {
     None
 }
 
-/// The CPU the calling thread is running on right now (`sched_getcpu`, a vDSO call on x86-64
-/// Linux: no syscall), or `None` where unknown. A snapshot: the thread may move at any time, so
-/// it is only fit for placement advice.
-#[cfg(all(target_os = "linux", not(miri), not(loom)))]
-pub fn current_cpu() -> Option<usize> {
-    // SAFETY: `sched_getcpu` takes no arguments and touches no memory of ours.
-    let cpu = unsafe { libc::sched_getcpu() };
-    usize::try_from(cpu).ok()
-}
-
-/// The CPU the calling thread is running on: unknown on this platform (or under Miri and loom).
-#[cfg(not(all(target_os = "linux", not(miri), not(loom))))]
-pub fn current_cpu() -> Option<usize> {
-    None
-}
-
 /// Pins the calling thread to `cpu` with `sched_setaffinity`.
 #[cfg(all(target_os = "linux", not(miri)))]
 pub fn pin_current_thread(cpu: usize) -> io::Result<()> {

@@ -388,23 +388,7 @@ impl Shared {
                 let n = self.workers.len();
                 // ORDERING: Relaxed: only spreads wake-ups.
                 let start = self.external.rr.fetch_add(1, Ordering::Relaxed) % n;
-                // A worker pinned to the CPU this outside thread runs on can only run by taking
-                // that CPU from us (typically while we are still submitting the rest of a
-                // burst), whereas any other sleeper's CPU is probably idle: wake those first
-                // (README "Parking", wake order). An unpinned thread pool gets this from the
-                // kernel, which places a wakee on an idle CPU.
-                let here = super::topology::current_cpu();
-                let shares_cpu = |w: usize| {
-                    // ORDERING: Relaxed: set once at start-up; advice only.
-                    here == Some(self.places[w].cpu)
-                        && self.workers[w].pinned.load(Ordering::Relaxed)
-                };
-                let ring = move || (0..n).map(move |i| (start + i) % n);
-                self.sleepers.wake_one(
-                    ring()
-                        .filter(|&w| !shares_cpu(w))
-                        .chain(ring().filter(|&w| shares_cpu(w))),
-                )
+                self.sleepers.wake_one((0..n).map(|i| (start + i) % n))
             }
         };
         if let Some(v) = woken {
