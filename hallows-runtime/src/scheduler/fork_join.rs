@@ -6,9 +6,10 @@
 //! work-first scheme of Cilk (Frigo, Leiserson & Randall, PLDI 1998) as rayon-core implements it
 //! (`join/mod.rs`, `latch.rs`); stack jobs cost no allocation when not stolen.
 //!
-//! Called off the runtime's workers (but inside a runtime context, e.g. in `block_on`), the
-//! whole operation is injected into the runtime and the calling thread blocks until it is done
-//! (rayon's `in_worker_cold`). With no runtime at all, both closures simply run in sequence.
+//! Called off the runtime's workers (but inside a runtime context, e.g. in `block_on`), a
+//! `join` injects its two halves as two jobs and the calling thread blocks until both are done
+//! (a counted latch; rayon's `in_worker_cold` injects the whole call as one job, which `scope`
+//! still does here). With no runtime at all, both closures simply run in sequence.
 
 use super::park::Parker;
 use super::worker::{with_current_worker, Shared, WakeCondition, Worker, PRIVATE_JOIN_DEPTH};
