@@ -147,6 +147,29 @@ fn panics_in_either_half_of_join_propagate_after_both_finish() {
     assert_eq!(rt.block_on(async { fib(10) }), 55);
 }
 
+#[test]
+fn a_join_from_outside_runs_both_halves_on_the_workers() {
+    // Off the workers, `join` ships its halves as two jobs and waits on a counted latch: with
+    // one worker both queue behind each other, with two they may run at once.
+    for workers in [1, 2] {
+        let rt = rt(workers);
+        let caller = std::thread::current().id();
+        let (a, b) = rt.block_on(async {
+            join(
+                || std::thread::current().id(),
+                || std::thread::current().id(),
+            )
+        });
+        assert_ne!(a, caller);
+        assert_ne!(b, caller);
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            rt.block_on(async { join(|| 1_u32, || -> u32 { panic!("right half") }) })
+        }));
+        assert_eq!(r.unwrap_err().downcast_ref::<&str>(), Some(&"right half"));
+        assert_eq!(rt.block_on(async { join(|| 2, || 3) }), (2, 3));
+    }
+}
+
 /// A join tree deeper than the private-publication depth: `leaf` runs at depth `depth`.
 fn deep_tree(depth: u32, leaf: &(dyn Fn() + Sync)) {
     if depth == 0 {

@@ -6,9 +6,10 @@
 //! work-first scheme of Cilk (Frigo, Leiserson & Randall, PLDI 1998) as rayon-core implements it
 //! (`join/mod.rs`, `latch.rs`); stack jobs cost no allocation when not stolen.
 //!
-//! Called off the runtime's workers (but inside a runtime context, e.g. in `block_on`), the
-//! whole operation is injected into the runtime and the calling thread blocks until it is done
-//! (rayon's `in_worker_cold`). With no runtime at all, both closures simply run in sequence.
+//! Called off the runtime's workers (but inside a runtime context, e.g. in `block_on`), a
+//! `join` injects its two halves as two jobs and the calling thread blocks until both are done
+//! (a counted latch; rayon's `in_worker_cold` injects the whole call as one job, which `scope`
+//! still does here). With no runtime at all, both closures simply run in sequence.
 
 use super::park::Parker;
 use super::worker::{with_current_worker, Shared, WakeCondition, Worker, PRIVATE_JOIN_DEPTH};
@@ -28,6 +29,14 @@ enum LatchTarget {
     Worker(*const Parker),
     /// A thread outside the workers, blocked in `in_worker_cold`.
     Thread(Arc<Parker>),
+    /// One of the jobs of a cold `join` (`join_cold`): this latch's own `done` is not used;
+    /// the last of the jobs to finish sets `outer` (a [`LatchTarget::Thread`] latch), so the
+    /// caller is woken once, not once per job. Both point into the caller's stack frame, which
+    /// lives until `outer` is set.
+    Counted {
+        remaining: *const AtomicUsize,
+        outer: *const Latch,
+    },
 }
 
 /// A one-shot "done" flag plus the sleeper to wake.
@@ -54,7 +63,24 @@ impl Latch {
         // SAFETY: live per the contract; we only read the target before setting `done`.
         let target = match unsafe { &(*this).target } {
             LatchTarget::Worker(p) => Err(*p),
-            LatchTarget::Thread(p) => Ok(p.clone()),
+            LatchTarget::Thread(p) => {
+                served_outside_caller();
+                Ok(p.clone())
+            }
+            &LatchTarget::Counted { remaining, outer } => {
+                served_outside_caller();
+                // ORDERING: AcqRel: Release publishes this job's result (written before) to the
+                // last finisher, whose Acquire makes both results visible before it sets `outer`
+                // (Release, read with Acquire by the caller).
+                // SAFETY: the caller's frame (holding `remaining` and `outer`) lives until
+                // `outer` is set, which happens only after every job's decrement; this
+                // decrement is the last access of a job that is not the last one.
+                if unsafe { (*remaining).fetch_sub(1, Ordering::AcqRel) } == 1 {
+                    // SAFETY: `outer` is live (see above) and set exactly once, here.
+                    unsafe { Latch::set(outer) };
+                }
+                return;
+            }
         };
         // ORDERING: Release pairs with the Acquire load in `is_met`: the job's result, written
         // before, is visible to the owner once it sees `done`.
@@ -67,6 +93,16 @@ impl Latch {
             Ok(p) => p.unpark(),
         }
     }
+}
+
+/// Tells the worker running this (if any) that it just completed work for a thread outside the
+/// workers, which is likely to submit its next parallel step right away (README "Parking").
+fn served_outside_caller() {
+    with_current_worker(|w| {
+        if let Some(w) = w {
+            w.served_caller.set(true);
+        }
+    });
 }
 
 impl WakeCondition for Latch {
@@ -211,7 +247,7 @@ where
     }
     let (a, b) = (a.expect("not taken"), b.expect("not taken"));
     match crate::runtime::current_shared() {
-        Some(shared) => in_worker_cold(&shared, move || join(a, b)),
+        Some(shared) => join_cold(&shared, a, b),
         None => (a(), b()),
     }
 }
@@ -291,6 +327,56 @@ where
         return results;
     }
     match (ra, job_b.into_result()) {
+        (Ok(ra), Ok(rb)) => (ra, rb),
+        (Err(p), _) | (_, Err(p)) => resume_unwind(p),
+    }
+}
+
+/// A `join` called off the workers (e.g. in `block_on`): ships `a` and `b` into the runtime as
+/// two jobs and blocks the calling thread until both have run (README "Fork-join").
+///
+/// rayon's `in_worker_cold` ships the whole `join` as one job: the first worker to wake runs it
+/// and offers `b` to the others, so the second worker starts one wake-up later (its wake-up is
+/// chained behind the first one's), and at the end the worker that ran `a` may have to be woken
+/// again for `b`'s latch before it can release the caller. Shipping both halves lets the
+/// caller wake two workers at once (the injector's backlog of two relaxes the searching
+/// throttle, `Shared::notify_external`), and the half that finishes last releases the caller
+/// directly (a counted latch: one wake-up of the caller, not one per half).
+fn join_cold<A, B, RA, RB>(shared: &Arc<Shared>, a: A, b: B) -> (RA, RB)
+where
+    A: FnOnce() -> RA + Send,
+    B: FnOnce() -> RB + Send,
+    RA: Send,
+    RB: Send,
+{
+    let parker = Arc::new(Parker::new());
+    let outer = Latch {
+        done: AtomicBool::new(false),
+        target: LatchTarget::Thread(parker.clone()),
+    };
+    let remaining = AtomicUsize::new(2);
+    let latch = || Latch {
+        done: AtomicBool::new(false),
+        target: LatchTarget::Counted {
+            remaining: &remaining,
+            outer: &outer,
+        },
+    };
+    let job_a = StackJob::new(a, latch());
+    let job_b = StackJob::new(b, latch());
+    // SAFETY: we block below until both latches are set, so both jobs outlive their references.
+    let (ref_a, ref_b) = unsafe { (job_a.job_ref(), job_b.job_ref()) };
+    shared.injector.push(ref_a.into_raw());
+    shared.injector.push(ref_b.into_raw());
+    // One wake-up per call: the first sees a backlog of two and no searcher, the second a
+    // backlog of (still) two and one searcher, so both halves get a worker at once.
+    shared.notify_external();
+    shared.notify_external();
+    // The last job to finish sets `outer` and unparks us (a token, never lost).
+    while !outer.is_met() {
+        parker.park();
+    }
+    match (job_a.into_result(), job_b.into_result()) {
         (Ok(ra), Ok(rb)) => (ra, rb),
         (Err(p), _) | (_, Err(p)) => resume_unwind(p),
     }

@@ -495,6 +495,11 @@ pub(crate) struct Worker {
     /// half, a scope job, a fork-join call shipped in from outside): it spins before parking
     /// while a neighbour is still computing (README "Parking").
     ran_fork_join: Cell<bool>,
+    /// The last fork-join job completed work that a thread outside the workers was blocked on
+    /// (a cold `join`'s half, a shipped-in `scope`): that thread usually submits its next
+    /// parallel step at once, so the worker spins before parking even with no neighbour
+    /// computing (README "Parking", case 4).
+    pub(crate) served_caller: Cell<bool>,
 }
 
 /// Something a waiting worker can check before sleeping (a fork-join latch).
@@ -526,6 +531,7 @@ impl Worker {
             join_depth: Cell::new(0),
             in_join_wait: Cell::new(false),
             ran_fork_join: Cell::new(false),
+            served_caller: Cell::new(false),
         }
     }
 
@@ -592,6 +598,9 @@ impl Worker {
         // Set after the run, so that jobs run inside it (a nested `wait_until`) do not decide
         // it for the outer one.
         self.ran_fork_join.set(fork_join);
+        if !fork_join {
+            self.served_caller.set(false);
+        }
         if rc.migrated {
             bump(&counters.migrations, 1);
         }
@@ -663,7 +672,9 @@ impl Worker {
         if injector.is_empty() {
             return None;
         }
-        let fair_share = injector.len() / self.shared.num_workers() + 1;
+        // Rounded up, so that each of `n` workers woken for `n` queued jobs (a cold `join`'s two
+        // halves, a small burst) takes one instead of the first taking two.
+        let fair_share = injector.len().div_ceil(self.shared.num_workers());
         let p = injector.pop_batch_into(&self.local, fair_share.min(INJECTOR_BATCH))?;
         bump(&self.me().counters.injector_pulls, 1);
         // SAFETY: as in `next_local`.
@@ -943,7 +954,9 @@ impl Worker {
         let spin = match condition {
             Some(c) => self.spin_for(Some(c), busy_budget, false),
             None => {
-                let after_fork_join = self.ran_fork_join.get() && self.neighbour_computing();
+                let served_caller = self.served_caller.replace(false);
+                let after_fork_join =
+                    self.ran_fork_join.get() && (served_caller || self.neighbour_computing());
                 let gap = self.last_idle.get();
                 if gap < BUSY_SPIN_MAX {
                     let budget = (gap * ARRIVAL_SPIN_FACTOR).min(BUSY_SPIN_MAX);
@@ -954,7 +967,9 @@ impl Worker {
                     };
                     self.spin_for(None, budget, false)
                 } else {
-                    after_fork_join && self.spin_for(None, busy_budget, true)
+                    // After serving an outside caller, nobody in the runtime may be left
+                    // computing, but the caller is about to submit more: no neighbour watch.
+                    after_fork_join && self.spin_for(None, busy_budget, !served_caller)
                 }
             }
         };
