@@ -79,6 +79,31 @@
 //! `ArrayQueue` time ÷ ours, median of per-round ratios, without slipping 0.956 / 0.962, with
 //! 16 slots 1.244 / 1.153, 32 slots 1.041 / 1.204, 64 slots 1.047 / 1.089.
 //!
+//! The committed form (16 slots, 8 rounds, no knob) against the previous code (commit aff5d1c),
+//! alternated in one exclusive run, two rounds (same machine):
+//!
+//! | | previous | slipping |
+//! |---|---|---|
+//! | probe, `ArrayQueue` ÷ ours (median of 150 rounds) | 0.722 / 1.000 | 0.768 / 0.894 |
+//! | criterion `mpsc`, ours | 645 / 643 µs | 589 / 621 µs |
+//! | criterion `mpsc`, `ArrayQueue` (same binary as ours) | 619 / 499 µs | 629 / 495 µs |
+//!
+//! In the slipping rounds the other competitors took: crossbeam bounded channel 977 / 1067 µs,
+//! `sync_channel` 725 / 910 µs, flume 3.52 / 3.93 ms (all slower than ours). The earlier
+//! baseline of the previous code, `cargo bench -p hallows-runtime --bench mpsc --
+//! --warm-up-time 1 --measurement-time 3`, two runs: ours 647 / 587 µs, `ArrayQueue` 632 / 491,
+//! crossbeam channel 895 / 1033, `sync_channel` 1058 / 993, flume 4089 / 4913 µs; the probe
+//! (400 rounds) gave `ArrayQueue` ÷ ours 0.734 / 0.742.
+//!
+//! So slipping takes 3–9% off our criterion time, but in this run the queue is still not at
+//! least as fast as `ArrayQueue` (criterion ratio 1.07 in one round, 0.80 in the other). On this
+//! 2-vCPU VM the bench runs 3 threads, and both queues run in two modes: one producer and the
+//! consumer streaming on separate cores with the other producer queued (no context switches in
+//! a round), or a thread sharing a core with its peer and handing over through yields (20–60
+//! switches per round, counted by the probe). Shorter spinning before yielding, or yielding
+//! without ever parking, did not get ahead of `ArrayQueue` either (probe ratios 0.59–0.98 in
+//! the same session).
+//!
 //! # Layout
 //!
 //! `tail` (written by every producer) and the consumer's `head` mirror each sit on their own
