@@ -57,6 +57,13 @@
 //! of simultaneous handles. If an operation panics the combiner is poisoned: the lock is
 //! released and every waiting or later `apply` panics with a message saying so.
 //!
+//! # Measured
+//!
+//! Session 5, AMD Zen 5 VM (2 vCPUs), `cargo bench -p hallows-runtime --bench combining --
+//! --warm-up-time 1 --measurement-time 3` on commit aff5d1c (unchanged since), two runs: ours
+//! 0.903 / 0.869 ms, `Mutex<VecDeque>` 3.580 / 3.459 ms (ratio 3.96 / 3.98), `SegQueue`
+//! 1.498 / 1.422 ms (ratio 1.66 / 1.64; ratio = competitor ÷ ours, above 1: ours faster).
+//!
 //! # Example
 //!
 //! ```

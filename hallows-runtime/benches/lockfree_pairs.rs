@@ -1,0 +1,267 @@
+//! Interleaved probe of the `mpsc` and `map` benches: every round runs one Hallows iteration
+//! and one iteration of the best competitor back to back (alternating which goes first), so
+//! both see the same machine state. Prints, per bench, both medians, the median of the
+//! per-round ratios competitor ÷ Hallows (above 1: Hallows faster), the share of rounds
+//! Hallows won, and a coarse histogram of Hallows' round times (to show bimodality).
+//!
+//! `cargo bench -p hallows-runtime --bench lockfree_pairs -- [ROUNDS] [mpsc|map]`
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use hallows_runtime::map::ConcurrentMap;
+
+const DEFAULT_ROUNDS: usize = 300;
+const WARM_UP_ROUNDS: usize = 20;
+
+const PRODUCERS: u64 = 2;
+const ITEMS: u64 = 20_000;
+const CAPACITY: usize = 1024;
+
+/// Same body as `benches/mpsc.rs`' `hallows_mpsc`.
+fn hallows_mpsc() {
+    let (tx, mut rx) = hallows_runtime::queue::mpsc::bounded::<u64>(CAPACITY).unwrap();
+    std::thread::scope(|s| {
+        for _ in 0..PRODUCERS {
+            let tx = tx.clone();
+            s.spawn(move || {
+                for i in 0..ITEMS {
+                    tx.push(i).unwrap();
+                }
+            });
+        }
+        let mut got = 0;
+        let mut sum = 0;
+        while got < PRODUCERS * ITEMS {
+            let n = rx.pop_batch(64, |v| sum += v);
+            got += n as u64;
+            if n == 0 {
+                sum += rx.pop_blocking().unwrap();
+                got += 1;
+            }
+        }
+        black_box(sum);
+    });
+}
+
+/// Same body as `benches/mpsc.rs`' `crossbeam_array_queue`.
+fn crossbeam_array_queue() {
+    let q = crossbeam_queue::ArrayQueue::<u64>::new(CAPACITY);
+    std::thread::scope(|s| {
+        for _ in 0..PRODUCERS {
+            let q = &q;
+            s.spawn(move || {
+                for i in 0..ITEMS {
+                    let mut v = i;
+                    while let Err(back) = q.push(v) {
+                        v = back;
+                        std::thread::yield_now();
+                    }
+                }
+            });
+        }
+        let mut got = 0;
+        let mut sum = 0;
+        while got < PRODUCERS * ITEMS {
+            match q.pop() {
+                Some(v) => {
+                    sum += v;
+                    got += 1;
+                }
+                None => std::thread::yield_now(),
+            }
+        }
+        black_box(sum);
+    });
+}
+
+const THREADS: u64 = 2;
+const OPS: u64 = 20_000;
+const KEYS: u64 = 4096;
+
+/// Same stream as `benches/map.rs`.
+fn ops(seed: u64) -> impl Iterator<Item = (u64, u64)> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..OPS).map(move |_| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x % 100, (x >> 8) % KEYS)
+    })
+}
+
+fn run(per_thread: impl Fn(u64) + Sync) {
+    std::thread::scope(|s| {
+        for t in 0..THREADS {
+            let per_thread = &per_thread;
+            s.spawn(move || per_thread(t + 1));
+        }
+    });
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).expect("timings are not NaN"));
+    v[v.len() / 2]
+}
+
+/// Voluntary and involuntary context switches of the whole process so far.
+fn switches() -> (i64, i64) {
+    // SAFETY: `rusage` is plain data; `getrusage` only writes it.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: valid pointer to a `rusage`.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+    (u.ru_nvcsw, u.ru_nivcsw)
+}
+
+fn pairs(name: &str, rival: &str, rounds: usize, h: &dyn Fn(), r: &dyn Fn()) {
+    let time = |f: &dyn Fn()| {
+        let start = Instant::now();
+        f();
+        start.elapsed().as_secs_f64() * 1e3
+    };
+    // Hallows' round times with the context switches of that round.
+    let mut detail: Vec<(f64, i64, i64)> = Vec::new();
+    let mut rival_switches = (0, 0);
+    let time_h = |detail: &mut Vec<(f64, i64, i64)>| {
+        let (v0, i0) = switches();
+        let t = time(h);
+        let (v1, i1) = switches();
+        detail.push((t, v1 - v0, i1 - i0));
+        t
+    };
+    let mut time_r = |f: &dyn Fn()| {
+        let (v0, i0) = switches();
+        let t = time(f);
+        let (v1, i1) = switches();
+        rival_switches.0 += v1 - v0;
+        rival_switches.1 += i1 - i0;
+        t
+    };
+    for _ in 0..WARM_UP_ROUNDS {
+        time(h);
+        time(r);
+    }
+    let (mut th, mut tr, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..rounds {
+        let (a, b) = if i % 2 == 0 {
+            let a = time_h(&mut detail);
+            (a, time_r(r))
+        } else {
+            let b = time_r(r);
+            (time_h(&mut detail), b)
+        };
+        th.push(a);
+        tr.push(b);
+        ratio.push(b / a);
+    }
+    let won = ratio.iter().filter(|&&x| x > 1.0).count();
+    let mut sorted = th.clone();
+    sorted.sort_by(|a, b| a.partial_cmp(b).expect("timings are not NaN"));
+    let pct = |p: usize| sorted[(sorted.len() - 1) * p / 100];
+    println!(
+        "{name}: hallows {:.3} ms, {rival} {:.3} ms, ratio {rival}/hallows median {:.3}, \
+         hallows won {won}/{rounds}; hallows p10 {:.3} p50 {:.3} p90 {:.3} max {:.3} ms",
+        median(&mut th.clone()),
+        median(&mut tr.clone()),
+        median(&mut ratio),
+        pct(10),
+        pct(50),
+        pct(90),
+        pct(100),
+    );
+    let mut rs = tr.clone();
+    rs.sort_by(|a, b| a.partial_cmp(b).expect("timings are not NaN"));
+    let rpct = |p: usize| rs[(rs.len() - 1) * p / 100];
+    println!(
+        "  {name} {rival}: p10 {:.3} p50 {:.3} p90 {:.3} ms, {:.1} voluntary + {:.1} involuntary \
+         switches per round",
+        rpct(10),
+        rpct(50),
+        rpct(90),
+        rival_switches.0 as f64 / rounds as f64,
+        rival_switches.1 as f64 / rounds as f64,
+    );
+    // Context switches per round, for Hallows' faster and slower halves.
+    let split = pct(50);
+    for (label, fast) in [("faster half", true), ("slower half", false)] {
+        let part: Vec<_> = detail.iter().filter(|d| (d.0 <= split) == fast).collect();
+        let n = part.len().max(1) as f64;
+        println!(
+            "  {name} hallows {label}: {:.3} ms, {:.1} voluntary + {:.1} involuntary switches per round",
+            part.iter().map(|d| d.0).sum::<f64>() / n,
+            part.iter().map(|d| d.1 as f64).sum::<f64>() / n,
+            part.iter().map(|d| d.2 as f64).sum::<f64>() / n,
+        );
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let rounds = args
+        .iter()
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(DEFAULT_ROUNDS);
+    let only = args.iter().find(|a| a.parse::<usize>().is_err());
+    let wants = |n: &str| only.is_none_or(|o| o == n);
+    if wants("mpsc") {
+        pairs(
+            "mpsc",
+            "array_queue",
+            rounds,
+            &hallows_mpsc,
+            &crossbeam_array_queue,
+        );
+    }
+    if wants("map") {
+        let hallows = ConcurrentMap::<u64, u64>::new();
+        {
+            let h = hallows.handle();
+            for k in (0..KEYS).step_by(2) {
+                h.insert(k, k);
+            }
+        }
+        let dash = dashmap::DashMap::<u64, u64>::new();
+        for k in (0..KEYS).step_by(2) {
+            dash.insert(k, k);
+        }
+        let h_iter = || {
+            run(|seed| {
+                let h = hallows.handle();
+                for (op, k) in ops(seed) {
+                    match op {
+                        0..90 => {
+                            black_box(h.get(&k));
+                        }
+                        90..95 => {
+                            h.insert(k, k);
+                        }
+                        _ => {
+                            h.remove(&k);
+                        }
+                    }
+                }
+            })
+        };
+        let d_iter = || {
+            run(|seed| {
+                for (op, k) in ops(seed) {
+                    match op {
+                        0..90 => {
+                            black_box(dash.get(&k).map(|v| *v));
+                        }
+                        90..95 => {
+                            dash.insert(k, k);
+                        }
+                        _ => {
+                            dash.remove(&k);
+                        }
+                    }
+                }
+            })
+        };
+        pairs("map", "dashmap", rounds, &h_iter, &d_iter);
+    }
+}
