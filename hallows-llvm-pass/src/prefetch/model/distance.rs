@@ -19,8 +19,8 @@
 //! a core that can keep `mlp` outstanding ([`DistanceInput::memory_parallelism`], measured at
 //! profile time) only reaches its peak miss throughput with `d >= mlp / m` (Little's law: the
 //! latency under that load is longer than the idle latency the first bound uses). The distance
-//! is the larger of the two. Measured on the AMD Zen 5 VM (session 5): RandomAccess at 16
-//! ahead (the idle-latency bound) gained 9%, at 64 ahead 60%.
+//! is the larger of the two. Measured on the AMD Zen 5 VM (session 5, hand-tuned variant):
+//! RandomAccess 16 ahead gained 1-13%, 64 ahead 47-54%.
 
 /// Outstanding L1 misses one core sustains: 10 line-fill buffers on Intel cores since Nehalem
 /// (Intel 64 and IA-32 Architectures Optimization Reference Manual, §2.x "Load and store
@@ -31,7 +31,8 @@ pub const MIN_DISTANCE: u32 = 2;
 /// Longest distance: prefetched lines must survive in L1 until used; 128 lines are 8 KiB, a
 /// quarter of a 32 KiB L1 (a sixth of Zen 5's 48 KiB), so the lines of a few streams fit. It
 /// was 64 until the Zen 5 VM (session 5), where the hand-tuned variants ran faster at 128
-/// than at 64 ahead (NAS IS 0.52 vs 0.77 of plain, NAS CG 0.33 vs 0.44).
+/// than at 64 ahead (times of plain in two rounds: NAS IS 0.52 and 0.59 vs 0.77 and 0.62, NAS
+/// CG 0.33 and 0.35 vs 0.44 and 0.47).
 pub const MAX_DISTANCE: u32 = 128;
 /// Loops averaging fewer iterations per entry than this are left alone: the look-ahead is
 /// clamped to the entry's last iteration, so most prefetches of a short entry are wasted while
