@@ -5,7 +5,7 @@
 //! cargo run -p hallows-llvm-pass --example prefetch_merge -- OUT.profile RAW_DIR_OR_FILE...
 //! ```
 //!
-//! Cache sizes come from sysfs and latencies are measured here (about 0.2 s) unless
+//! Cache sizes come from sysfs and latencies are measured here (about 2 s) unless
 //! `--no-calibrate` is given.
 
 #[path = "../src/prefetch/model/mod.rs"]

@@ -1,7 +1,9 @@
 ; Profile-guided decisions (Inputs/prefetch.profile, made for the sites of this file):
 ; - @column: a 4 KiB-stride walk the profile marks as missing: prefetched, with the distance
-;   from the profile (120 ns per iteration, 100 ns misses at rate 0.95, the stall taken out whole:
-;   100 / (120 - 95) -> 4);
+;   from the profile: the latency needs 4 ahead (120 ns per iteration, 100 ns misses at rate
+;   0.95, the stall taken out whole: 100 / (120 - 95) -> 4), but the profiled core keeps 16
+;   misses outstanding (mlp=16), and with 0.95 misses per iteration that takes
+;   ceil(16 / 0.95) = 17 ahead, which is the distance;
 ; - @gather_hits: an indirect load the profile says hits (footprint fits in L2): skipped;
 ; - @short_rows: an indirect load in a loop averaging 3 iterations per entry: skipped;
 ; - @never_ran: a site absent from the profile: skipped as cold;
@@ -11,7 +13,7 @@
 ; RUN: env HALLOWS_PREFETCH_PROFILE=%S/Inputs/prefetch.profile opt -load-pass-plugin=%plugin -passes='hallows-prefetch,verify' -S %s | FileCheck %s
 ; RUN: env HALLOWS_PREFETCH_PROFILE=%S/Inputs/prefetch.profile HALLOWS_REPORT_STDERR=1 opt -load-pass-plugin=%plugin -passes=hallows-prefetch -disable-output %s 2>&1 | FileCheck %s --check-prefix=REPORT
 
-; REPORT-DAG: inserted `column` {{.*}}stride: profile: miss rate 0.95{{.*}}"distance":4,{{.*}}"mode":"profile"
+; REPORT-DAG: inserted `column` {{.*}}stride: profile: miss rate 0.95{{.*}}17 iterations ahead (latency 4, memory parallelism 17){{.*}}"distance":17,{{.*}}"mode":"profile"
 ; REPORT-DAG: skipped `gather_hits` {{.*}}loads hit: estimated miss rate 0.01
 ; REPORT-DAG: skipped `short_rows` {{.*}}tiny trip count: 3.0 iterations per loop entry
 ; REPORT-DAG: skipped `never_ran` {{.*}}cold: the site never ran while profiling
@@ -19,7 +21,7 @@
 ; REPORT-DAG: inserted `stale` {{.*}}static heuristics
 
 ; CHECK-LABEL: define double @column(
-; CHECK:         %hpf.dist = call i64 @llvm.umin.i64(i64 4, i64 %i.left)
+; CHECK:         %hpf.dist = call i64 @llvm.umin.i64(i64 17, i64 %i.left)
 ; CHECK-NEXT:    %i.ahead = add i64 %i, %hpf.dist
 ; CHECK-NEXT:    %row.ahead = mul i64 %i.ahead, 512
 ; CHECK-NEXT:    %p.ahead = getelementptr double, ptr %m, i64 %row.ahead

@@ -140,6 +140,7 @@ pub fn decide(shape: &ShapeKind, profile: ProfileView<'_>, l: &LoopContext) -> D
                 stall_ns: l.stall_ns,
                 body_instructions: l.body_instructions,
                 trip_count: p.trip_count().or(trip_from_ir),
+                memory_parallelism: Some(l.memory_parallelism),
             };
             (
                 input,
@@ -161,6 +162,7 @@ pub fn decide(shape: &ShapeKind, profile: ProfileView<'_>, l: &LoopContext) -> D
                 stall_ns: 0.0,
                 body_instructions: l.body_instructions,
                 trip_count: trip_from_ir,
+                memory_parallelism: None,
             };
             (
                 input,
@@ -175,11 +177,22 @@ pub fn decide(shape: &ShapeKind, profile: ProfileView<'_>, l: &LoopContext) -> D
         Distance::Ahead {
             iterations,
             iter_ns,
-        } => Decision::Insert {
-            distance: iterations,
-            iter_ns,
-            reason: format!("{what}; {iter_ns:.2} ns per iteration, {iterations} iterations ahead"),
-        },
+            latency_bound,
+            parallelism_bound,
+        } => {
+            let bounds = if parallelism_bound > 0 {
+                format!(" (latency {latency_bound}, memory parallelism {parallelism_bound})")
+            } else {
+                String::new()
+            };
+            Decision::Insert {
+                distance: iterations,
+                iter_ns,
+                reason: format!(
+                    "{what}; {iter_ns:.2} ns per iteration, {iterations} iterations ahead{bounds}"
+                ),
+            }
+        }
     }
 }
 
@@ -327,6 +340,38 @@ mod tests {
                 assert!(r.contains("11.0 are already in flight"), "{r}");
                 assert!(r.contains("at least the 10.0 this core"), "{r}");
             }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn fast_loops_reach_the_measured_parallelism_and_say_so() {
+        // A RandomAccess-like loop: 3.8 ns of work per update and one miss each. The latency
+        // (110 ns) needs 29 ahead; a core keeping 32 outstanding needs 33.
+        let randacc = SiteProfile {
+            miss_latency_ns: 110.0,
+            ..site(33_554_432, 0.99, 3.8 + 0.99 * 110.0, 1)
+        };
+        let l = LoopContext {
+            stall_ns: 0.99 * 110.0,
+            memory_parallelism: 32.0,
+            ..ctx()
+        };
+        match decide(&ShapeKind::Recurrence, ProfileView::Site(&randacc), &l) {
+            Decision::Insert {
+                distance, reason, ..
+            } => {
+                assert_eq!(distance, 33);
+                assert!(
+                    reason.ends_with("33 iterations ahead (latency 29, memory parallelism 33)"),
+                    "{reason}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // Without a profile there is no measured parallelism: the latency alone.
+        match decide(&ShapeKind::Indirect, ProfileView::None, &l) {
+            Decision::Insert { reason, .. } => assert!(!reason.contains("parallelism"), "{reason}"),
             other => panic!("{other:?}"),
         }
     }

@@ -24,7 +24,7 @@ SITES = [
 ]
 
 body = "hallows-prefetch-profile 1\n"
-body += "machine line=64 l1d=32768 l2=1048576 llc=33554432 llc_ns=15.000 dram_ns=100.000\n"
+body += "machine line=64 l1d=32768 l2=1048576 llc=33554432 llc_ns=15.000 dram_ns=100.000 mlp=16.00\n"
 body += "runs 1\n"
 for sid, fn, execs, entries, pattern, footprint, iter_ns, miss, miss_ns in sorted(SITES):
     body += (f"site {sid:016x} fn={fnv1a(fn.encode()):016x} execs={execs} entries={entries} "
