@@ -118,10 +118,10 @@ pub fn thread_dispatch<'m>(
     let chain_raw: Vec<LLVMBasicBlockRef> = chain.iter().map(|&b| cfg.blocks[b].raw()).collect();
     let preds_raw: Vec<LLVMBasicBlockRef> =
         predecessors.iter().map(|&b| cfg.blocks[b].raw()).collect();
+    let mut table_entries = 0i32;
     // SAFETY: every block is a live block of `function`, which belongs to the module being run;
     // the shim validates the chain and the predecessors before it changes anything, and
-    // writes `table_entries` before it returns.
-    let mut table_entries = 0i32;
+    // writes `table_entries` (a live local) before it returns.
     let copies = unsafe {
         hallows_shim_thread_dispatch(
             chain_raw.as_ptr(),
