@@ -8,10 +8,12 @@
 ;               done <--------+             add, mul, jmp, rare -> head
 ;
 ; The second function's handlers end in conditional branches: nothing is copied, and the report
-; says why. The third RUN checks that HALLOWS_RAILWAY_DISPATCH=0 turns threading off.
+; says why. The third RUN checks that HALLOWS_RAILWAY_DISPATCH=0 turns threading off. These RUNs
+; keep the copies as `switch`es (HALLOWS_RAILWAY_DISPATCH_TABLE=0); railway-dispatch-table.ll
+; tests the shared table of block addresses that replaces them by default.
 ;
-; RUN: opt -load-pass-plugin=%plugin -passes='hallows-railway,verify' -S %s | FileCheck %s
-; RUN: env HALLOWS_REPORT_STDERR=1 opt -load-pass-plugin=%plugin -passes=hallows-railway -disable-output %s 2>&1 | FileCheck %s --check-prefix=REPORT
+; RUN: env HALLOWS_RAILWAY_DISPATCH_TABLE=0 opt -load-pass-plugin=%plugin -passes='hallows-railway,verify' -S %s | FileCheck %s
+; RUN: env HALLOWS_RAILWAY_DISPATCH_TABLE=0 HALLOWS_REPORT_STDERR=1 opt -load-pass-plugin=%plugin -passes=hallows-railway -disable-output %s 2>&1 | FileCheck %s --check-prefix=REPORT
 ; RUN: env HALLOWS_RAILWAY_DISPATCH=0 opt -load-pass-plugin=%plugin -passes='hallows-railway,verify' -S %s | FileCheck %s --check-prefix=OFF
 
 ; CHECK-LABEL: define i64 @interp(
@@ -41,7 +43,7 @@
 
 ; REPORT: hallows: hallows-railway: reordered `interp` (railway)
 ; REPORT-SAME: dispatch chain copied into 3 hot predecessor(s)
-; REPORT-SAME: "dispatch":{"chain_blocks":3,"chain_instructions":9,"copies":3,"coverage":1.0,"dispatch_count":{{[0-9]+}},"duplicated_instructions":27,"threaded":true}
+; REPORT-SAME: "dispatch":{"chain_blocks":3,"chain_instructions":9,"copies":3,"coverage":1.0,"dispatch_count":{{[0-9]+}},"duplicated_instructions":27,"table_entries":0,"threaded":true}
 ; REPORT: `conditional_handlers`
 ; REPORT-SAME: "dispatch":{"reason":"dispatch not threaded: 0 hot predecessor(s) end in an unconditional branch, fewer than 2 (MIN_COPIES)","threaded":false}
 

@@ -11,13 +11,20 @@
 #include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/IR/BasicBlock.h"
+#include "llvm/IR/Constants.h"
 #include "llvm/IR/Function.h"
+#include "llvm/IR/GlobalVariable.h"
+#include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/Instructions.h"
+#include "llvm/IR/MDBuilder.h"
+#include "llvm/IR/Module.h"
+#include "llvm/IR/ProfDataUtils.h"
 #include "llvm/IR/IntrinsicInst.h"
 #include "llvm/Transforms/Utils/SSAUpdater.h"
 #include "llvm/Transforms/Utils/ValueMapper.h"
 #include "llvm-c/Core.h"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -184,6 +191,145 @@ void copyChainFor(BasicBlock *P, ArrayRef<BasicBlock *> Chain, ValueToValueMapTy
     Phi.removeIncomingValue(P, /*DeletePHIIfEmpty=*/false);
 }
 
+
+/// Most entries of a shared dispatch table (a switch on a wider or sparser condition keeps its
+/// own jump tables).
+constexpr uint64_t MaxTableEntries = 256;
+
+/// The destination of every value `0..Entries` of `SI`'s condition, when `SI` can become a table
+/// jump: non-negative cases below `MaxTableEntries`, and either a condition of at most 8 bits
+/// (the table covers every value, holes take the default) or a default that is `unreachable`
+/// (holes cannot be reached; they take the first case). Empty when it cannot.
+SmallVector<BasicBlock *, 64> tableTargets(SwitchInst *SI) {
+  SmallVector<BasicBlock *, 64> Targets;
+  auto *Ty = cast<IntegerType>(SI->getCondition()->getType());
+  if (SI->getNumCases() == 0 || Ty->getBitWidth() > 64)
+    return Targets;
+  uint64_t MaxCase = 0;
+  for (auto Case : SI->cases()) {
+    const APInt &V = Case.getCaseValue()->getValue();
+    if (V.getActiveBits() > 16 || V.getZExtValue() >= MaxTableEntries)
+      return Targets;
+    MaxCase = std::max(MaxCase, V.getZExtValue());
+  }
+  BasicBlock *Default = SI->getDefaultDest();
+  bool DefaultUnreachable = isa<UnreachableInst>(Default->getFirstNonPHIOrDbg());
+  uint64_t Entries;
+  BasicBlock *Hole;
+  if (Ty->getBitWidth() <= 8) {
+    Entries = uint64_t(1) << Ty->getBitWidth();
+    Hole = DefaultUnreachable ? SI->case_begin()->getCaseSuccessor() : Default;
+  } else if (DefaultUnreachable) {
+    Entries = MaxCase + 1;
+    Hole = SI->case_begin()->getCaseSuccessor();
+  } else {
+    return Targets;
+  }
+  if (Entries > MaxTableEntries)
+    return Targets;
+  Targets.assign(Entries, Hole);
+  for (auto Case : SI->cases())
+    Targets[Case.getCaseValue()->getZExtValue()] = Case.getCaseSuccessor();
+  for (BasicBlock *T : Targets)
+    if (T->isEHPad() || T == &T->getParent()->getEntryBlock())
+      return {};
+  return Targets;
+}
+
+/// Replaces `SI` by a load from `Table` and an `indirectbr` to the distinct `Targets`; every
+/// destination's phis keep one entry for the block (an `indirectbr` has one edge per target).
+void toTableJump(SwitchInst *SI, GlobalVariable *Table, ArrayRef<BasicBlock *> Targets,
+                 ArrayRef<BasicBlock *> Distinct) {
+  BasicBlock *B = SI->getParent();
+  // Edges per destination now, and whether the destination stays.
+  SmallDenseMap<BasicBlock *, unsigned, 32> OldEdges;
+  for (BasicBlock *S : successors(B))
+    ++OldEdges[S];
+  SmallPtrSet<BasicBlock *, 32> Keep(Distinct.begin(), Distinct.end());
+  IRBuilder<> Builder(SI);
+  Value *Index = Builder.CreateZExt(SI->getCondition(), Builder.getInt64Ty(), "dispatch.index");
+  Value *Slot = Builder.CreateInBoundsGEP(Table->getValueType(), Table,
+                                          {Builder.getInt64(0), Index}, "dispatch.slot");
+  LoadInst *Address = Builder.CreateAlignedLoad(Builder.getPtrTy(), Slot, Align(8),
+                                                "dispatch.target");
+  Address->setMetadata(LLVMContext::MD_invariant_load, MDNode::get(SI->getContext(), {}));
+  IndirectBrInst *IB = Builder.CreateIndirectBr(Address, Distinct.size());
+  for (BasicBlock *T : Distinct)
+    IB->addDestination(T);
+  // The switch's weights, summed per destination, so block placement keeps the profile.
+  SmallVector<uint32_t, 64> Weights;
+  if (extractBranchWeights(*SI, Weights) && Weights.size() == SI->getNumSuccessors()) {
+    SmallDenseMap<BasicBlock *, uint64_t, 32> PerDest;
+    for (unsigned I = 0, E = SI->getNumSuccessors(); I != E; ++I)
+      PerDest[SI->getSuccessor(I)] += Weights[I];
+    SmallVector<uint64_t, 64> Summed;
+    for (BasicBlock *T : Distinct)
+      Summed.push_back(PerDest.lookup(T));
+    uint64_t Max = *std::max_element(Summed.begin(), Summed.end());
+    // Branch weights are 32-bit: scale down as LLVM's own passes do.
+    uint64_t Scale = Max > UINT32_MAX ? Max / UINT32_MAX + 1 : 1;
+    SmallVector<uint32_t, 64> Out;
+    for (uint64_t W : Summed)
+      Out.push_back(static_cast<uint32_t>(W / Scale));
+    IB->setMetadata(LLVMContext::MD_prof, MDBuilder(SI->getContext()).createBranchWeights(Out));
+  }
+  for (auto &[Dest, Count] : OldEdges) {
+    unsigned Remove = Count - (Keep.count(Dest) ? 1 : 0);
+    for (unsigned K = 0; K < Remove; ++K)
+      for (PHINode &Phi : Dest->phis())
+        Phi.removeIncomingValue(B, /*DeletePHIIfEmpty=*/false);
+  }
+  SI->eraseFromParent();
+}
+
+/// Gives the `switch`es ending `Blocks[0..NumBlocks]` (a dispatch and its copies: the same
+/// condition type and the same destination for every value) one shared table of block
+/// addresses, and replaces each by a load from it and an `indirectbr`: the computed-goto form
+/// of CPython's and LuaJIT's dispatch. Every copy then jumps through the same table, whose
+/// address the backend keeps in one register, instead of rebuilding the address of a jump
+/// table of its own (`lea`, `movslq`, `add`, `jmp` become one memory-indirect `jmp`). Returns
+/// the number of table entries, or 0 when nothing was changed (a switch that is too wide or
+/// sparse, with a reachable default on a condition over 8 bits, or whose copies disagree).
+int32_t tableDispatch(ArrayRef<BasicBlock *> Blocks) {
+  SmallVector<SwitchInst *, 32> Switches;
+  for (BasicBlock *B : Blocks) {
+    auto *SI = dyn_cast_or_null<SwitchInst>(B->getTerminator());
+    if (!SI)
+      return 0;
+    Switches.push_back(SI);
+  }
+  if (Switches.empty())
+    return 0;
+  SmallVector<BasicBlock *, 64> Targets = tableTargets(Switches.front());
+  if (Targets.empty())
+    return 0;
+  Function *F = Switches.front()->getFunction();
+  Type *CondTy = Switches.front()->getCondition()->getType();
+  for (SwitchInst *SI : Switches) {
+    if (SI->getFunction() != F || SI->getCondition()->getType() != CondTy ||
+        tableTargets(SI) != Targets)
+      return 0;
+  }
+  SmallVector<BasicBlock *, 64> Distinct;
+  SmallPtrSet<BasicBlock *, 32> Seen;
+  for (BasicBlock *T : Targets)
+    if (Seen.insert(T).second)
+      Distinct.push_back(T);
+  SmallVector<Constant *, 256> Entries;
+  for (BasicBlock *T : Targets)
+    Entries.push_back(BlockAddress::get(F, T));
+  auto *ArrayTy = ArrayType::get(PointerType::getUnqual(F->getContext()), Entries.size());
+  auto *Table = new GlobalVariable(*F->getParent(), ArrayTy, /*isConstant=*/true,
+                                   GlobalValue::PrivateLinkage,
+                                   ConstantArray::get(ArrayTy, Entries),
+                                   F->getName() + ".hallows.dispatch");
+  Table->setUnnamedAddr(GlobalValue::UnnamedAddr::Global);
+  Table->setAlignment(Align(8));
+  for (SwitchInst *SI : Switches)
+    toTableJump(SI, Table, Targets, Distinct);
+  return static_cast<int32_t>(Entries.size());
+}
+
 } // namespace
 
 extern "C" {
@@ -191,9 +337,13 @@ extern "C" {
 /// Copies the dispatch chain `Chain[0..NumChain]` (each block branching to the next, the last
 /// one ending in the dispatch branch) into the end of every block of `Preds[0..NumPreds]` (each
 /// ending in a branch with exactly one edge to `Chain[0]`). Returns the number of copies made,
-/// or a negative `ThreadError` code when nothing was changed.
+/// or a negative `ThreadError` code when nothing was changed. With `Table` set, the dispatch
+/// `switch` and its copies then share one table of block addresses (`tableDispatch`);
+/// `*TableEntries` receives its size, 0 when the switch could not become a table jump.
 int32_t hallows_shim_thread_dispatch(const LLVMBasicBlockRef *ChainRefs, size_t NumChain,
-                                     const LLVMBasicBlockRef *PredRefs, size_t NumPreds) {
+                                     const LLVMBasicBlockRef *PredRefs, size_t NumPreds,
+                                     int32_t Table, int32_t *TableEntries) {
+  *TableEntries = 0;
   SmallVector<BasicBlock *, 8> Chain;
   for (size_t I = 0; I < NumChain; ++I)
     Chain.push_back(unwrap(ChainRefs[I]));
@@ -242,7 +392,14 @@ int32_t hallows_shim_thread_dispatch(const LLVMBasicBlockRef *ChainRefs, size_t 
   }
   for (ValueToValueMapTy *VMap : Maps)
     delete VMap;
+  if (Table) {
+    SmallVector<BasicBlock *, 32> Dispatches{Chain.back()};
+    for (auto &Copies : CopiesPerPred)
+      Dispatches.push_back(Copies.back());
+    *TableEntries = tableDispatch(Dispatches);
+  }
   return static_cast<int32_t>(Preds.size());
 }
+
 
 } // extern "C"
