@@ -297,9 +297,18 @@ fn main() {
                     })
                     .collect();
                 logged = all.len();
+                let per_round: Vec<String> = (0..rounds)
+                    .map(|r| {
+                        let best = (0..ADAPTIVE)
+                            .map(|v| ns[v][r])
+                            .fold(f64::INFINITY, f64::min);
+                        format!("{:.2}", ns[ADAPTIVE][r] / best)
+                    })
+                    .collect();
                 eprintln!(
-                    "{label}: {} duel(s), switches {switches:?}; versions now {now:?}",
-                    trials - trials_before
+                    "{label}: {} duel(s), switches {switches:?}; versions now {now:?}; per round, adaptive / fastest fixed of the round: {}",
+                    trials - trials_before,
+                    per_round.join(" ")
                 );
                 trials_before = trials;
             }

@@ -42,8 +42,11 @@
 //!    in the order incumbent, candidate, candidate, incumbent, incumbent, .. (ABBA, so that a
 //!    steady drift of the machine's load hits both alike), each measured after [`DUEL_SETTLE`]
 //!    (operations already running in the previous version finish). A slot's throughput is
-//!    operations per nanosecond of calling threads' time (the sum of the sample windows that
-//!    ended in it): unlike wall time it ignores moments when no thread was calling. A candidate
+//!    the operations its samples counted per nanosecond of the slot's wall time. (Until
+//!    session 4 it was per nanosecond of calling threads' time, the sum of the sample windows
+//!    that ended in the slot; with 8 threads on 2 cores that estimate over-weights the threads
+//!    that happen to run and sample often, and it chose the blocking version where it was
+//!    slower. A slot with a pause in it is measured again, 5. below.) A candidate
 //!    below [`ABORT_RATIO`] of the incumbent after [`DUEL_ABORT_ROUNDS`] slots each is abandoned;
 //!    one that beats the incumbent by more than [`SWITCH_MARGIN`] over the whole duel is
 //!    adopted (hysteresis) and logged as a [`Decision`], and the winner meets the next
@@ -542,10 +545,10 @@ struct Policy {
     untried: u16,
     /// The version the search started from.
     search_from: u8,
-    /// Operations and calling-thread nanoseconds of the incumbent (0) and candidate (1) so far
-    /// in the current duel.
+    /// Operations and measured slot time (wall nanoseconds) of the incumbent (0) and candidate
+    /// (1) so far in the current duel.
     duel_ops: [u64; 2],
-    duel_busy_ns: [u64; 2],
+    duel_wall_ns: [u64; 2],
     /// Length of a watch epoch now.
     watch_epoch_ns: u64,
 }
@@ -565,7 +568,7 @@ impl Policy {
             untried: 0,
             search_from: 0,
             duel_ops: [0; 2],
-            duel_busy_ns: [0; 2],
+            duel_wall_ns: [0; 2],
             watch_epoch_ns: ns(MIN_WATCH_EPOCH),
         }
     }
@@ -578,7 +581,7 @@ impl Policy {
     }
 
     fn duel_rate(&self, side: usize) -> f64 {
-        self.duel_ops[side] as f64 / self.duel_busy_ns[side].max(1) as f64
+        self.duel_ops[side] as f64 / self.duel_wall_ns[side].max(1) as f64
     }
 
     fn start_search(&mut self, now: u64, totals: Totals, mode: u8, step: &mut Step) {
@@ -607,7 +610,7 @@ impl Policy {
         let candidate = self.untried.trailing_zeros() as u8;
         self.untried &= !(1 << candidate);
         self.duel_ops = [0; 2];
-        self.duel_busy_ns = [0; 2];
+        self.duel_wall_ns = [0; 2];
         self.phase = Phase::Duel {
             incumbent,
             candidate,
@@ -707,7 +710,7 @@ impl Policy {
                 }
                 let side = duel_side(slot);
                 self.duel_ops[side] += totals.ops.saturating_sub(self.epoch_start.ops);
-                self.duel_busy_ns[side] += busy;
+                self.duel_wall_ns[side] += elapsed;
                 let slot = slot + 1;
                 let (incumbent_rate, candidate_rate) = (self.duel_rate(0), self.duel_rate(1));
                 let finished = slot == 2 * DUEL_ROUNDS;
