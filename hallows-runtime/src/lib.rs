@@ -54,7 +54,7 @@ pub mod layout;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::contention::{
-        lock_adaptive, Dispatcher, Probe, Sampler, LOCK_VERSIONS, VERSION_MASK,
+        lock_adaptive, outlined, Dispatcher, Probe, Sampler, LOCK_VERSIONS, VERSION_MASK,
     };
     pub use crate::cpu_features::{const_mask, Selection};
     pub use crate::layout::support::*;

@@ -5,14 +5,14 @@
 //!     static DISPATCHER: Dispatcher = Dispatcher::new("path::Type::op", N);
 //!     thread_local! { static SAMPLER: Sampler = const { Sampler::new() }; }
 //!     match DISPATCHER.word() {                   // one relaxed load of the mode word
-//!         0 => Self::version_0(args, DISPATCHER.probe(0)),
+//!         0 => Self::version_0(args, DISPATCHER.probe(0)),          // inlined
+//!         1 => outlined(move || Self::version_1(args, DISPATCHER.probe(1))),
 //!         ..
-//!         N - 1 => Self::version_last(args, DISPATCHER.probe(N - 1)),
-//!         word => {                               // measuring bit set: a search runs
+//!         word => outlined(move || {              // measuring bit set: a search runs
 //!             let r = match word & VERSION_MASK { 0 => .., _ => .. };
 //!             DISPATCHER.count(&SAMPLER);         // thread-local countdown; a sample at zero
 //!             r
-//!         }
+//!         }),
 //!     }
 //! }
 //! ```
@@ -76,10 +76,17 @@ fn expand_impl(mut imp: syn::ItemImpl, dispatches: &[Dispatch]) -> TokenStream {
             }
         };
         // Unmeasured words are the versions themselves; any other word has the measuring bit.
+        // Version 0 (the cheapest uncontended) is inlined; the others and the measuring arm run
+        // out of line, so the registers and stack frame they need are not saved and restored on
+        // version 0's path (see `outlined`).
         let fast_arms = (0..count).map(|k| {
             let k_u8 = proc_macro2::Literal::u8_unsuffixed(k as u8);
             let call = call(k);
-            quote!(#k_u8 => #call,)
+            if k == 0 {
+                quote!(#k_u8 => #call,)
+            } else {
+                quote!(#k_u8 => #p::outlined(move || #call),)
+            }
         });
         let measured_arms = (0..count).map(|k| {
             let call = call(k);
@@ -99,13 +106,13 @@ fn expand_impl(mut imp: syn::ItemImpl, dispatches: &[Dispatch]) -> TokenStream {
             #[allow(unreachable_code)]
             match DISPATCHER.word() {
                 #(#fast_arms)*
-                __hallows_word => {
+                __hallows_word => #p::outlined(move || {
                     let __hallows_result = match __hallows_word & #p::VERSION_MASK {
                         #(#measured_arms)*
                     };
                     DISPATCHER.count(&SAMPLER);
                     __hallows_result
-                }
+                }),
             }
         });
         f.block = body;
