@@ -5,6 +5,8 @@
 //! `cargo bench -p hallows-macros --bench contention -- --warm-up-time 1 --measurement-time 3`;
 //! `benches/ratios.py` (in this crate) turns criterion's estimates into the README table.
 
+#[path = "support/fixed.rs"]
+mod fixed;
 #[path = "support/workloads.rs"]
 mod workloads;
 
@@ -13,11 +15,9 @@ use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use hallows_runtime::contention::{self, Dispatcher, Probe};
+use fixed::{counter_op, map_op, stack_op, FIXED};
+use hallows_runtime::contention;
 use workloads::{Counter, Map, Stack};
-
-/// Dispatcher whose probes the fixed versions report to (its choice is ignored).
-static FIXED: Dispatcher = Dispatcher::new("bench::fixed", 3);
 
 /// Work steps inside a short and a long critical section.
 const SECTIONS: [(&str, u32); 2] = [("short", 0), ("long", 200)];
@@ -51,61 +51,6 @@ fn run<S: Send + Sync + 'static>(
         h.join().unwrap();
     }
     start.elapsed()
-}
-
-fn probe(version: usize) -> Probe {
-    FIXED.probe(version as u8)
-}
-
-fn counter_op(variant: usize) -> fn(&Counter, u64) {
-    match variant {
-        0 => |c, _| {
-            c.add_optimistic(1, probe(0));
-        },
-        1 => |c, _| {
-            c.add_backoff(1, probe(1));
-        },
-        2 => |c, _| {
-            c.add_queued(1, probe(2));
-        },
-        _ => |c, _| {
-            c.add(1);
-        },
-    }
-}
-
-fn stack_op(variant: usize) -> fn(&Stack, u64) {
-    match variant {
-        0 => |s, v| {
-            s.update_fixed(v, 0, probe(0));
-        },
-        1 => |s, v| {
-            s.update_fixed(v, 1, probe(1));
-        },
-        2 => |s, v| {
-            s.update_fixed(v, 2, probe(2));
-        },
-        _ => |s, v| {
-            s.update(v);
-        },
-    }
-}
-
-fn map_op(variant: usize) -> fn(&Map, u64) {
-    match variant {
-        0 => |m, k| {
-            m.bump_fixed(k, 1, 0, probe(0));
-        },
-        1 => |m, k| {
-            m.bump_fixed(k, 1, 1, probe(1));
-        },
-        2 => |m, k| {
-            m.bump_fixed(k, 1, 2, probe(2));
-        },
-        _ => |m, k| {
-            m.bump(k, 1);
-        },
-    }
 }
 
 /// After each adaptive run: the dispatchers' switches during it and the duels (trials) they

@@ -6,98 +6,17 @@
 //!
 //! `cargo bench -p hallows-runtime --bench lockfree_pairs -- [ROUNDS] [mpsc|map]`
 
-use std::hint::black_box;
 use std::time::Instant;
 
-use hallows_runtime::map::ConcurrentMap;
+mod lockfree;
+
+use lockfree::{
+    crossbeam_array_queue, dashmap_mix, hallows_map_mix, hallows_mpsc, prefilled_dashmap,
+    prefilled_hallows_map,
+};
 
 const DEFAULT_ROUNDS: usize = 300;
 const WARM_UP_ROUNDS: usize = 20;
-
-const PRODUCERS: u64 = 2;
-const ITEMS: u64 = 20_000;
-const CAPACITY: usize = 1024;
-
-/// Same body as `benches/mpsc.rs`' `hallows_mpsc`.
-fn hallows_mpsc() {
-    let (tx, mut rx) = hallows_runtime::queue::mpsc::bounded::<u64>(CAPACITY).unwrap();
-    std::thread::scope(|s| {
-        for _ in 0..PRODUCERS {
-            let tx = tx.clone();
-            s.spawn(move || {
-                for i in 0..ITEMS {
-                    tx.push(i).unwrap();
-                }
-            });
-        }
-        let mut got = 0;
-        let mut sum = 0;
-        while got < PRODUCERS * ITEMS {
-            let n = rx.pop_batch(64, |v| sum += v);
-            got += n as u64;
-            if n == 0 {
-                sum += rx.pop_blocking().unwrap();
-                got += 1;
-            }
-        }
-        black_box(sum);
-    });
-}
-
-/// Same body as `benches/mpsc.rs`' `crossbeam_array_queue`.
-fn crossbeam_array_queue() {
-    let q = crossbeam_queue::ArrayQueue::<u64>::new(CAPACITY);
-    std::thread::scope(|s| {
-        for _ in 0..PRODUCERS {
-            let q = &q;
-            s.spawn(move || {
-                for i in 0..ITEMS {
-                    let mut v = i;
-                    while let Err(back) = q.push(v) {
-                        v = back;
-                        std::thread::yield_now();
-                    }
-                }
-            });
-        }
-        let mut got = 0;
-        let mut sum = 0;
-        while got < PRODUCERS * ITEMS {
-            match q.pop() {
-                Some(v) => {
-                    sum += v;
-                    got += 1;
-                }
-                None => std::thread::yield_now(),
-            }
-        }
-        black_box(sum);
-    });
-}
-
-const THREADS: u64 = 2;
-const OPS: u64 = 20_000;
-const KEYS: u64 = 4096;
-
-/// Same stream as `benches/map.rs`.
-fn ops(seed: u64) -> impl Iterator<Item = (u64, u64)> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..OPS).map(move |_| {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        (x % 100, (x >> 8) % KEYS)
-    })
-}
-
-fn run(per_thread: impl Fn(u64) + Sync) {
-    std::thread::scope(|s| {
-        for t in 0..THREADS {
-            let per_thread = &per_thread;
-            s.spawn(move || per_thread(t + 1));
-        }
-    });
-}
 
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).expect("timings are not NaN"));
@@ -216,52 +135,10 @@ fn main() {
         );
     }
     if wants("map") {
-        let hallows = ConcurrentMap::<u64, u64>::new();
-        {
-            let h = hallows.handle();
-            for k in (0..KEYS).step_by(2) {
-                h.insert(k, k);
-            }
-        }
-        let dash = dashmap::DashMap::<u64, u64>::new();
-        for k in (0..KEYS).step_by(2) {
-            dash.insert(k, k);
-        }
-        let h_iter = || {
-            run(|seed| {
-                let h = hallows.handle();
-                for (op, k) in ops(seed) {
-                    match op {
-                        0..90 => {
-                            black_box(h.get(&k));
-                        }
-                        90..95 => {
-                            h.insert(k, k);
-                        }
-                        _ => {
-                            h.remove(&k);
-                        }
-                    }
-                }
-            })
-        };
-        let d_iter = || {
-            run(|seed| {
-                for (op, k) in ops(seed) {
-                    match op {
-                        0..90 => {
-                            black_box(dash.get(&k).map(|v| *v));
-                        }
-                        90..95 => {
-                            dash.insert(k, k);
-                        }
-                        _ => {
-                            dash.remove(&k);
-                        }
-                    }
-                }
-            })
-        };
+        let hallows = prefilled_hallows_map();
+        let dash = prefilled_dashmap();
+        let h_iter = || hallows_map_mix(&hallows);
+        let d_iter = || dashmap_mix(&dash);
         pairs("map", "dashmap", rounds, &h_iter, &d_iter);
     }
 }

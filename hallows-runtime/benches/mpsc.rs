@@ -11,67 +11,9 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
-const PRODUCERS: u64 = 2;
-const ITEMS: u64 = 20_000;
-const CAPACITY: usize = 1024;
+mod lockfree;
 
-fn hallows_mpsc() {
-    let (tx, mut rx) = hallows_runtime::queue::mpsc::bounded::<u64>(CAPACITY).unwrap();
-    std::thread::scope(|s| {
-        for _ in 0..PRODUCERS {
-            let tx = tx.clone();
-            s.spawn(move || {
-                for i in 0..ITEMS {
-                    tx.push(i).unwrap();
-                }
-            });
-        }
-        let mut got = 0;
-        let mut sum = 0;
-        while got < PRODUCERS * ITEMS {
-            let n = rx.pop_batch(64, |v| sum += v);
-            got += n as u64;
-            if n == 0 {
-                // Empty: park until a producer publishes (like the channels' `recv`).
-                sum += rx.pop_blocking().unwrap();
-                got += 1;
-            }
-        }
-        black_box(sum);
-    });
-}
-
-fn crossbeam_array_queue() {
-    let q = crossbeam_queue::ArrayQueue::<u64>::new(CAPACITY);
-    std::thread::scope(|s| {
-        for _ in 0..PRODUCERS {
-            let q = &q;
-            s.spawn(move || {
-                for i in 0..ITEMS {
-                    let mut v = i;
-                    while let Err(back) = q.push(v) {
-                        v = back;
-                        // ArrayQueue has no blocking push; yield so an oversubscribed
-                        // consumer can run.
-                        std::thread::yield_now();
-                    }
-                }
-            });
-        }
-        let mut got = 0;
-        let mut sum = 0;
-        while got < PRODUCERS * ITEMS {
-            match q.pop() {
-                Some(v) => {
-                    sum += v;
-                    got += 1;
-                }
-                None => std::thread::yield_now(),
-            }
-        }
-        black_box(sum);
-    });
-}
+use lockfree::{crossbeam_array_queue, hallows_mpsc, CAPACITY, ITEMS, PRODUCERS};
 
 fn crossbeam_channel_bounded() {
     let (tx, rx) = crossbeam_channel::bounded::<u64>(CAPACITY);

@@ -1,0 +1,163 @@
+//! Workloads shared by the lock-free benches: `mpsc` and `map` time them with criterion,
+//! `lockfree_pairs` alternates them round by round. One copy, so the probe measures exactly
+//! what the criterion benches measure.
+
+// Each bench uses only part of this module.
+#![allow(dead_code)]
+
+use std::hint::black_box;
+
+use hallows_runtime::map::ConcurrentMap;
+
+/// Producers feeding the one consumer in the MPSC workloads.
+pub const PRODUCERS: u64 = 2;
+/// Values each producer sends.
+pub const ITEMS: u64 = 20_000;
+/// Slots in every bounded queue.
+pub const CAPACITY: usize = 1024;
+
+/// Hallows' `queue::mpsc`: the consumer pops in batches and parks when the queue is empty.
+pub fn hallows_mpsc() {
+    let (tx, mut rx) = hallows_runtime::queue::mpsc::bounded::<u64>(CAPACITY).unwrap();
+    std::thread::scope(|s| {
+        for _ in 0..PRODUCERS {
+            let tx = tx.clone();
+            s.spawn(move || {
+                for i in 0..ITEMS {
+                    tx.push(i).unwrap();
+                }
+            });
+        }
+        let mut got = 0;
+        let mut sum = 0;
+        while got < PRODUCERS * ITEMS {
+            let n = rx.pop_batch(64, |v| sum += v);
+            got += n as u64;
+            if n == 0 {
+                // Empty: park until a producer publishes (like the channels' `recv`).
+                sum += rx.pop_blocking().unwrap();
+                got += 1;
+            }
+        }
+        black_box(sum);
+    });
+}
+
+/// crossbeam's `ArrayQueue`, which has no blocking operations: both sides yield when full or
+/// empty, so an oversubscribed peer can run.
+pub fn crossbeam_array_queue() {
+    let q = crossbeam_queue::ArrayQueue::<u64>::new(CAPACITY);
+    std::thread::scope(|s| {
+        for _ in 0..PRODUCERS {
+            let q = &q;
+            s.spawn(move || {
+                for i in 0..ITEMS {
+                    let mut v = i;
+                    while let Err(back) = q.push(v) {
+                        v = back;
+                        std::thread::yield_now();
+                    }
+                }
+            });
+        }
+        let mut got = 0;
+        let mut sum = 0;
+        while got < PRODUCERS * ITEMS {
+            match q.pop() {
+                Some(v) => {
+                    sum += v;
+                    got += 1;
+                }
+                None => std::thread::yield_now(),
+            }
+        }
+        black_box(sum);
+    });
+}
+
+/// Threads running the map mix.
+pub const THREADS: u64 = 2;
+/// Operations per thread and iteration.
+pub const OPS: u64 = 20_000;
+/// Key range; maps start filled with every even key (half full).
+pub const KEYS: u64 = 4096;
+
+/// A cheap deterministic stream of (operation selector 0..100, key) pairs (xorshift).
+pub fn ops(seed: u64) -> impl Iterator<Item = (u64, u64)> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..OPS).map(move |_| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x % 100, (x >> 8) % KEYS)
+    })
+}
+
+/// Runs `per_thread(seed)` on [`THREADS`] scoped threads, seeds 1, 2, ...
+pub fn run(per_thread: impl Fn(u64) + Sync) {
+    std::thread::scope(|s| {
+        for t in 0..THREADS {
+            let per_thread = &per_thread;
+            s.spawn(move || per_thread(t + 1));
+        }
+    });
+}
+
+/// A Hallows map holding every even key below [`KEYS`].
+pub fn prefilled_hallows_map() -> ConcurrentMap<u64, u64> {
+    let map = ConcurrentMap::new();
+    let h = map.handle();
+    for k in (0..KEYS).step_by(2) {
+        h.insert(k, k);
+    }
+    drop(h);
+    map
+}
+
+/// A dashmap holding every even key below [`KEYS`].
+pub fn prefilled_dashmap() -> dashmap::DashMap<u64, u64> {
+    let map = dashmap::DashMap::new();
+    for k in (0..KEYS).step_by(2) {
+        map.insert(k, k);
+    }
+    map
+}
+
+/// One iteration of the 90% get / 5% insert / 5% remove mix on a Hallows map.
+pub fn hallows_map_mix(map: &ConcurrentMap<u64, u64>) {
+    run(|seed| {
+        let h = map.handle();
+        for (op, k) in ops(seed) {
+            match op {
+                0..90 => {
+                    black_box(h.get(&k));
+                }
+                90..95 => {
+                    h.insert(k, k);
+                }
+                _ => {
+                    h.remove(&k);
+                }
+            }
+        }
+    })
+}
+
+/// One iteration of the same mix on a dashmap.
+pub fn dashmap_mix(map: &dashmap::DashMap<u64, u64>) {
+    run(|seed| {
+        for (op, k) in ops(seed) {
+            match op {
+                0..90 => {
+                    black_box(map.get(&k).map(|v| *v));
+                }
+                90..95 => {
+                    map.insert(k, k);
+                }
+                _ => {
+                    map.remove(&k);
+                }
+            }
+        }
+    })
+}
