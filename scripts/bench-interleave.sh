@@ -12,6 +12,7 @@
 # switched off), on binaries built beforehand; run it under the bench lock, nothing else on the
 # machine.
 set -euo pipefail
+. "$(dirname "$0")/bench-lib.sh"
 reps=9
 args=()
 while [ $# -gt 0 ]; do
@@ -22,9 +23,7 @@ while [ $# -gt 0 ]; do
         *) break ;;
     esac
 done
-case "$reps" in
-    ''|*[!0-9]*|0) echo "error: --reps expects a positive integer, found \`$reps\`" >&2; exit 2 ;;
-esac
+check_reps "$reps"
 [ $# -ge 2 ] || { echo "error: give at least two NAME=BINARY pairs" >&2; exit 2; }
 names=(); bins=()
 for pair in "$@"; do
@@ -38,13 +37,9 @@ results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
 for ((r = 0; r < reps; r++)); do
     for i in "${!bins[@]}"; do
-        if ! "${bins[$i]}" "${args[@]}" >>"$results/out" 2>"$results/err"; then
-            echo "error: ${bins[$i]} failed:" >&2; cat "$results/err" >&2; exit 1
-        fi
-        sed -n 's/.* kernel_cpu_s=\([0-9.]*\).*/\1/p' "$results/err" >>"$results/$i"
+        run_once "${bins[$i]}" "$results/out" "${args[@]}" >>"$results/$i"
     done
 done
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.6f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 first=$(median <"$results/0")
 echo "| binary | median kernel CPU (s) | min (s) | median ratio to ${names[0]} | median per-round ratio |"
 echo "|---|---:|---:|---:|---:|"

@@ -29,6 +29,7 @@
 # building the workspace's), RUSTFLAGS (kept: the PGO flags are appended to it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/bench-lib.sh
 root=$(pwd)
 
 reps=5
@@ -50,9 +51,7 @@ while [ $# -gt 0 ]; do
         *) echo "error: unknown argument \`$1\`; see \`$0 --help\`" >&2; exit 2 ;;
     esac
 done
-case "$reps" in
-    ''|*[!0-9]*|0) echo "error: --reps expects a positive integer, found \`$reps\`" >&2; exit 2 ;;
-esac
+check_reps "$reps"
 
 cargo=${CARGO:-cargo}
 base=${BENCH_TARGET_DIR:-$root/target/bench-pgo}
@@ -168,22 +167,6 @@ variants="plain pgo"
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
 
-run_once() { # run_once BIN OUT_FILE ARGS...: appends stdout to OUT_FILE, prints kernel_cpu_s
-    local bin=$1 out=$2; shift 2
-    local err
-    err=$(mktemp)
-    if ! "$bin" "$@" >>"$out" 2>"$err"; then
-        echo "error: $bin $* failed:" >&2
-        cat "$err" >&2
-        rm -f "$err"
-        return 1
-    fi
-    sed -n 's/.* kernel_cpu_s=\([0-9.]*\).*/\1/p' "$err"
-    rm -f "$err"
-}
-
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.6f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 
 for w in $workloads; do
     echo "bench-pgo: timing $w ($reps reps, evaluation input)" >&2

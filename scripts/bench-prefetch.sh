@@ -30,6 +30,7 @@
 # sized from, for the training runs and the timed runs alike; see examples/src/cache.rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/bench-lib.sh
 root=$(pwd)
 
 reps=5
@@ -51,9 +52,7 @@ while [ $# -gt 0 ]; do
         *) echo "error: unknown argument \`$1\`; see \`$0 --help\`" >&2; exit 2 ;;
     esac
 done
-case "$reps" in
-    ''|*[!0-9]*|0) echo "error: --reps expects a positive integer, found \`$reps\`" >&2; exit 2 ;;
-esac
+check_reps "$reps"
 
 cargo=${CARGO:-cargo}
 base=${BENCH_TARGET_DIR:-$root/target/bench-prefetch}
@@ -126,22 +125,6 @@ else
     fi
 fi
 
-# run_once BIN OUT_FILE ARGS...: runs BIN, appends its stdout to OUT_FILE, prints kernel_s.
-run_once() {
-    local bin=$1 out=$2; shift 2
-    local err
-    err=$(mktemp)
-    if ! "$bin" "$@" >>"$out" 2>"$err"; then
-        echo "error: $bin $* failed:" >&2
-        cat "$err" >&2
-        rm -f "$err"
-        return 1
-    fi
-    sed -n 's/.* kernel_cpu_s=\([0-9.]*\).*/\1/p' "$err"
-    rm -f "$err"
-}
-
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.6f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT

@@ -191,7 +191,6 @@ void copyChainFor(BasicBlock *P, ArrayRef<BasicBlock *> Chain, ValueToValueMapTy
     Phi.removeIncomingValue(P, /*DeletePHIIfEmpty=*/false);
 }
 
-
 /// Most entries of a shared dispatch table (a switch on a wider or sparser condition keeps its
 /// own jump tables).
 constexpr uint64_t MaxTableEntries = 256;
@@ -208,7 +207,7 @@ SmallVector<BasicBlock *, 64> tableTargets(SwitchInst *SI) {
   uint64_t MaxCase = 0;
   for (auto Case : SI->cases()) {
     const APInt &V = Case.getCaseValue()->getValue();
-    if (V.getActiveBits() > 16 || V.getZExtValue() >= MaxTableEntries)
+    if (V.uge(MaxTableEntries))
       return Targets;
     MaxCase = std::max(MaxCase, V.getZExtValue());
   }
@@ -305,7 +304,7 @@ int32_t tableDispatch(ArrayRef<BasicBlock *> Blocks) {
     return 0;
   Function *F = Switches.front()->getFunction();
   Type *CondTy = Switches.front()->getCondition()->getType();
-  for (SwitchInst *SI : Switches) {
+  for (SwitchInst *SI : ArrayRef<SwitchInst *>(Switches).drop_front()) {
     if (SI->getFunction() != F || SI->getCondition()->getType() != CondTy ||
         tableTargets(SI) != Targets)
       return 0;
@@ -400,6 +399,5 @@ int32_t hallows_shim_thread_dispatch(const LLVMBasicBlockRef *ChainRefs, size_t 
   }
   return static_cast<int32_t>(Preds.size());
 }
-
 
 } // extern "C"

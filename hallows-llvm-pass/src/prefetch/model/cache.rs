@@ -132,7 +132,7 @@ impl CacheModel {
 
     /// Measures the last-level and DRAM latencies with dependent-load chases and the
     /// memory-level parallelism with interleaved ones (about 2 s in all). Every figure is the
-    /// [`quiet_ns_per_load`] of chases timed in chunks of [`CALIBRATION_CHUNK_LOADS`] loads: the
+    /// [`quiet_figure`] of chases timed in chunks of [`CALIBRATION_CHUNK_LOADS`] loads: the
     /// clock is wall time, and `cargo hallows profile` often merges while other processes share
     /// the cores, so a chase timed whole counts the time it spent descheduled (on the 2-vCPU
     /// project VM single 0.4 s chases gave DRAM latencies of 93-183 ns on one machine and
@@ -144,7 +144,7 @@ impl CacheModel {
         let llc_bytes = (self.llc_bytes / 2).max(self.l2_bytes * 2);
         let measure = |bytes| {
             let chase = ChaseBuffer::new(bytes, self.line_bytes);
-            quiet_ns_per_load(&chase.chunked_ns_per_load(
+            quiet_figure(&chase.chunked_ns_per_load(
                 1,
                 CALIBRATION_LATENCY_LOADS,
                 CALIBRATION_CHUNK_LOADS,
@@ -164,7 +164,7 @@ impl CacheModel {
                             PARALLELISM_LOADS,
                             CALIBRATION_CHUNK_LOADS,
                         );
-                        (k, quiet_ns_per_load(&chunks))
+                        (k, quiet_figure(&chunks))
                     })
                     .collect();
                 parallelism_from_chases(&timed)
@@ -187,15 +187,15 @@ pub const CALIBRATION_LATENCY_LOADS: u64 = 3 << 20;
 /// against a scheduler time slice (0.75-3 ms), so most chunks run undisturbed even with three
 /// runnable processes per core (4096-load chunks still read 280 ns instead of 210 ns there).
 pub const CALIBRATION_CHUNK_LOADS: u64 = 1024;
-/// Share of a calibration's chunks, the fastest first, that [`quiet_ns_per_load`] takes its
+/// Share of a calibration's chunks, the fastest first, that [`quiet_figure`] takes its
 /// figure at: the lower quartile, so up to three quarters of the chunks may be slowed by other
 /// processes without moving the figure much, while one lucky chunk cannot set it alone.
 pub const QUIET_QUANTILE: f64 = 0.25;
 
-/// The time per load of an undisturbed chunk: the [`QUIET_QUANTILE`] of `chunks` (ns per load
-/// of each separately timed chunk; non-finite or non-positive entries are ignored). 0 when no
-/// chunk is usable.
-pub fn quiet_ns_per_load(chunks: &[f64]) -> f64 {
+/// The figure of an undisturbed measurement: the [`QUIET_QUANTILE`] of `chunks`, each a time of
+/// one separately timed part (ns per load of a calibration chunk, ticks per execution of a
+/// sample delta); non-finite or non-positive entries are ignored. 0 when none is usable.
+pub fn quiet_figure(chunks: &[f64]) -> f64 {
     let mut usable: Vec<f64> = chunks
         .iter()
         .copied()
@@ -302,7 +302,7 @@ impl ChaseBuffer {
 impl ChaseBuffer {
     /// Like [`Self::interleaved_ns_per_load`], but `loads` loads in chunks of `chunk_loads`,
     /// each timed on its own: the ns per load of every chunk, in order (after one untimed
-    /// warm-up pass). Feed them to [`quiet_ns_per_load`].
+    /// warm-up pass). Feed them to [`quiet_figure`].
     pub fn chunked_ns_per_load(&self, chases: usize, loads: u64, chunk_loads: u64) -> Vec<f64> {
         let k = chases.clamp(1, MAX_PARALLEL_CHASES);
         let mut at = [0usize; MAX_PARALLEL_CHASES];
@@ -351,7 +351,7 @@ mod tests {
         for (i, c) in chunks.iter_mut().enumerate() {
             *c *= [7.0, 3.0, 2.0, 1.0, 1.0][i % 5];
         }
-        let quiet = quiet_ns_per_load(&chunks);
+        let quiet = quiet_figure(&chunks);
         assert!((95.0..=104.0).contains(&quiet), "{quiet}");
         let mut sorted = chunks.clone();
         sorted.sort_by(f64::total_cmp);
@@ -362,10 +362,10 @@ mod tests {
         );
         // The lower quartile, not the minimum: one lucky chunk does not set it.
         let lucky = [10.0, 100.0, 100.0, 100.0, 100.0];
-        assert_eq!(quiet_ns_per_load(&lucky), 100.0);
+        assert_eq!(quiet_figure(&lucky), 100.0);
         // Unusable entries are ignored; nothing usable gives 0.
-        assert_eq!(quiet_ns_per_load(&[f64::NAN, 0.0, 80.0, -1.0]), 80.0);
-        assert_eq!(quiet_ns_per_load(&[]), 0.0);
+        assert_eq!(quiet_figure(&[f64::NAN, 0.0, 80.0, -1.0]), 80.0);
+        assert_eq!(quiet_figure(&[]), 0.0);
     }
 
     #[test]

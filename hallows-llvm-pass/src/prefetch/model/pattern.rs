@@ -13,7 +13,7 @@
 //! capacity `C` with probability `min(1, C/F)`; constant strides shorter than the hardware
 //! stride prefetcher's reach are treated as covered by it.
 
-use super::cache::{CacheModel, QUIET_QUANTILE};
+use super::cache::{quiet_figure, CacheModel};
 use super::raw::Sample;
 
 /// Longest stride in bytes the hardware stride prefetchers follow (Intel 64 and IA-32
@@ -276,7 +276,7 @@ pub fn estimate_site(
 }
 
 /// Time per execution between consecutive samples, in cycle-counter ticks: the lower
-/// quartile ([`QUIET_QUANTILE`]) of the per-delta figures. The cycle counter runs while the
+/// quartile of the per-delta figures ([`quiet_figure`]). The cycle counter runs while the
 /// process is descheduled, and `cargo hallows profile` often trains while builds share the
 /// cores, so some deltas (about 1 ms each in the examples' training runs, against time slices
 /// of 3 ms and more) count time the loop did not run; those are the slow ones, and the lower
@@ -285,7 +285,7 @@ pub fn estimate_site(
 /// to the faster phases, which gives a longer prefetch distance, the safer error (see
 /// `distance.rs`).
 pub fn ticks_per_execution(samples: &[Sample], period: u32) -> Option<f64> {
-    let mut per: Vec<f64> = samples
+    let per: Vec<f64> = samples
         .windows(2)
         .filter(|w| w[1].tsc > w[0].tsc)
         .map(|w| (w[1].tsc - w[0].tsc) as f64 / f64::from(period.max(1)))
@@ -293,8 +293,7 @@ pub fn ticks_per_execution(samples: &[Sample], period: u32) -> Option<f64> {
     if per.len() < MIN_DELTAS {
         return None;
     }
-    per.sort_by(f64::total_cmp);
-    Some(per[((per.len() - 1) as f64 * QUIET_QUANTILE).round() as usize])
+    Some(quiet_figure(&per))
 }
 
 /// Probability that a uniformly spread access over `footprint` bytes misses a cache of
