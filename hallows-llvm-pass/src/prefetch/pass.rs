@@ -163,9 +163,9 @@ fn gather_candidate(
     if !chain.clamps.iter().all(|(_, b)| outside_inner(b.limit)) {
         return None;
     }
-    // SAFETY: the phi is a live integer or pointer value.
     let is_i64 = |v: ll::Value| {
         ll::is_small_int(ll::type_of(v))
+            // SAFETY: `v` is a live value of integer type (checked just before).
             && unsafe { llvm_sys::core::LLVMGetIntTypeWidth(ll::type_of(v)) } == 64
     };
     // (start, end limit of the window, the entry gep for a pointer)
@@ -198,18 +198,12 @@ fn gather_candidate(
         return None;
     }
     // Every load of the chain not fed by another must read the window's element through the
-    // induction variable: `load iv` for a pointer, `gep T, base, iv` for an index.
+    // induction variable: `load iv` for a pointer (for an index, `indexes_window` checked
+    // `gep T, base, iv`).
     let loads = chain::window_loads(chain);
-    let direct = !loads.is_empty()
-        && loads.iter().all(|&load| {
-            let ptr = ll::load_pointer(load);
-            if iv.pointer {
-                ptr == iv.phi
-            } else {
-                true // checked by `indexes_window` above
-            }
-        });
-    if !direct {
+    if loads.is_empty()
+        || (iv.pointer && !loads.iter().all(|&load| ll::load_pointer(load) == iv.phi))
+    {
         return None;
     }
     // The exit limit, and a check on it before the loop. The window must also be known not
