@@ -27,7 +27,9 @@
 # use instead of building the workspace's), HALLOWS_TRAIN_ARGS (training-run arguments, split on
 # spaces), HALLOWS_EXAMPLES_PREFETCH_DISTANCE (overrides the hand-tuned distances; see
 # examples/src/prefetch.rs), HALLOWS_EXAMPLES_LLC_BYTES (the cache size the default inputs are
-# sized from, for the training runs and the timed runs alike; see examples/src/cache.rs).
+# sized from, for the training runs and the timed runs alike; see examples/src/cache.rs; it
+# also becomes HALLOWS_PREFETCH_LLC_BYTES, the last-level size of the profiles' cache model,
+# unless that is set: see hallows-llvm-pass/src/prefetch/model/cache.rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/bench-lib.sh
@@ -55,6 +57,10 @@ done
 check_reps "$reps"
 
 cargo=${CARGO:-cargo}
+# The cache the inputs are sized for is the one the training runs' profiles should model.
+if [ -n "${HALLOWS_EXAMPLES_LLC_BYTES:-}" ] && [ -z "${HALLOWS_PREFETCH_LLC_BYTES:-}" ]; then
+    export HALLOWS_PREFETCH_LLC_BYTES=$HALLOWS_EXAMPLES_LLC_BYTES
+fi
 base=${BENCH_TARGET_DIR:-$root/target/bench-prefetch}
 mkdir -p "$base"
 log=$base/build.log

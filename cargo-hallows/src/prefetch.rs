@@ -92,7 +92,8 @@ pub fn merge_dir(raw_dir: &Path, profiles: &Path) -> Result<Merged> {
             files.len()
         );
     }
-    let profile = merge(&raws, CacheModel::this_machine().calibrate());
+    let machine = CacheModel::this_machine_from_env().map_err(|e| anyhow::anyhow!(e))?;
+    let profile = merge(&raws, machine.calibrate());
     let text = profile.to_text();
     let path = profiles.join(format!(
         "{}.{PREFETCH_EXTENSION}",

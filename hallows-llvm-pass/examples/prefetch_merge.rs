@@ -58,7 +58,13 @@ fn main() -> ExitCode {
     if let MemorySampling::Unavailable(why) = probe() {
         eprintln!("prefetch_merge: {why}");
     }
-    let mut machine = CacheModel::this_machine();
+    let mut machine = match CacheModel::this_machine_from_env() {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     if calibrate {
         machine = machine.calibrate();
     }

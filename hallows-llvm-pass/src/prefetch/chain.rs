@@ -461,6 +461,15 @@ fn gep_element_size(gep: Value) -> Option<u64> {
     }
 }
 
+/// `(base, index)` of `gep T, base, index` when `T` is `size` bytes: a pointer `index`
+/// elements into `base`.
+pub fn gep_base_index(ptr: Value, size: i64) -> Option<(Value, Value)> {
+    let ok = ll::opcode(ptr) == Some(LLVMOpcode::LLVMGetElementPtr)
+        && ll::num_operands(ptr) == 2
+        && gep_element_size(ptr).is_some_and(|s| i64::try_from(s) == Ok(size));
+    ok.then(|| (ll::operand(ptr, 0), ll::operand(ptr, 1)))
+}
+
 /// The loads of `chain` whose address does not come from another chain load.
 pub fn window_loads(chain: &Chain) -> Vec<Value> {
     chain

@@ -196,6 +196,43 @@ pub fn decide(shape: &ShapeKind, profile: ProfileView<'_>, l: &LoopContext) -> D
     }
 }
 
+/// Most elements of a short inner loop's entry prefetched from the outer loop (a gather, see
+/// [`decide_gather`]): each costs a cloned load and a prefetch per outer iteration.
+pub const MAX_GATHER: u32 = 16;
+
+/// Elements of each entry a gather prefetches: the profiled average iterations per entry,
+/// rounded up, at most [`MAX_GATHER`]; `None` when entries average less than one.
+pub fn gather_count(trip: f64) -> Option<u32> {
+    (trip.is_finite() && trip >= 1.0).then(|| trip.ceil().min(f64::from(MAX_GATHER)) as u32)
+}
+
+/// Whether and how far ahead (in outer iterations) to prefetch the first `count` elements of
+/// a short inner loop's entry from the outer loop: the site's misses move to the outer loop,
+/// `count` of them per outer iteration, whose body now also holds `count` copies of the inner
+/// chain (`inner_body` instructions each). `outer_iter_ns` is the outer loop's profiled time
+/// per iteration; `outer` describes the outer loop (its stall is replaced).
+pub fn decide_gather(
+    p: &SiteProfile,
+    outer_iter_ns: Option<f64>,
+    count: u32,
+    inner_body: u32,
+    outer: &LoopContext,
+) -> Decision {
+    let profile = SiteProfile {
+        entries: 0,
+        iter_ns: outer_iter_ns,
+        ..p.clone()
+    };
+    let ctx = LoopContext {
+        body_instructions: outer
+            .body_instructions
+            .saturating_add(count.saturating_mul(inner_body)),
+        stall_ns: f64::from(count) * p.miss_rate * p.miss_latency_ns,
+        ..*outer
+    };
+    decide(&ShapeKind::Indirect, ProfileView::Site(&profile), &ctx)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -402,6 +439,59 @@ mod tests {
         };
         assert!(matches!(
             decide(&ShapeKind::Indirect, ProfileView::None, &short),
+            Decision::Skip(_)
+        ));
+    }
+    #[test]
+    fn gathers_cover_the_average_entry_up_to_a_cap() {
+        assert_eq!(gather_count(7.9), Some(8));
+        assert_eq!(gather_count(8.0), Some(8));
+        assert_eq!(gather_count(1.0), Some(1));
+        assert_eq!(gather_count(300.0), Some(MAX_GATHER));
+        assert_eq!(gather_count(0.4), None);
+        assert_eq!(gather_count(f64::NAN), None);
+    }
+
+    #[test]
+    fn a_short_inner_loop_is_prefetched_from_its_outer_loop() {
+        // BFS's edge loop: 8 edges per vertex, 0.9 of them missing at 150 ns. In its own loop
+        // the trip count is too small.
+        let parent = SiteProfile {
+            miss_latency_ns: 150.0,
+            ..site(8_000_000, 0.9, 20.0, 1_000_000)
+        };
+        assert!(matches!(
+            decide(&ShapeKind::Indirect, ProfileView::Site(&parent), &ctx()),
+            Decision::Skip(ref r) if r.starts_with("tiny trip count")
+        ));
+        // From the outer loop (120 ns per vertex measured, 40 instructions, 15 per edge): the
+        // stall of 8 misses exceeds the measured time, so the static floor counts: 160
+        // instructions are 26.7 ns, 6 vertices cover 150 ns; 30 outstanding misses need
+        // ceil(30 / 7.2) = 5.
+        let outer = LoopContext {
+            body_instructions: 40,
+            memory_parallelism: 30.0,
+            ..ctx()
+        };
+        match decide_gather(&parent, Some(120.0), 8, 15, &outer) {
+            Decision::Insert {
+                distance, reason, ..
+            } => {
+                assert_eq!(distance, 6);
+                assert!(
+                    reason.contains("latency 6, memory parallelism 5"),
+                    "{reason}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // An outer loop that is unbounded cannot clamp its look-ahead: skipped.
+        let unbounded = LoopContext {
+            bounded: false,
+            ..outer
+        };
+        assert!(matches!(
+            decide_gather(&parent, Some(120.0), 8, 15, &unbounded),
             Decision::Skip(_)
         ));
     }

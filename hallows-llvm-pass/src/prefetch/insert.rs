@@ -448,6 +448,178 @@ fn insert_recurrence(
     ll::dispose_builder(b);
 }
 
+/// Clones `insts` before the builder's position with `map` applied to their operands, clamping
+/// every clone that `clamps` names to its bounds; records each (clamped) clone in `map`.
+fn clone_clamped(
+    b: LLVMBuilderRef,
+    limits: &Limits<'_>,
+    module: LLVMModuleRef,
+    insts: &[Value],
+    clamps: &[(Value, Bound)],
+    map: &mut HashMap<Value, Value>,
+) {
+    for &inst in insts {
+        // SAFETY: `inst` is a live instruction; the clone is new, unattached, and inserted at
+        // once into the live function at the builder's position; operand indices are in range.
+        let clone = unsafe {
+            let c = LLVMInstructionClone(inst);
+            for i in 0..ll::num_operands(c) {
+                if let Some(&n) = map.get(&LLVMGetOperand(c, i)) {
+                    LLVMSetOperand(c, i, n);
+                }
+            }
+            let n = ll::c_name(&format!("{}.ahead", ll::name(inst)));
+            LLVMInsertIntoBuilderWithName(b, c, n.as_ptr());
+            hallows_pf_drop_poison(c);
+            c
+        };
+        let bounds: Vec<Bound> = clamps
+            .iter()
+            .filter(|(v, _)| *v == inst)
+            .map(|(_, bd)| *bd)
+            .collect();
+        let out = if bounds.is_empty() {
+            clone
+        } else {
+            clamp_int(b, limits, module, clone, &bounds, &ll::name(inst))
+        };
+        map.insert(inst, out);
+    }
+}
+
+/// The plan's chain cloned `d` iterations ahead (each induction variable advanced by the
+/// clamped distance, or a window's by its own clamp): the map from original to cloned values.
+fn clone_ahead(
+    b: LLVMBuilderRef,
+    limits: &Limits<'_>,
+    module: LLVMModuleRef,
+    plan: &Plan<'_>,
+) -> HashMap<Value, Value> {
+    let mut map: HashMap<Value, Value> = HashMap::new();
+    match &plan.window {
+        Some(w) => {
+            let last = window_last(module, w);
+            map.insert(w.iv.phi, window_ahead(b, module, w, plan.distance, last));
+        }
+        None => {
+            let d = clamped_distance(b, limits, module, plan);
+            for iv in &plan.chain_inductions {
+                map.insert(iv.phi, ahead(b, iv, d));
+            }
+        }
+    }
+    clone_clamped(
+        b,
+        limits,
+        module,
+        &plan.chain.insts,
+        &plan.chain.clamps,
+        &mut map,
+    );
+    map
+}
+
+/// A short inner loop's accesses prefetched from the outer loop (see `GatherPlan`).
+pub struct Gather<'a> {
+    /// The outer-loop plan: its chain computes the inner loop's start index `d` outer
+    /// iterations ahead; `at` is the terminator of the inner loop's only entry block.
+    pub outer: Plan<'a>,
+    /// What to do with that start.
+    pub plan: GatherPlan<'a>,
+}
+
+/// The inner loop's side of a [`Gather`]: its induction variable walks elements
+/// `start..end` of a range `[0, len)` that a check before the loop bounds (`end <= len -
+/// minus`). For the entry `d` outer iterations ahead, the first `count` elements of its window
+/// are each clamped to the range's last element (`min(start' + k, len - minus - 1)`, so every
+/// cloned load reads an element of the checked range, and the loop being entered here reads
+/// at least one of them, so the range is not empty), the inner chain is cloned on each and its
+/// address prefetched.
+pub struct GatherPlan<'a> {
+    /// The start index (`i64`) of the window, computed in the outer loop by `outer.chain`.
+    pub start: Value,
+    /// For a pointer induction variable, its entry value `gep T, base, start` (cloned with the
+    /// clamped index in place of `start`); `None` for an `i64` index counting from `start`.
+    pub entry_gep: Option<Value>,
+    /// The induction variable's header phi.
+    pub iv: Value,
+    /// Checked length of the range and what the check subtracts.
+    pub len: Value,
+    /// `end <= len - minus`.
+    pub minus: i64,
+    /// The inner chain: address computation from `iv` (loads included), with its clamps.
+    pub chain: &'a Chain,
+    /// Elements of the entry prefetched.
+    pub count: u32,
+}
+
+/// Inserts a [`Gather`]: before `outer.at`, the outer chain `d` outer iterations ahead, then
+/// `count` clamped copies of the inner chain and their prefetches.
+pub fn insert_gather(module: LLVMModuleRef, g: &Gather<'_>) {
+    let (outer, plan) = (&g.outer, &g.plan);
+    let b = ll::builder_before(outer.at);
+    let limits = Limits {
+        at: b,
+        hoisted: outer.hoist_before.map(ll::builder_before),
+        loop_blocks: outer.loop_blocks,
+    };
+    let map = clone_ahead(b, &limits, module, outer);
+    let start = map.get(&plan.start).copied().unwrap_or(plan.start);
+    // SAFETY: (whole block) the builder is positioned before the entry block's terminator,
+    // which `len` (on the entry path's checks) and every clone dominate; operands have the
+    // types the builders and intrinsics expect (`i64`).
+    unsafe {
+        let ctx = LLVMGetTypeContext(ll::type_of(plan.start));
+        let i64t = LLVMInt64TypeInContext(ctx);
+        let mut ty = i64t;
+        let usub_sat = intrinsic(module, "llvm.usub.sat", std::slice::from_mut(&mut ty));
+        let mut ty = i64t;
+        let umin = intrinsic(module, "llvm.umin", std::slice::from_mut(&mut ty));
+        let base = ll::name(plan.iv);
+        let len_name = ll::c_name(&format!("{base}.range.len"));
+        let len = LLVMBuildZExtOrBitCast(b, plan.len, i64t, len_name.as_ptr());
+        let last = call(
+            b,
+            usub_sat,
+            &mut [len, const_of(i64t, plan.minus.saturating_add(1))],
+            &format!("{base}.range.last"),
+        );
+        for k in 0..plan.count {
+            let raw = if k == 0 {
+                start
+            } else {
+                let n = ll::c_name(&format!("{base}.gather"));
+                LLVMBuildAdd(b, start, const_of(i64t, i64::from(k)), n.as_ptr())
+            };
+            let index = call(b, umin, &mut [raw, last], &format!("{base}.gather.index"));
+            let mut inner: HashMap<Value, Value> = HashMap::new();
+            let iv_value = match plan.entry_gep {
+                Some(gep) => {
+                    inner.insert(plan.start, index);
+                    clone_all(b, &[gep], &mut inner).unwrap_or(gep)
+                }
+                None => index,
+            };
+            let mut inner = HashMap::from([(plan.iv, iv_value)]);
+            clone_clamped(
+                b,
+                &limits,
+                module,
+                &plan.chain.insts,
+                &plan.chain.clamps,
+                &mut inner,
+            );
+            let ptr = outer.address;
+            let addr = inner.get(&ptr).copied().unwrap_or(ptr);
+            prefetch(b, module, addr);
+        }
+    }
+    ll::dispose_builder(b);
+    if let Some(h) = limits.hoisted {
+        ll::dispose_builder(h);
+    }
+}
+
 /// Inserts the clone and the prefetch before `plan.at`.
 ///
 /// `shared` keeps the look-ahead copies of recurrences already started in this function, so
@@ -463,48 +635,7 @@ pub fn insert(module: LLVMModuleRef, plan: &Plan<'_>, shared: &mut HashMap<Value
         hoisted: plan.hoist_before.map(ll::builder_before),
         loop_blocks: plan.loop_blocks,
     };
-    let mut map: HashMap<Value, Value> = HashMap::new();
-    match &plan.window {
-        Some(w) => {
-            let last = window_last(module, w);
-            map.insert(w.iv.phi, window_ahead(b, module, w, plan.distance, last));
-        }
-        None => {
-            let d = clamped_distance(b, &limits, module, plan);
-            for iv in &plan.chain_inductions {
-                map.insert(iv.phi, ahead(b, iv, d));
-            }
-        }
-    }
-    for &inst in &plan.chain.insts {
-        // SAFETY: `inst` is a live instruction; the clone is new, unattached, and inserted at
-        // once into the live function at the builder's position; operand indices are in range.
-        let clone = unsafe {
-            let c = LLVMInstructionClone(inst);
-            for i in 0..ll::num_operands(c) {
-                if let Some(&n) = map.get(&LLVMGetOperand(c, i)) {
-                    LLVMSetOperand(c, i, n);
-                }
-            }
-            let n = ll::c_name(&format!("{}.ahead", ll::name(inst)));
-            LLVMInsertIntoBuilderWithName(b, c, n.as_ptr());
-            hallows_pf_drop_poison(c);
-            c
-        };
-        let bounds: Vec<Bound> = plan
-            .chain
-            .clamps
-            .iter()
-            .filter(|(v, _)| *v == inst)
-            .map(|(_, bd)| *bd)
-            .collect();
-        let out = if bounds.is_empty() {
-            clone
-        } else {
-            clamp_int(b, &limits, module, clone, &bounds, &ll::name(inst))
-        };
-        map.insert(inst, out);
-    }
+    let mut map = clone_ahead(b, &limits, module, plan);
     if let Some(e) = &plan.entry {
         let cloned_start = map.get(&e.start).copied().unwrap_or(e.start);
         map.insert(e.phi, cloned_start);
@@ -513,22 +644,7 @@ pub fn insert(module: LLVMModuleRef, plan: &Plan<'_>, shared: &mut HashMap<Value
     }
     let ptr = plan.address;
     let addr = map.get(&ptr).copied().unwrap_or(ptr);
-    let mut pty = ll::type_of(addr);
-    let prefetch = intrinsic(module, "llvm.prefetch", std::slice::from_mut(&mut pty));
-    // SAFETY: `pty` is a live type of the module's context.
-    let i32t = unsafe { LLVMInt32TypeInContext(LLVMGetTypeContext(pty)) };
-    // llvm.prefetch(address, rw = 0 (read), locality = 3 (keep in all levels), cache = 1 (data)).
-    call(
-        b,
-        prefetch,
-        &mut [
-            addr,
-            const_of(i32t, 0),
-            const_of(i32t, 3),
-            const_of(i32t, 1),
-        ],
-        "",
-    );
+    prefetch(b, module, addr);
     ll::dispose_builder(b);
     if let Some(h) = limits.hoisted {
         ll::dispose_builder(h);

@@ -10,9 +10,10 @@ use serde_json::json;
 
 use super::chain::{self, Shape};
 use super::decide::{
-    decide, Decision, LoopContext, ProfileView, ShapeKind, MAX_OVERLAPPED_MISSES, MISS_THRESHOLD,
+    decide, decide_gather, gather_count, Decision, LoopContext, ProfileView, ShapeKind,
+    MAX_OVERLAPPED_MISSES, MISS_THRESHOLD,
 };
-use super::insert::{self, EntryPlan, Plan, WindowPlan};
+use super::insert::{self, EntryPlan, Gather, GatherPlan, Plan, WindowPlan};
 use super::ll;
 use super::loops::{self, FunctionLoopViews};
 use super::model::pattern::AddressPattern;
@@ -105,6 +106,172 @@ fn window_plan<'p>(
         start: first.start,
         lens: windows.iter().map(|w| (w.len, w.minus)).collect(),
         at: ll::terminator(pred),
+    })
+}
+
+/// A short inner loop's indirect access, prefetchable from the outer loop for the entry `d`
+/// outer iterations ahead (see `insert::GatherPlan`).
+struct GatherCandidate {
+    outer: usize,
+    /// The inner loop's window start, computed in the outer loop.
+    start: ll::Value,
+    /// Its cloneable chain in the outer loop.
+    chain: chain::Chain,
+    entry_gep: Option<ll::Value>,
+    iv: ll::Value,
+    len: ll::Value,
+    minus: i64,
+    at: ll::Value,
+    inductions: Vec<(loops::Induction, Vec<loops::Bound>)>,
+    bounded: bool,
+}
+
+/// Whether the inner loop of `loop_index` walks a checked range's window whose start the outer
+/// loop computes ahead, with `chain` (the site's address in its loop) reading the window's
+/// elements through its induction variable: the CSR loop of a BFS (`parent[col[e]]` for `e`
+/// in `row_start[u]..row_start[u + 1]`, `u` from the work queue), where the rows are visited
+/// in no order a look-ahead across the row's end could follow. Ainsworth & Jones (CGO 2017,
+/// their Graph500 scheme) prefetch such an access from the outer loop for a vertex `d`
+/// entries ahead; this finds the pieces: the induction variable's entry value `start` (an
+/// `i64` index, or `gep T, base, start` for a pointer walking `T`s of `base`), the exit limit
+/// `end` (or `gep T, base, end`), and a check `end <= len - minus` on the only entry path.
+fn gather_candidate(
+    views: &FunctionLoopViews,
+    facts: &crate::shim::FunctionLoops<'_>,
+    loop_index: usize,
+    shape: &Shape,
+    chain: &chain::Chain,
+) -> Option<GatherCandidate> {
+    if !matches!(shape, Shape::Indirect { .. }) {
+        return None;
+    }
+    let parent = facts.loops[loop_index].parent?;
+    let inner = &views.loops[loop_index];
+    let outer = &views.loops[parent];
+    let [i] = chain.inductions.as_slice() else {
+        return None;
+    };
+    let (iv, latch_bounds) = &inner.inductions[*i];
+    let pred = views.single_entry_within(inner, outer)?;
+    let (path, path_facts) = views.path_facts(outer, pred);
+    let &(entry, _) = ll::phi_incoming(iv.phi).iter().find(|(_, b)| *b == pred)?;
+    let outside_outer =
+        |v: ll::Value| ll::opcode(v).is_none_or(|_| !outer.blocks.contains(&ll::block_of(v)));
+    let outside_inner =
+        |v: ll::Value| ll::opcode(v).is_none_or(|_| !inner.blocks.contains(&ll::block_of(v)));
+    // The clamps of the inner chain are rebuilt in the outer loop: their limits must be there.
+    if !chain.clamps.iter().all(|(_, b)| outside_inner(b.limit)) {
+        return None;
+    }
+    let is_i64 = |v: ll::Value| {
+        ll::is_small_int(ll::type_of(v))
+            // SAFETY: `v` is a live value of integer type (checked just before).
+            && unsafe { llvm_sys::core::LLVMGetIntTypeWidth(ll::type_of(v)) } == 64
+    };
+    // (start, end limit of the window, the entry gep for a pointer)
+    let (start, entry_gep, end_of) = if iv.pointer {
+        let base = chain::gep_base_index(entry, iv.step)?;
+        if !outside_outer(base.0) {
+            return None;
+        }
+        let end_of = move |limit: ll::Value| {
+            chain::gep_base_index(limit, iv.step)
+                .filter(|(b, _)| *b == base.0)
+                .map(|(_, idx)| idx)
+        };
+        (
+            base.1,
+            Some(entry),
+            Box::new(end_of) as Box<dyn Fn(ll::Value) -> Option<ll::Value>>,
+        )
+    } else {
+        if !is_i64(iv.phi) || iv.step != 1 || !chain::indexes_window(chain, inner, iv.phi, None) {
+            return None;
+        }
+        (
+            entry,
+            None,
+            Box::new(Some) as Box<dyn Fn(ll::Value) -> Option<ll::Value>>,
+        )
+    };
+    if !is_i64(start) {
+        return None;
+    }
+    // Every load of the chain not fed by another must read the window's element through the
+    // induction variable: `load iv` for a pointer (for an index, `indexes_window` checked
+    // `gep T, base, iv`).
+    let loads = chain::window_loads(chain);
+    if loads.is_empty()
+        || (iv.pointer && !loads.iter().all(|&load| ll::load_pointer(load) == iv.phi))
+    {
+        return None;
+    }
+    // The exit limit, and a check on it before the loop. The window must also be known not
+    // to be empty there (`start < end`, or `start <= end` and `start != end`): then
+    // `len - minus >= end >= 1`, so the clamp's last element lies inside the checked range.
+    let same = |a: ll::Value, b: ll::Value| loops::strip_ext(a) == loops::strip_ext(b);
+    let nonempty = |end: ll::Value| {
+        let mut le = false;
+        let mut ne = false;
+        for (fact, _) in &path_facts {
+            match *fact {
+                loops::Fact::Upper { value, bound }
+                    if same(value, start) && same(bound.limit, end) =>
+                {
+                    if bound.minus >= 1 {
+                        return true;
+                    }
+                    le |= bound.minus == 0;
+                }
+                loops::Fact::NotEqual(a, b)
+                    if (same(a, start) && same(b, end)) || (same(a, end) && same(b, start)) =>
+                {
+                    ne = true
+                }
+                _ => {}
+            }
+        }
+        le && ne
+    };
+    let (len, minus) = latch_bounds.iter().find_map(|bound| {
+        let end = end_of(bound.limit)?;
+        if !nonempty(end) {
+            return None;
+        }
+        path_facts.iter().find_map(|(fact, _)| match *fact {
+            loops::Fact::Upper { value, bound: b }
+                if same(value, end) && b.minus >= 0 && ll::is_small_int(ll::type_of(b.limit)) =>
+            {
+                Some((b.limit, b.minus))
+            }
+            _ => None,
+        })
+    })?;
+    let (shape, start_chain) = chain::analyse_value(start, outer, &path, &path_facts);
+    if !matches!(shape, Shape::Indirect { .. } | Shape::Strided) {
+        return None;
+    }
+    let mut inductions = Vec::new();
+    let mut bounded = false;
+    for (oiv, ob) in &outer.inductions {
+        bounded |= !ob.is_empty();
+        let mut bounds = ob.clone();
+        bounds.extend(loops::path_bounds(oiv, &path_facts));
+        if !bounds.is_empty() {
+            inductions.push((*oiv, bounds));
+        }
+    }
+    Some(GatherCandidate {
+        outer: parent,
+        start,
+        chain: start_chain,
+        entry_gep,
+        iv: iv.phi,
+        len,
+        minus,
+        at: ll::terminator(pred),
+        inductions,
+        bounded,
     })
 }
 
@@ -277,8 +444,30 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
                 })
             })
             .collect();
+        // Short inner loops whose indirect accesses can be prefetched from the outer loop.
+        let gather_candidates: Vec<Option<GatherCandidate>> = analysed
+            .iter()
+            .map(|(site, shape, chain, ..)| {
+                gather_candidate(&views, &facts, site.loop_index, shape, chain)
+            })
+            .collect();
+        let outer_iter_ns = |outer: usize| {
+            let mut t: Vec<f64> = analysed
+                .iter()
+                .filter(|(s, ..)| s.loop_index == outer)
+                .filter_map(|(s, ..)| match prof_of(s.id) {
+                    ProfileView::Site(p) => p.iter_ns,
+                    _ => None,
+                })
+                .collect();
+            t.sort_by(f64::total_cmp);
+            t.get(t.len() / 2).copied()
+        };
+        let mut gathers = Vec::new();
         let mut plans = Vec::new();
-        for ((site, shape, chain, inductions, bounded), entry) in analysed.iter().zip(&entries) {
+        for (((site, shape, chain, inductions, bounded), entry), gather) in
+            analysed.iter().zip(&entries).zip(&gather_candidates)
+        {
             let l = &views.loops[site.loop_index];
             let mut ctx = LoopContext {
                 bounded: *bounded,
@@ -406,6 +595,74 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
                 }
                 decision = Decision::Skip(why.clone());
             }
+            let tiny = |p: &SiteProfile| {
+                p.trip_count()
+                    .filter(|t| *t < super::model::distance::MIN_TRIP_COUNT)
+            };
+            if let (Decision::Skip(why), Some(g), ProfileView::Site(p)) = (&decision, gather, pv) {
+                if let Some(count) = tiny(p).and_then(gather_count) {
+                    let outer = &views.loops[g.outer];
+                    let octx = LoopContext {
+                        bounded: g.bounded,
+                        body_instructions: outer.body_instructions,
+                        constant_trip: outer.constant_trip,
+                        stall_ns: 0.0,
+                        memory_parallelism,
+                    };
+                    if let Decision::Insert {
+                        distance,
+                        iter_ns,
+                        reason,
+                    } =
+                        decide_gather(p, outer_iter_ns(g.outer), count, l.body_instructions, &octx)
+                    {
+                        data["gather"] = json!(count);
+                        data["distance"] = json!(distance);
+                        data["iter_ns"] = json!(iter_ns);
+                        report.push(
+                            &symbol,
+                            "inserted",
+                            format!(
+                                "{} in a nested loop (in its loop: {why}); the first {count} elements of the inner-loop entry {distance} outer iterations ahead are prefetched from the outer loop, each index clamped to the checked range: {reason}",
+                                shape.label()
+                            ),
+                            data,
+                        );
+                        gathers.push(Gather {
+                            outer: Plan {
+                                at: g.at,
+                                address: ll::load_pointer(site.load),
+                                entry: None,
+                                chain: &g.chain,
+                                inductions: g.inductions.clone(),
+                                chain_inductions: g
+                                    .chain
+                                    .inductions
+                                    .iter()
+                                    .map(|&i| outer.inductions[i].0)
+                                    .collect(),
+                                distance,
+                                hoist_before: outer.preheader.map(ll::terminator),
+                                loop_blocks: &outer.blocks,
+                                header: outer.header,
+                                latch: outer.latch,
+                                entry_preds: Vec::new(),
+                                window: None,
+                            },
+                            plan: GatherPlan {
+                                start: g.start,
+                                entry_gep: g.entry_gep,
+                                iv: g.iv,
+                                len: g.len,
+                                minus: g.minus,
+                                chain,
+                                count,
+                            },
+                        });
+                        continue;
+                    }
+                }
+            }
             match decision {
                 Decision::Insert {
                     distance,
@@ -458,13 +715,16 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
                 Decision::Skip(reason) => report.push(&symbol, "skipped", reason, data),
             }
         }
-        if !plans.is_empty() {
+        if !plans.is_empty() || !gathers.is_empty() {
             // SAFETY: the raw module of the live module view; `insert` only adds instructions
             // to functions of this module.
             let raw_module = unsafe { llvm_sys::core::LLVMGetGlobalParent(raw) };
             let mut shared = HashMap::new();
             for plan in &plans {
                 insert::insert(raw_module, plan, &mut shared);
+            }
+            for g in &gathers {
+                insert::insert_gather(raw_module, g);
             }
             analyses.invalidate(function);
             changed = true;

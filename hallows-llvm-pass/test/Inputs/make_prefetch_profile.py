@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes prefetch.profile and prefetch-corrupt.profile for prefetch-profile.ll and
-prefetch-profile-corrupt.ll, in the merged-profile format of src/prefetch/model/profile.rs
+prefetch-profile-corrupt.ll, and prefetch-gather.profile for prefetch-nested-gather.ll, in the merged-profile format of src/prefetch/model/profile.rs
 (FNV-1a 64 checksum on the `end` line). Site ids are those hallows-prefetch prints for the
 test's functions (HALLOWS_REPORT_STDERR=1); re-run this after changing the test IR."""
 import os
@@ -23,15 +23,39 @@ SITES = [
     (0x1111111111111111, "stale", 1000000, 10, "irregular", 1073741824, "5.0000", "0.9000", "100.000"),
 ]
 
-body = "hallows-prefetch-profile 1\n"
-body += "machine line=64 l1d=32768 l2=1048576 llc=33554432 llc_ns=15.000 dram_ns=100.000 mlp=16.00\n"
-body += "runs 1\n"
-for sid, fn, execs, entries, pattern, footprint, iter_ns, miss, miss_ns in sorted(SITES):
-    body += (f"site {sid:016x} fn={fnv1a(fn.encode()):016x} execs={execs} entries={entries} "
-             f"pattern={pattern} footprint={footprint} iter_ns={iter_ns} miss={miss} miss_ns={miss_ns}\n")
-text = body + f"end {len(SITES)} {fnv1a(body.encode()):016x}\n"
+# prefetch-nested-gather.ll: BFS's vertex loop (queue, both row_start loads: hits) and its
+# edge loop (col: hits; parent: misses, 8 edges per vertex).
+# Site ids as printed by the pass for prefetch-nested-gather.ll.
+GATHER_SITES = [
+    (0x13aab24bc03b1020, "bfs", 1000000, 1, "stride:+4", 4194304, "120.0000", "0.0200", "13.000"),
+    (0x08ee35ec1b0948d1, "bfs", 1000000, 1, "irregular", 4194304, "120.0000", "0.0500", "13.000"),
+    (0xfe31b98c75d78182, "bfs", 1000000, 1, "irregular", 4194304, "120.0000", "0.0500", "13.000"),
+    (0xf3753d2cd0a5ba33, "bfs", 8000000, 1000000, "irregular", 33554432, "15.0000", "0.0500", "13.000"),
+    (0xe8b8c0cd2b73f2e4, "bfs", 8000000, 1000000, "irregular", 1073741824, "20.0000", "0.9000", "150.000"),
+    # @bfs_unchecked: the same figures.
+    (0x574ffb5bb9309c7d, "bfs_unchecked", 1000000, 1, "stride:+4", 4194304, "120.0000", "0.0200", "13.000"),
+    (0x620c77bb5e6263cc, "bfs_unchecked", 1000000, 1, "irregular", 4194304, "120.0000", "0.0500", "13.000"),
+    (0x41d7029c6ecd0ddf, "bfs_unchecked", 1000000, 1, "irregular", 4194304, "120.0000", "0.0500", "13.000"),
+    (0x4c937efc13fed52e, "bfs_unchecked", 8000000, 1000000, "irregular", 33554432, "15.0000", "0.0500", "13.000"),
+    (0x8241ecda4df7b9b9, "bfs_unchecked", 8000000, 1000000, "irregular", 1073741824, "20.0000", "0.9000", "150.000"),
+]
+
+
+def profile(sites, mlp):
+    body = "hallows-prefetch-profile 1\n"
+    body += f"machine line=64 l1d=32768 l2=1048576 llc=33554432 llc_ns=15.000 dram_ns=100.000 mlp={mlp}\n"
+    body += "runs 1\n"
+    for sid, fn, execs, entries, pattern, footprint, iter_ns, miss, miss_ns in sorted(sites):
+        body += (f"site {sid:016x} fn={fnv1a(fn.encode()):016x} execs={execs} entries={entries} "
+                 f"pattern={pattern} footprint={footprint} iter_ns={iter_ns} miss={miss} miss_ns={miss_ns}\n")
+    return body + f"end {len(sites)} {fnv1a(body.encode()):016x}\n"
+
+
+text = profile(SITES, "16.00")
 here = os.path.dirname(os.path.abspath(__file__))
 with open(os.path.join(here, "prefetch.profile"), "w") as f:
     f.write(text)
 with open(os.path.join(here, "prefetch-corrupt.profile"), "w") as f:
     f.write(text[: len(text) // 2])
+with open(os.path.join(here, "prefetch-gather.profile"), "w") as f:
+    f.write(profile(GATHER_SITES, "30.00"))
