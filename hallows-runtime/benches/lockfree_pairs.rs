@@ -4,6 +4,9 @@
 //! per-round ratios competitor ÷ Hallows (above 1: Hallows faster), the share of rounds
 //! Hallows won, and a coarse histogram of Hallows' round times (to show bimodality).
 //!
+//! `mpsc` runs twice: with the blocking driver (`hallows_mpsc`) and with the yielding one
+//! (`hallows_mpsc_yielding`, driven exactly like `ArrayQueue`).
+//!
 //! `cargo bench -p hallows-runtime --bench lockfree_pairs -- [ROUNDS] [mpsc|map]`
 
 use std::time::Instant;
@@ -11,8 +14,8 @@ use std::time::Instant;
 mod lockfree;
 
 use lockfree::{
-    crossbeam_array_queue, dashmap_mix, hallows_map_mix, hallows_mpsc, prefilled_dashmap,
-    prefilled_hallows_map,
+    crossbeam_array_queue, dashmap_mix, hallows_map_mix, hallows_mpsc, hallows_mpsc_yielding,
+    prefilled_dashmap, prefilled_hallows_map,
 };
 
 const DEFAULT_ROUNDS: usize = 300;
@@ -131,6 +134,13 @@ fn main() {
             "array_queue",
             rounds,
             &hallows_mpsc,
+            &crossbeam_array_queue,
+        );
+        pairs(
+            "mpsc_yielding",
+            "array_queue",
+            rounds,
+            &hallows_mpsc_yielding,
             &crossbeam_array_queue,
         );
     }

@@ -43,6 +43,39 @@ pub fn hallows_mpsc() {
     });
 }
 
+/// Hallows' `queue::mpsc` driven exactly like [`crossbeam_array_queue`]: `try_push` and
+/// single `pop`, both sides yielding when full or empty, so the two differ only in the queue
+/// (the blocking `push` and `pop_blocking` of [`hallows_mpsc`] spin, yield and then park).
+pub fn hallows_mpsc_yielding() {
+    let (tx, mut rx) = hallows_runtime::queue::mpsc::bounded::<u64>(CAPACITY).unwrap();
+    std::thread::scope(|s| {
+        for _ in 0..PRODUCERS {
+            let tx = tx.clone();
+            s.spawn(move || {
+                for i in 0..ITEMS {
+                    let mut v = i;
+                    while let Err(back) = tx.try_push(v) {
+                        v = back.into_inner();
+                        std::thread::yield_now();
+                    }
+                }
+            });
+        }
+        let mut got = 0;
+        let mut sum = 0;
+        while got < PRODUCERS * ITEMS {
+            match rx.pop() {
+                Some(v) => {
+                    sum += v;
+                    got += 1;
+                }
+                None => std::thread::yield_now(),
+            }
+        }
+        black_box(sum);
+    });
+}
+
 /// crossbeam's `ArrayQueue`, which has no blocking operations: both sides yield when full or
 /// empty, so an oversubscribed peer can run.
 pub fn crossbeam_array_queue() {
