@@ -8,6 +8,7 @@
 // Built with -fno-rtti and without linking libLLVM, like hallows_shim.cpp.
 
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/Analysis/ConstantFolding.h"
 #include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/IR/BasicBlock.h"
@@ -20,6 +21,8 @@
 #include "llvm/IR/Module.h"
 #include "llvm/IR/ProfDataUtils.h"
 #include "llvm/IR/IntrinsicInst.h"
+#include "llvm/Transforms/Utils/BasicBlockUtils.h"
+#include "llvm/Transforms/Utils/Local.h"
 #include "llvm/Transforms/Utils/SSAUpdater.h"
 #include "llvm/Transforms/Utils/ValueMapper.h"
 #include "llvm-c/Core.h"
@@ -191,6 +194,47 @@ void copyChainFor(BasicBlock *P, ArrayRef<BasicBlock *> Chain, ValueToValueMapTy
     Phi.removeIncomingValue(P, /*DeletePHIIfEmpty=*/false);
 }
 
+/// Every value defined in the chain that is used outside its block has one definition per
+/// copy once the chain is copied: rewrites those uses through SSAUpdater (which adds phis where
+/// paths meet). `CopiesPerPred[C][K]` is predecessor `C`'s copy of `Chain[K]`, null when that
+/// copy was deleted as unreachable (its values reach no use).
+void rewriteOutsideUses(ArrayRef<BasicBlock *> Chain,
+                        ArrayRef<SmallVector<BasicBlock *, 8>> CopiesPerPred,
+                        ArrayRef<ValueToValueMapTy *> Maps) {
+  SSAUpdater Updater;
+  for (size_t K = 0; K < Chain.size(); ++K) {
+    BasicBlock *B = Chain[K];
+    for (Instruction &I : *B) {
+      SmallVector<Use *, 16> ToRename;
+      for (Use &U : I.uses()) {
+        auto *User = cast<Instruction>(U.getUser());
+        if (auto *UserPhi = dyn_cast<PHINode>(User)) {
+          if (UserPhi->getIncomingBlock(U) == B)
+            continue;
+        } else if (User->getParent() == B) {
+          continue;
+        }
+        ToRename.push_back(&U);
+      }
+      if (ToRename.empty())
+        continue;
+      Updater.Initialize(I.getType(), I.getName());
+      Updater.AddAvailableValue(B, &I);
+      for (size_t C = 0; C < CopiesPerPred.size(); ++C) {
+        BasicBlock *Copy = CopiesPerPred[C][K];
+        if (!Copy)
+          continue;
+        auto It = Maps[C]->find(&I);
+        if (It == Maps[C]->end() || !It->second)
+          continue;
+        Updater.AddAvailableValue(Copy, It->second);
+      }
+      while (!ToRename.empty())
+        Updater.RewriteUse(*ToRename.pop_back_val());
+    }
+  }
+}
+
 /// Most entries of a shared dispatch table (a switch on a wider or sparser condition keeps its
 /// own jump tables).
 constexpr uint64_t MaxTableEntries = 256;
@@ -329,6 +373,115 @@ int32_t tableDispatch(ArrayRef<BasicBlock *> Blocks) {
   return static_cast<int32_t>(Entries.size());
 }
 
+
+/// What copying the chain into one predecessor would fold away: instructions whose operands all
+/// become constants, and conditional terminators whose condition does.
+struct FoldGain {
+  uint32_t Instructions = 0;
+  uint32_t Branches = 0;
+};
+
+/// The constant `V` stands for, given the constants already known along one path, or null.
+Constant *knownConstant(Value *V, const DenseMap<Value *, Constant *> &Known) {
+  if (auto *C = dyn_cast<Constant>(V))
+    return isa<GlobalValue>(C) || isa<BlockAddress>(C) ? nullptr : C;
+  return Known.lookup(V);
+}
+
+/// Dry run of the folding for the path that enters the chain from `P`: the head's phis take
+/// their incoming values from `P`; a copied instruction folds when every operand is then a
+/// constant (memory is never read); the walk ends where a folded terminator leaves the chain.
+FoldGain foldGain(BasicBlock *P, ArrayRef<BasicBlock *> Chain, const DataLayout &DL) {
+  DenseMap<Value *, Constant *> Known;
+  FoldGain Gain;
+  for (size_t K = 0; K < Chain.size(); ++K) {
+    BasicBlock *B = Chain[K];
+    BasicBlock *From = K == 0 ? P : Chain[K - 1];
+    for (Instruction &I : *B) {
+      if (auto *Phi = dyn_cast<PHINode>(&I)) {
+        if (Constant *C = knownConstant(Phi->getIncomingValueForBlock(From), Known))
+          Known[Phi] = C;
+        continue;
+      }
+      if (I.isTerminator()) {
+        Value *Cond = nullptr;
+        if (auto *Br = dyn_cast<BranchInst>(&I))
+          Cond = Br->isConditional() ? Br->getCondition() : nullptr;
+        else if (auto *SI = dyn_cast<SwitchInst>(&I))
+          Cond = SI->getCondition();
+        auto *C = Cond ? dyn_cast_or_null<ConstantInt>(knownConstant(Cond, Known)) : nullptr;
+        if (!C)
+          continue;
+        ++Gain.Instructions;
+        ++Gain.Branches;
+        BasicBlock *Taken;
+        if (auto *Br = dyn_cast<BranchInst>(&I))
+          Taken = Br->getSuccessor(C->isZero() ? 1 : 0);
+        else
+          Taken = cast<SwitchInst>(&I)->findCaseValue(C)->getCaseSuccessor();
+        if (K + 1 >= Chain.size() || Taken != Chain[K + 1])
+          return Gain;
+        continue;
+      }
+      if (I.mayReadOrWriteMemory() || I.mayHaveSideEffects())
+        continue;
+      SmallVector<Constant *, 4> Ops;
+      for (Value *Op : I.operands()) {
+        Constant *C = knownConstant(Op, Known);
+        if (!C)
+          break;
+        Ops.push_back(C);
+      }
+      if (Ops.size() != I.getNumOperands())
+        continue;
+      if (Constant *C = ConstantFoldInstOperands(&I, Ops, DL)) {
+        Known[&I] = C;
+        ++Gain.Instructions;
+      }
+    }
+  }
+  return Gain;
+}
+
+/// Folds one predecessor's fresh copy of the chain: instructions whose operands are all
+/// constants become those constants, constant conditional terminators become plain branches,
+/// and copies no longer reached are deleted (their slot in `Copies` becomes null). Adds what
+/// it folded to `Gain`.
+void foldCopies(SmallVectorImpl<BasicBlock *> &Copies, const DataLayout &DL, FoldGain &Gain) {
+  for (size_t K = 0; K < Copies.size(); ++K) {
+    BasicBlock *NB = Copies[K];
+    if (!NB)
+      continue;
+    if (K > 0 && pred_empty(NB)) {
+      // The previous copy's folded branch no longer enters this one: neither it nor the copies
+      // after it can run.
+      SmallVector<BasicBlock *, 8> Dead;
+      for (size_t D = K; D < Copies.size(); ++D) {
+        Dead.push_back(Copies[D]);
+        Copies[D] = nullptr;
+      }
+      DeleteDeadBlocks(Dead);
+      return;
+    }
+    for (Instruction &I : make_early_inc_range(*NB)) {
+      if (isa<PHINode>(I) || I.isTerminator() || I.mayReadOrWriteMemory() ||
+          I.mayHaveSideEffects())
+        continue;
+      if (Constant *C = ConstantFoldInstruction(&I, DL)) {
+        if (isa<GlobalValue>(C) || isa<BlockAddress>(C))
+          continue;
+        I.replaceAllUsesWith(C);
+        I.eraseFromParent();
+        ++Gain.Instructions;
+      }
+    }
+    if (ConstantFoldTerminator(NB, /*DeleteDeadConditions=*/true)) {
+      ++Gain.Instructions;
+      ++Gain.Branches;
+    }
+  }
+}
+
 } // namespace
 
 extern "C" {
@@ -362,33 +515,7 @@ int32_t hallows_shim_thread_dispatch(const LLVMBasicBlockRef *ChainRefs, size_t 
     Maps.push_back(VMap);
   }
 
-  // Every value defined in the chain that is used outside its block now has one definition
-  // per copy: rewrite those uses through SSAUpdater (which adds phis where paths meet).
-  SSAUpdater Updater;
-  for (size_t K = 0; K < Chain.size(); ++K) {
-    BasicBlock *B = Chain[K];
-    for (Instruction &I : *B) {
-      SmallVector<Use *, 16> ToRename;
-      for (Use &U : I.uses()) {
-        auto *User = cast<Instruction>(U.getUser());
-        if (auto *UserPhi = dyn_cast<PHINode>(User)) {
-          if (UserPhi->getIncomingBlock(U) == B)
-            continue;
-        } else if (User->getParent() == B) {
-          continue;
-        }
-        ToRename.push_back(&U);
-      }
-      if (ToRename.empty())
-        continue;
-      Updater.Initialize(I.getType(), I.getName());
-      Updater.AddAvailableValue(B, &I);
-      for (size_t C = 0; C < Preds.size(); ++C)
-        Updater.AddAvailableValue(CopiesPerPred[C][K], (*Maps[C])[&I]);
-      while (!ToRename.empty())
-        Updater.RewriteUse(*ToRename.pop_back_val());
-    }
-  }
+  rewriteOutsideUses(Chain, CopiesPerPred, Maps);
   for (ValueToValueMapTy *VMap : Maps)
     delete VMap;
   if (Table) {
@@ -398,6 +525,55 @@ int32_t hallows_shim_thread_dispatch(const LLVMBasicBlockRef *ChainRefs, size_t 
     *TableEntries = tableDispatch(Dispatches);
   }
   return static_cast<int32_t>(Preds.size());
+}
+
+/// Merge threading: copies the chain `Chain[0..NumChain]` (a merge block, then blocks each
+/// reached only from the one before) into the end of those blocks of `Preds[0..NumPreds]` (each
+/// ending in a branch with exactly one edge to `Chain[0]`) along whose edge a conditional
+/// terminator of the chain folds to a constant, then folds each copy. This is the threading of
+/// LLVM's JumpThreading (a branch on a phi of constants, decided per incoming edge), extended
+/// over a chain of blocks and with the copy size chosen by the profile instead of a fixed
+/// threshold. Returns the number of copies made (0: nothing changed, no predecessor's path
+/// folds a branch) or a negative `ThreadError` code; `*Folded` and `*Branches` receive the
+/// instructions and the terminators folded away in all copies.
+int32_t hallows_shim_thread_merge(const LLVMBasicBlockRef *ChainRefs, size_t NumChain,
+                                  const LLVMBasicBlockRef *PredRefs, size_t NumPreds,
+                                  int32_t *Folded, int32_t *Branches) {
+  *Folded = 0;
+  *Branches = 0;
+  SmallVector<BasicBlock *, 8> Chain;
+  for (size_t I = 0; I < NumChain; ++I)
+    Chain.push_back(unwrap(ChainRefs[I]));
+  SmallVector<BasicBlock *, 16> Preds;
+  for (size_t I = 0; I < NumPreds; ++I)
+    Preds.push_back(unwrap(PredRefs[I]));
+  if (int32_t Err = validate(Chain, Preds))
+    return Err;
+  const DataLayout &DL = Chain.front()->getDataLayout();
+  SmallVector<BasicBlock *, 16> Chosen;
+  for (BasicBlock *P : Preds)
+    if (foldGain(P, Chain, DL).Branches > 0)
+      Chosen.push_back(P);
+  // The original chain must keep a way in.
+  if (Chosen.empty() || Chosen.size() >= static_cast<size_t>(pred_size(Chain.front())))
+    return 0;
+
+  SmallVector<ValueToValueMapTy *, 16> Maps;
+  SmallVector<SmallVector<BasicBlock *, 8>, 16> CopiesPerPred;
+  FoldGain Gain;
+  for (BasicBlock *P : Chosen) {
+    auto *VMap = new ValueToValueMapTy();
+    CopiesPerPred.emplace_back();
+    copyChainFor(P, Chain, *VMap, CopiesPerPred.back());
+    foldCopies(CopiesPerPred.back(), DL, Gain);
+    Maps.push_back(VMap);
+  }
+  rewriteOutsideUses(Chain, CopiesPerPred, Maps);
+  for (ValueToValueMapTy *VMap : Maps)
+    delete VMap;
+  *Folded = static_cast<int32_t>(Gain.Instructions);
+  *Branches = static_cast<int32_t>(Gain.Branches);
+  return static_cast<int32_t>(Chosen.size());
 }
 
 } // extern "C"

@@ -4,6 +4,8 @@
 //! 0. dispatch threading ([`dispatch`], [`thread`]): in an interpreter-style loop, the chain that
 //!    leads to the loop's dispatch `switch` is copied into the end of each hot handler, so every
 //!    hot handler ends in its own dispatch branch (threaded code), within a code-size budget;
+//!    then merge threading ([`merge`]): a hot merge block whose phis decide a branch right after
+//!    it is copied, with that branch folded, into the hot predecessors that pass constants;
 //! 1. block counts from the `!prof` branch weights ([`cfg`](mod@cfg));
 //! 2. *tracks* — chains in which each block falls through to its hottest successor — chosen by
 //!    the ext-TSP objective ([`layout`], Newell & Pupyrev, IEEE TC 2020), entry first, never
@@ -37,6 +39,7 @@ pub mod cfg;
 pub mod cold;
 pub mod dispatch;
 pub mod layout;
+pub mod merge;
 pub mod thread;
 
 use std::collections::HashMap;
@@ -157,6 +160,21 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
             }
         }
     }
+    // Merge threading after dispatch threading, so an interpreter's dispatch chain is planned
+    // on the unchanged CFG.
+    let mut merges: HashMap<String, Value> = HashMap::new();
+    if merge::enabled() {
+        for function in module.functions() {
+            if function.is_declaration() || !may_thread(module, function, prof_kind) {
+                continue;
+            }
+            let (field, threaded) = merge::thread_merges(module, function, analyses);
+            changed |= threaded;
+            if let Some(field) = field {
+                merges.insert(function.name(), field);
+            }
+        }
+    }
     let plans: Vec<Plan<'_>> = module
         .functions()
         .into_iter()
@@ -178,6 +196,7 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
             plan,
             module_max,
             &mut dispatch,
+            &mut merges,
             &mut report,
         );
     }
@@ -201,12 +220,44 @@ fn may_thread(module: Module<'_>, function: Function<'_>, prof_kind: u32) -> boo
             .any(|t| t.has_profile_weights(prof_kind))
 }
 
-/// Adds the function's dispatch-threading field (if any) to its record's data.
-fn with_dispatch(mut data: Value, dispatch: Option<Value>) -> Value {
-    if let (Some(field), Some(object)) = (dispatch, data.as_object_mut()) {
-        object.insert("dispatch".to_owned(), field);
+/// Adds the function's dispatch- and merge-threading fields (if any) to its record's data.
+fn with_threading(mut data: Value, threading: Threading) -> Value {
+    if let Some(object) = data.as_object_mut() {
+        if let Some(field) = threading.dispatch {
+            object.insert("dispatch".to_owned(), field);
+        }
+        if let Some(field) = threading.merge {
+            object.insert("merge".to_owned(), field);
+        }
     }
     data
+}
+
+/// The threading report fields of one function.
+#[derive(Default)]
+struct Threading {
+    dispatch: Option<Value>,
+    merge: Option<Value>,
+}
+
+impl Threading {
+    fn take(
+        symbol: &str,
+        dispatch: &mut HashMap<String, Value>,
+        merges: &mut HashMap<String, Value>,
+    ) -> Self {
+        Threading {
+            dispatch: dispatch.remove(symbol),
+            merge: merges.remove(symbol),
+        }
+    }
+
+    /// Whether merge threading changed the function.
+    fn merged(&self) -> bool {
+        self.merge
+            .as_ref()
+            .is_some_and(|m| m["threaded"] == Value::Bool(true))
+    }
 }
 
 fn plan_function<'m>(
@@ -336,6 +387,7 @@ fn apply<'m>(
     plan: Plan<'m>,
     module_max: u64,
     dispatch: &mut HashMap<String, Value>,
+    merges: &mut HashMap<String, Value>,
     report: &mut ModuleReport,
 ) -> bool {
     match plan {
@@ -345,9 +397,10 @@ fn apply<'m>(
             reason,
             data,
         } => {
-            let field = dispatch.remove(&symbol);
-            report.push(&symbol, action, reason, with_dispatch(data, field));
-            false
+            let threading = Threading::take(&symbol, dispatch, merges);
+            let merged = threading.merged();
+            report.push(&symbol, action, reason, with_threading(data, threading));
+            merged
         }
         Plan::NeverExecuted { function, symbol } => {
             let was_cold = function.has_attribute("cold");
@@ -359,20 +412,20 @@ fn apply<'m>(
                 &symbol,
                 "marked-cold",
                 "never executed in the profile: marked `cold` and placed with unlikely code",
-                with_dispatch(
+                with_threading(
                     json!({
                         "entry_count": 0,
                         "cold_attribute_added": !was_cold,
                         "section_prefix": if prefixed { Some(PREFIX_UNLIKELY) } else { None },
                     }),
-                    dispatch.remove(&symbol),
+                    Threading::take(&symbol, dispatch, merges),
                 ),
             );
             !was_cold || prefixed
         }
         Plan::Layout(plan) => {
-            let field = dispatch.remove(&plan.symbol);
-            apply_layout(module, analyses, *plan, module_max, field, report)
+            let threading = Threading::take(&plan.symbol, dispatch, merges);
+            apply_layout(module, analyses, *plan, module_max, threading, report)
         }
     }
 }
@@ -382,7 +435,7 @@ fn apply_layout<'m>(
     analyses: &Analyses<'m>,
     plan: LayoutPlan<'m>,
     module_max: u64,
-    dispatch: Option<Value>,
+    threading: Threading,
     report: &mut ModuleReport,
 ) -> bool {
     let LayoutPlan {
@@ -446,9 +499,9 @@ fn apply_layout<'m>(
         .enumerate()
         .filter(|(b, c)| *b != 0 && **c == 0)
         .count();
-    let threaded = dispatch
-        .as_ref()
-        .is_some_and(|d| d["threaded"] == Value::Bool(true));
+    let dispatch = threading.dispatch.as_ref();
+    let threaded = dispatch.is_some_and(|d| d["threaded"] == Value::Bool(true));
+    let merged = threading.merged();
     let (action, mut reason) = if apply_order {
         (
             "reordered",
@@ -474,6 +527,11 @@ fn apply_layout<'m>(
             "dispatch-threaded",
             "the block order already scores best".to_owned(),
         )
+    } else if merged {
+        (
+            "merge-threaded",
+            "the block order already scores best".to_owned(),
+        )
     } else if prefix.is_some() {
         (
             "marked-hot",
@@ -485,10 +543,19 @@ fn apply_layout<'m>(
             "the block order already scores best".to_owned(),
         )
     };
-    if let Some(d) = dispatch.as_ref().filter(|_| threaded) {
+    if let Some(d) = dispatch.filter(|_| threaded) {
         reason.push_str(&format!(
             "; dispatch chain copied into {} hot predecessor(s)",
             d["copies"]
+        ));
+    }
+    if let Some(m) = threading.merge.as_ref().filter(|_| merged) {
+        let copies: u64 = m["sites"]
+            .as_array()
+            .map(|sites| sites.iter().filter_map(|s| s["copies"].as_u64()).sum())
+            .unwrap_or(0);
+        reason.push_str(&format!(
+            "; merge block(s) copied into {copies} predecessor(s) that decide a branch"
         ));
     }
     let data = json!({
@@ -507,8 +574,8 @@ fn apply_layout<'m>(
             "section_prefix": prefix,
             "max_block_count": max_count,
     });
-    report.push(&symbol, action, reason, with_dispatch(data, dispatch));
-    apply_order || regions_split > 0 || prefix.is_some() || threaded
+    report.push(&symbol, action, reason, with_threading(data, threading));
+    apply_order || regions_split > 0 || prefix.is_some() || threaded || merged
 }
 
 fn round2(x: f64) -> f64 {

@@ -62,7 +62,7 @@ fn shim_reason(code: i32) -> &'static str {
 }
 
 /// The shape of every block, for [`dispatch::plan`].
-fn shapes(function: Function<'_>) -> Vec<BlockShape> {
+pub(super) fn shapes(function: Function<'_>) -> Vec<BlockShape> {
     function
         .blocks()
         .iter()
