@@ -20,8 +20,9 @@
 //! 2. **Contention events.** A version reports through its [`Probe`] an operation that found the
 //!    data contended (a failed CAS, a lock found held, a wait in the mutex's queue). That path
 //!    is slow anyway (a cache-line transfer at least), and there a thread-local tally counts the
-//!    event; every [`EVENT_BATCH`] events it adds them to the dispatcher's shared count (one
-//!    relaxed `fetch_add`) and reads the clock. An operation that went through at once costs
+//!    event (and whether it was hot, for the report); every [`EVENT_BATCH`] events it adds them
+//!    to the dispatcher's shared counts (a relaxed `fetch_add` or two) and reads the clock.
+//!    Nothing shared is written per event. An operation that went through at once costs
 //!    nothing.
 //! 3. **Watching.** While no measurement runs, time is cut into *watch epochs*
 //!    ([`MIN_WATCH_EPOCH`] and longer, see 6.), ended by the event flush that finds the epoch
@@ -47,10 +48,14 @@
 //!    that ended in the slot; with 8 threads on 2 cores that estimate over-weights the threads
 //!    that happen to run and sample often, and it chose the blocking version where it was
 //!    slower. A slot with a pause in it is measured again, 5. below.) A candidate
-//!    below [`ABORT_RATIO`] of the incumbent after [`DUEL_ABORT_ROUNDS`] slots each is abandoned;
-//!    one that beats the incumbent by more than [`SWITCH_MARGIN`] over the whole duel is
-//!    adopted (hysteresis) and logged as a [`Decision`], and the winner meets the next
-//!    candidate. After the last duel the measuring bit is cleared: the fast path is back to
+//!    below [`ABORT_RATIO`] of the incumbent after [`DUEL_ABORT_ROUNDS`] slots each is abandoned,
+//!    and one whose incumbent is below [`ABORT_RATIO`] of *it* by then is adopted at once (the
+//!    same margin both ways: until session 6 only the loser was cut short, so a search that
+//!    started from a version 4x slower than the next, as at every first search of the stack
+//!    and map under contention, ran the slow one for the full six slots); otherwise a
+//!    candidate that beats the incumbent by more than [`SWITCH_MARGIN`] over the whole duel is
+//!    adopted (hysteresis). An adopted switch is logged as a [`Decision`], and the winner meets
+//!    the next candidate. After the last duel the measuring bit is cleared: the fast path is back to
 //!    one load.
 //! 5. A slot in which no sample ended, or that lasted [`STALE_EPOCH_FACTOR`] times its planned
 //!    length (the function was not called for a while), is measured again.
@@ -117,9 +122,11 @@ pub const DUEL_SETTLE: Duration = Duration::from_millis(1);
 /// Slots per version in one duel: throughput measured over 10 ms varies up to 4x with more
 /// threads than cores; six interleaved slots each bring the comparison within a few percent.
 pub const DUEL_ROUNDS: u8 = 6;
-/// Slots per version after which a hopeless candidate is abandoned.
+/// Slots per version after which a hopeless candidate is abandoned, or a hopeless incumbent
+/// replaced.
 pub const DUEL_ABORT_ROUNDS: u8 = 2;
-/// A candidate below this fraction of the incumbent's throughput is abandoned early.
+/// A candidate below this fraction of the incumbent's throughput is abandoned early; an
+/// incumbent below this fraction of the candidate's is replaced early.
 pub const ABORT_RATIO: f64 = 0.6;
 /// A candidate must beat the incumbent's throughput by this fraction to be adopted (hysteresis:
 /// measurement noise alone does not switch between equally fast versions).
@@ -370,12 +377,17 @@ impl Dispatcher {
         self.decide_if_due(now);
     }
 
-    /// Adds `events` contention events of one thread to the shared count.
-    fn add_events(&self, events: u32) {
-        // ORDERING: relaxed: a statistic, like `ops`.
+    /// Adds `events` contention events of one thread, `hot` of them hot, to the shared counts.
+    fn add_events(&self, events: u32, hot: u32) {
+        // ORDERING: relaxed: statistics, like `ops`.
         self.shared
             .events
             .fetch_add(u64::from(events), Ordering::Relaxed);
+        if hot > 0 {
+            self.shared
+                .hot_ops
+                .fetch_add(u64::from(hot), Ordering::Relaxed);
+        }
     }
 
     fn decide_if_due(&'static self, now: u64) {
@@ -437,12 +449,19 @@ impl Dispatcher {
     }
 }
 
-/// One thread's contention events not yet added to their dispatcher's count. One per thread
-/// for all dispatchers: events of a thread usually come from one dispatcher at a time, and one
-/// that reports for another dispatcher first hands the tally to the previous one.
+/// One thread's contention events (and how many of them were hot) not yet added to their
+/// dispatcher's counts. One per thread for all dispatchers: events of a thread usually come
+/// from one dispatcher at a time, and one that reports for another dispatcher first hands the
+/// tally to the previous one.
+///
+/// Hot operations are tallied here too, not added to the shared `hot_ops` one by one: that
+/// line is written by every contending thread, so a shared `fetch_add` per hot operation was
+/// one more contended cache-line transfer on the slow path of the versions, next to the data's
+/// own line.
 struct Tally {
     dispatcher: Cell<Option<&'static Dispatcher>>,
     events: Cell<u32>,
+    hot: Cell<u32>,
 }
 
 std::thread_local! {
@@ -450,30 +469,35 @@ std::thread_local! {
         Tally {
             dispatcher: Cell::new(None),
             events: Cell::new(0),
+            hot: Cell::new(0),
         }
     };
 }
 
 impl Tally {
-    fn add(&self, dispatcher: &'static Dispatcher) {
+    fn add(&self, dispatcher: &'static Dispatcher, hot: bool) {
         let same = self
             .dispatcher
             .get()
             .is_some_and(|d| std::ptr::eq(d, dispatcher));
         if !same {
             if let Some(previous) = self.dispatcher.get() {
-                previous.add_events(self.events.get());
+                previous.add_events(self.events.get(), self.hot.get());
             }
             self.dispatcher.set(Some(dispatcher));
             self.events.set(0);
+            self.hot.set(0);
         }
         let events = self.events.get() + 1;
+        let hot = self.hot.get() + u32::from(hot);
         if events < EVENT_BATCH {
             self.events.set(events);
+            self.hot.set(hot);
             return;
         }
         self.events.set(0);
-        dispatcher.add_events(events);
+        self.hot.set(0);
+        dispatcher.add_events(events, hot);
         dispatcher.decide_if_due(now_ns());
     }
 }
@@ -714,10 +738,12 @@ impl Policy {
                 let slot = slot + 1;
                 let (incumbent_rate, candidate_rate) = (self.duel_rate(0), self.duel_rate(1));
                 let finished = slot == 2 * DUEL_ROUNDS;
-                let hopeless =
-                    slot == 2 * DUEL_ABORT_ROUNDS && candidate_rate < incumbent_rate * ABORT_RATIO;
-                if finished || hopeless {
-                    let adopt = finished && candidate_rate > incumbent_rate * (1.0 + SWITCH_MARGIN);
+                let early = slot == 2 * DUEL_ABORT_ROUNDS;
+                let hopeless = early && candidate_rate < incumbent_rate * ABORT_RATIO;
+                let overwhelming = early && incumbent_rate < candidate_rate * ABORT_RATIO;
+                if finished || hopeless || overwhelming {
+                    let adopt = overwhelming
+                        || (finished && candidate_rate > incumbent_rate * (1.0 + SWITCH_MARGIN));
                     let winner = if adopt {
                         step.adopted = Some(Adopted {
                             from: incumbent,
@@ -782,14 +808,7 @@ impl Probe {
     #[cold]
     #[inline(never)]
     fn event_cold(self, hot: bool) {
-        if hot {
-            // ORDERING: relaxed: a statistic for the report.
-            self.dispatcher
-                .shared
-                .hot_ops
-                .fetch_add(1, Ordering::Relaxed);
-        }
-        let _ = TALLY.try_with(|t| t.add(self.dispatcher));
+        let _ = TALLY.try_with(|t| t.add(self.dispatcher, hot));
     }
 
     /// Reports an operation that went through at its first attempt. Free: kept so versions can
@@ -1171,6 +1190,20 @@ mod tests {
         let slots = u64::from(DUEL_ABORT_ROUNDS);
         let limit = slots * ns(DUEL_SLOT + DUEL_SETTLE) + 4 * TICK;
         assert!(sim.time_in[1] <= limit, "{} ns", sim.time_in[1]);
+    }
+
+    #[test]
+    fn a_far_faster_candidate_is_adopted_early() {
+        let mut sim = Sim::new(2);
+        sim.run(1000, &[250, 1000], &[100, 100]);
+        assert_eq!(sim.word, 1);
+        assert_eq!(sim.adopted.len(), 1);
+        // The slow incumbent ran for its ABBA share of the first DUEL_ABORT_ROUNDS rounds only.
+        let slots = u64::from(DUEL_ABORT_ROUNDS);
+        let limit = slots * ns(DUEL_SLOT + DUEL_SETTLE) + 4 * TICK;
+        let measuring = 2 * slots * ns(DUEL_SLOT + DUEL_SETTLE) + 4 * TICK;
+        assert!(sim.measuring_ns <= measuring, "{} ns", sim.measuring_ns);
+        assert!(sim.time_in[0] <= limit, "{} ns", sim.time_in[0]);
     }
 
     #[test]
