@@ -10,8 +10,9 @@
 
 #[allow(dead_code)] // shared with the other scheduler benches; this one uses a part
 mod workloads;
+use std::cell::RefCell;
 use std::hint::black_box;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use workloads::*;
 
 /// Rounds per workload unless given on the command line: enough for a stable median in well
@@ -123,13 +124,40 @@ fn main() {
         );
     }
     if wanted("bursty") {
+        let phases_h = RefCell::new(Vec::new());
+        let phases_r = RefCell::new(Vec::new());
         pairs(
             "bursty",
             rounds / 4,
             &hallows,
             &|| (),
-            &|_| bursts(&|f| drop(hallows.spawn(async move { f() }))),
-            &|_| bursts(&|f| pool.spawn(f)),
+            &|_| {
+                let p = bursts(&|f| drop(hallows.spawn(async move { f() })));
+                phases_h.borrow_mut().push(p);
+            },
+            &|_| {
+                let p = bursts(&|f| pool.spawn(f));
+                phases_r.borrow_mut().push(p);
+            },
+        );
+        // Per burst, median over the iterations (warm-up ones included): how long the
+        // submitting thread took to submit the burst, and how long the workers then took to
+        // finish it.
+        let per_burst = |v: &RefCell<Vec<BurstPhases>>, f: fn(&BurstPhases) -> Duration| {
+            let mut us: Vec<f64> = v
+                .borrow()
+                .iter()
+                .map(|p| f(p).as_secs_f64() * 1e6 / BURSTS as f64)
+                .collect();
+            median(&mut us)
+        };
+        println!(
+            "{:10} submit/burst hallows {:.1} us  rayon {:.1} us;  drain/burst hallows {:.1} us  rayon {:.1} us",
+            "",
+            per_burst(&phases_h, |p| p.submit),
+            per_burst(&phases_r, |p| p.submit),
+            per_burst(&phases_h, |p| p.drain),
+            per_burst(&phases_r, |p| p.drain),
         );
     }
 }

@@ -5,7 +5,7 @@
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{mpsc, Arc};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Workers of every runtime and pool the benches compare: one per core of the 2-vCPU machines.
 pub const WORKERS: usize = 2;
@@ -205,11 +205,23 @@ pub fn work(units: u64) -> u64 {
     black_box(x)
 }
 
+/// Where a [`bursts`] run spent its time, summed over the bursts: submitting the tasks (the
+/// submitting thread's own cost per task: allocation, queueing, wake-ups) and waiting from the
+/// last submission until the burst's last task reported (the workers draining it). The pauses
+/// are not included.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BurstPhases {
+    pub submit: Duration,
+    pub drain: Duration,
+}
+
 /// Runs `BURSTS` bursts; `submit` submits one task that calls the given closure when done.
-pub fn bursts(submit: &dyn Fn(Box<dyn FnOnce() + Send>)) {
+pub fn bursts(submit: &dyn Fn(Box<dyn FnOnce() + Send>)) -> BurstPhases {
+    let mut phases = BurstPhases::default();
     for _ in 0..BURSTS {
         let (tx, rx) = mpsc::sync_channel(1);
         let rem = Arc::new(AtomicUsize::new(BURST_TASKS));
+        let start = Instant::now();
         for _ in 0..BURST_TASKS {
             let rem = rem.clone();
             let tx = tx.clone();
@@ -220,7 +232,12 @@ pub fn bursts(submit: &dyn Fn(Box<dyn FnOnce() + Send>)) {
                 }
             }));
         }
+        let submitted = Instant::now();
         rx.recv().unwrap();
+        let drained = Instant::now();
+        phases.submit += submitted - start;
+        phases.drain += drained - submitted;
         std::thread::sleep(BURST_PAUSE);
     }
+    phases
 }
