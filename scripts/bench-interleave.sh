@@ -55,8 +55,9 @@ echo "Every run ($reps rounds, interleaved):"
 for i in "${!bins[@]}"; do
     echo "- ${names[$i]}: $(tr '\n' ' ' <"$results/$i" | sed 's/ $//')"
 done
-if [ "$(sort -u "$results/out" | wc -l)" != 1 ]; then
-    echo "error: the binaries printed different results" >&2
+if ! outputs_same "$results/out"; then
+    echo "error: the binaries printed different results; first difference:" >&2
+    diff "$results/out" "$(compgen -G "$results/out.differ.*" | head -n 1)" | head -n 20 >&2
     exit 1
 fi
 echo "outputs: same"

@@ -8,21 +8,36 @@ check_reps() {
     esac
 }
 
-# run_once BIN OUT_FILE ARGS...: runs BIN with ARGS, appends its stdout to OUT_FILE and prints
-# the `kernel_cpu_s` it reported on stderr; on failure prints its stderr and returns 1.
+# run_once BIN OUT_FILE ARGS...: runs BIN with ARGS and prints the `kernel_cpu_s` it reported on
+# stderr; on failure prints its stderr and returns 1. The first run that names OUT_FILE stores its
+# whole stdout there; every later run's stdout is compared with it byte for byte, and a run that
+# differs is kept as OUT_FILE.differ.N for `outputs_same` to find (outputs may span many lines).
 run_once() {
     local bin=$1 out=$2; shift 2
-    local err
+    local err got
     err=$(mktemp)
-    if ! "$bin" "$@" >>"$out" 2>"$err"; then
+    got=$(mktemp)
+    if ! "$bin" "$@" >"$got" 2>"$err"; then
         echo "error: $bin $* failed:" >&2
         cat "$err" >&2
-        rm -f "$err"
+        rm -f "$err" "$got"
         return 1
+    fi
+    if [ ! -e "$out" ]; then
+        mv "$got" "$out"
+    elif cmp -s "$out" "$got"; then
+        rm -f "$got"
+    else
+        local n=1
+        while [ -e "$out.differ.$n" ]; do n=$((n + 1)); done
+        mv "$got" "$out.differ.$n"
     fi
     sed -n 's/.* kernel_cpu_s=\([0-9.]*\).*/\1/p' "$err"
     rm -f "$err"
 }
+
+# outputs_same OUT_FILE: true when every run that named OUT_FILE printed the same stdout.
+outputs_same() { [ -e "$1" ] && ! compgen -G "$1.differ.*" >/dev/null; }
 
 # median: the median of the numbers on stdin, one per line (the mean of the middle two of an
 # even count).

@@ -208,7 +208,7 @@ echo "$rule"
 status=0
 sum_pgo=0; sum_hal=0; n=0
 for w in $workloads; do
-    if [ "$(sort -u "$results/$w.out" | wc -l)" = 1 ]; then same=same; else same=DIFFER; status=1; fi
+    if outputs_same "$results/$w.out"; then same=same; else same=DIFFER; status=1; fi
     p=$(median <"$results/$w.plain")
     g=$(median <"$results/$w.pgo")
     rg=$(ratio "$g" "$p")

@@ -168,7 +168,7 @@ fi
 status=0
 log_tuned=0; log_hallows=0; n_geo=0
 for w in $workloads; do
-    if [ "$(sort -u "$results/$w.out" | wc -l)" = 1 ]; then same=same; else same=DIFFER; status=1; fi
+    if outputs_same "$results/$w.out"; then same=same; else same=DIFFER; status=1; fi
     p=$(median <"$results/$w.plain")
     t="—"; tr="—"; h="—"; hr="—"
     if [ -s "$results/$w.tuned" ]; then
