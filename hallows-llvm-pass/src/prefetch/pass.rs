@@ -275,6 +275,37 @@ fn gather_candidate(
     })
 }
 
+/// A plan whose prefetch sits in `outer` (an inner loop's entry, or a gather over it), ahead by
+/// `distance` of that loop's iterations; the caller adds what is specific to its kind.
+fn outer_loop_plan<'a>(
+    outer: &'a loops::LoopView,
+    at: ll::Value,
+    address: ll::Value,
+    chain: &'a chain::Chain,
+    inductions: &[(super::loops::Induction, Vec<super::loops::Bound>)],
+    distance: u32,
+) -> Plan<'a> {
+    Plan {
+        at,
+        address,
+        entry: None,
+        chain,
+        inductions: inductions.to_vec(),
+        chain_inductions: chain
+            .inductions
+            .iter()
+            .map(|&i| outer.inductions[i].0)
+            .collect(),
+        distance,
+        hoist_before: outer.preheader.map(ll::terminator),
+        loop_blocks: &outer.blocks,
+        header: outer.header,
+        latch: outer.latch,
+        entry_preds: Vec::new(),
+        window: None,
+    }
+}
+
 fn kind(shape: &Shape) -> ShapeKind {
     match shape {
         Shape::Strided => ShapeKind::Strided,
@@ -567,29 +598,20 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
                         data,
                     );
                     plans.push(Plan {
-                        at: e.at,
-                        address: ll::load_pointer(site.load),
                         entry: Some(EntryPlan {
                             phi: e.phi,
                             start: e.start,
                             tail: e.tail.clone(),
                             current: e.current.clone(),
                         }),
-                        chain: &e.chain,
-                        inductions: e.inductions.clone(),
-                        chain_inductions: e
-                            .chain
-                            .inductions
-                            .iter()
-                            .map(|&i| outer.inductions[i].0)
-                            .collect(),
-                        distance,
-                        hoist_before: outer.preheader.map(ll::terminator),
-                        loop_blocks: &outer.blocks,
-                        header: outer.header,
-                        latch: outer.latch,
-                        entry_preds: Vec::new(),
-                        window: None,
+                        ..outer_loop_plan(
+                            outer,
+                            e.at,
+                            ll::load_pointer(site.load),
+                            &e.chain,
+                            &e.inductions,
+                            distance,
+                        )
                     });
                     continue;
                 }
@@ -629,26 +651,14 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
                             data,
                         );
                         gathers.push(Gather {
-                            outer: Plan {
-                                at: g.at,
-                                address: ll::load_pointer(site.load),
-                                entry: None,
-                                chain: &g.chain,
-                                inductions: g.inductions.clone(),
-                                chain_inductions: g
-                                    .chain
-                                    .inductions
-                                    .iter()
-                                    .map(|&i| outer.inductions[i].0)
-                                    .collect(),
+                            outer: outer_loop_plan(
+                                outer,
+                                g.at,
+                                ll::load_pointer(site.load),
+                                &g.chain,
+                                &g.inductions,
                                 distance,
-                                hoist_before: outer.preheader.map(ll::terminator),
-                                loop_blocks: &outer.blocks,
-                                header: outer.header,
-                                latch: outer.latch,
-                                entry_preds: Vec::new(),
-                                window: None,
-                            },
+                            ),
                             plan: GatherPlan {
                                 start: g.start,
                                 entry_gep: g.entry_gep,

@@ -10,6 +10,7 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/Analysis/ConstantFolding.h"
 #include "llvm/ADT/SmallPtrSet.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/IR/BasicBlock.h"
 #include "llvm/IR/Constants.h"
@@ -28,6 +29,7 @@
 #include "llvm-c/Core.h"
 
 #include <algorithm>
+#include <memory>
 #include <cstddef>
 #include <cstdint>
 
@@ -482,6 +484,36 @@ void foldCopies(SmallVectorImpl<BasicBlock *> &Copies, const DataLayout &DL, Fol
   }
 }
 
+/// The blocks behind `Refs[0..N]`.
+SmallVector<BasicBlock *, 8> unwrapBlocks(const LLVMBasicBlockRef *Refs, size_t N) {
+  SmallVector<BasicBlock *, 8> Blocks;
+  for (size_t I = 0; I < N; ++I)
+    Blocks.push_back(unwrap(Refs[I]));
+  return Blocks;
+}
+
+/// Copies `Chain` into the end of each block of `Preds` (`copyChainFor`), lets `EachCopy` change
+/// each predecessor's copies (before any use outside the chain is rewritten), then rewrites those
+/// uses (`rewriteOutsideUses`). Returns the copies: `[C][K]` is predecessor `C`'s copy of
+/// `Chain[K]`.
+SmallVector<SmallVector<BasicBlock *, 8>, 16>
+copyChainInto(ArrayRef<BasicBlock *> Preds, ArrayRef<BasicBlock *> Chain,
+              function_ref<void(SmallVectorImpl<BasicBlock *> &)> EachCopy) {
+  // Per value of the chain, the copies of it, by the block that holds the copy.
+  SmallVector<std::unique_ptr<ValueToValueMapTy>, 16> Owned;
+  SmallVector<ValueToValueMapTy *, 16> Maps;
+  SmallVector<SmallVector<BasicBlock *, 8>, 16> CopiesPerPred;
+  for (BasicBlock *P : Preds) {
+    Owned.push_back(std::make_unique<ValueToValueMapTy>());
+    Maps.push_back(Owned.back().get());
+    CopiesPerPred.emplace_back();
+    copyChainFor(P, Chain, *Maps.back(), CopiesPerPred.back());
+    EachCopy(CopiesPerPred.back());
+  }
+  rewriteOutsideUses(Chain, CopiesPerPred, Maps);
+  return CopiesPerPred;
+}
+
 } // namespace
 
 extern "C" {
@@ -496,28 +528,12 @@ int32_t hallows_shim_thread_dispatch(const LLVMBasicBlockRef *ChainRefs, size_t 
                                      const LLVMBasicBlockRef *PredRefs, size_t NumPreds,
                                      int32_t Table, int32_t *TableEntries) {
   *TableEntries = 0;
-  SmallVector<BasicBlock *, 8> Chain;
-  for (size_t I = 0; I < NumChain; ++I)
-    Chain.push_back(unwrap(ChainRefs[I]));
-  SmallVector<BasicBlock *, 16> Preds;
-  for (size_t I = 0; I < NumPreds; ++I)
-    Preds.push_back(unwrap(PredRefs[I]));
+  SmallVector<BasicBlock *, 8> Chain = unwrapBlocks(ChainRefs, NumChain);
+  SmallVector<BasicBlock *, 8> Preds = unwrapBlocks(PredRefs, NumPreds);
   if (int32_t Err = validate(Chain, Preds))
     return Err;
 
-  // Per value of the chain, the copies of it, by the block that holds the copy.
-  SmallVector<ValueToValueMapTy *, 16> Maps;
-  SmallVector<SmallVector<BasicBlock *, 8>, 16> CopiesPerPred;
-  for (BasicBlock *P : Preds) {
-    auto *VMap = new ValueToValueMapTy();
-    CopiesPerPred.emplace_back();
-    copyChainFor(P, Chain, *VMap, CopiesPerPred.back());
-    Maps.push_back(VMap);
-  }
-
-  rewriteOutsideUses(Chain, CopiesPerPred, Maps);
-  for (ValueToValueMapTy *VMap : Maps)
-    delete VMap;
+  auto CopiesPerPred = copyChainInto(Preds, Chain, [](SmallVectorImpl<BasicBlock *> &) {});
   if (Table) {
     SmallVector<BasicBlock *, 32> Dispatches{Chain.back()};
     for (auto &Copies : CopiesPerPred)
@@ -541,12 +557,8 @@ int32_t hallows_shim_thread_merge(const LLVMBasicBlockRef *ChainRefs, size_t Num
                                   int32_t *Folded, int32_t *Branches) {
   *Folded = 0;
   *Branches = 0;
-  SmallVector<BasicBlock *, 8> Chain;
-  for (size_t I = 0; I < NumChain; ++I)
-    Chain.push_back(unwrap(ChainRefs[I]));
-  SmallVector<BasicBlock *, 16> Preds;
-  for (size_t I = 0; I < NumPreds; ++I)
-    Preds.push_back(unwrap(PredRefs[I]));
+  SmallVector<BasicBlock *, 8> Chain = unwrapBlocks(ChainRefs, NumChain);
+  SmallVector<BasicBlock *, 8> Preds = unwrapBlocks(PredRefs, NumPreds);
   if (int32_t Err = validate(Chain, Preds))
     return Err;
   const DataLayout &DL = Chain.front()->getDataLayout();
@@ -558,19 +570,9 @@ int32_t hallows_shim_thread_merge(const LLVMBasicBlockRef *ChainRefs, size_t Num
   if (Chosen.empty() || Chosen.size() >= static_cast<size_t>(pred_size(Chain.front())))
     return 0;
 
-  SmallVector<ValueToValueMapTy *, 16> Maps;
-  SmallVector<SmallVector<BasicBlock *, 8>, 16> CopiesPerPred;
   FoldGain Gain;
-  for (BasicBlock *P : Chosen) {
-    auto *VMap = new ValueToValueMapTy();
-    CopiesPerPred.emplace_back();
-    copyChainFor(P, Chain, *VMap, CopiesPerPred.back());
-    foldCopies(CopiesPerPred.back(), DL, Gain);
-    Maps.push_back(VMap);
-  }
-  rewriteOutsideUses(Chain, CopiesPerPred, Maps);
-  for (ValueToValueMapTy *VMap : Maps)
-    delete VMap;
+  copyChainInto(Chosen, Chain,
+                [&](SmallVectorImpl<BasicBlock *> &Copies) { foldCopies(Copies, DL, Gain); });
   *Folded = static_cast<int32_t>(Gain.Instructions);
   *Branches = static_cast<int32_t>(Gain.Branches);
   return static_cast<int32_t>(Chosen.size());

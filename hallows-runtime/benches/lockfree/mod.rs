@@ -61,18 +61,7 @@ pub fn hallows_mpsc_yielding() {
                 }
             });
         }
-        let mut got = 0;
-        let mut sum = 0;
-        while got < PRODUCERS * ITEMS {
-            match rx.pop() {
-                Some(v) => {
-                    sum += v;
-                    got += 1;
-                }
-                None => std::thread::yield_now(),
-            }
-        }
-        black_box(sum);
+        black_box(drain_yielding(|| rx.pop()));
     });
 }
 
@@ -93,18 +82,7 @@ pub fn crossbeam_array_queue() {
                 }
             });
         }
-        let mut got = 0;
-        let mut sum = 0;
-        while got < PRODUCERS * ITEMS {
-            match q.pop() {
-                Some(v) => {
-                    sum += v;
-                    got += 1;
-                }
-                None => std::thread::yield_now(),
-            }
-        }
-        black_box(sum);
+        black_box(drain_yielding(|| q.pop()));
     });
 }
 
@@ -116,6 +94,23 @@ pub const OPS: u64 = 20_000;
 pub const KEYS: u64 = 4096;
 
 /// A cheap deterministic stream of (operation selector 0..100, key) pairs (xorshift).
+/// The consumer side of the yielding drivers: pops all `PRODUCERS * ITEMS` items one at a time,
+/// yielding when the queue is empty, and returns their sum.
+fn drain_yielding(mut pop: impl FnMut() -> Option<u64>) -> u64 {
+    let mut got = 0;
+    let mut sum = 0;
+    while got < PRODUCERS * ITEMS {
+        match pop() {
+            Some(v) => {
+                sum += v;
+                got += 1;
+            }
+            None => std::thread::yield_now(),
+        }
+    }
+    sum
+}
+
 pub fn ops(seed: u64) -> impl Iterator<Item = (u64, u64)> {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     (0..OPS).map(move |_| {
