@@ -34,13 +34,15 @@ for t in "${LOOM_TESTS[@]}"; do
     args+=(--test "$t")
 done
 
+# Its own target dir (cfg flags differ), inside CARGO_TARGET_DIR when one is set.
+target_dir="${CARGO_TARGET_DIR:-target}/loom"
 start=$SECONDS
 echo "loom: building ${#LOOM_TESTS[@]} targets (LOOM_MAX_PREEMPTIONS=$LOOM_MAX_PREEMPTIONS)" >&2
-cargo test -p hallows-runtime --release --target-dir target/loom "${args[@]}" --no-run
+cargo test -p hallows-runtime --release --target-dir "$target_dir" "${args[@]}" --no-run
 status=0
 for t in "${LOOM_TESTS[@]}"; do
     t0=$SECONDS
-    if ! timeout "$BUDGET_SECONDS" cargo test -p hallows-runtime --release --target-dir target/loom \
+    if ! timeout "$BUDGET_SECONDS" cargo test -p hallows-runtime --release --target-dir "$target_dir" \
         --test "$t"; then
         echo "loom: $t FAILED (or exceeded ${BUDGET_SECONDS}s)" >&2
         status=1

@@ -48,10 +48,12 @@ MIRI_TESTS=(
 
 # Many seeds would multiply the time; one seed, no isolation (tests spawn threads and read time).
 export MIRIFLAGS="${MIRIFLAGS:--Zmiri-disable-isolation}"
+# Its own target dir (cfg flags differ), inside CARGO_TARGET_DIR when one is set.
+target_dir="${CARGO_TARGET_DIR:-target}/miri"
 start=$SECONDS
 status=0
 t0=$SECONDS
-if ! cargo +nightly miri test -p hallows-runtime --target-dir target/miri --lib -- "${MIRI_LIB_FILTERS[@]}"; then
+if ! cargo +nightly miri test -p hallows-runtime --target-dir "$target_dir" --lib -- "${MIRI_LIB_FILTERS[@]}"; then
     status=1
 fi
 echo "miri: lib unit tests took $((SECONDS - t0)) s" >&2
@@ -61,7 +63,7 @@ for t in "${MIRI_TESTS[@]}"; do
         exit 1
     fi
     t0=$SECONDS
-    if ! cargo +nightly miri test -p hallows-runtime --target-dir target/miri --test "$t"; then
+    if ! cargo +nightly miri test -p hallows-runtime --target-dir "$target_dir" --test "$t"; then
         echo "miri: $t FAILED" >&2
         status=1
     fi
