@@ -267,7 +267,10 @@ fn main() {
                     .iter()
                     .map(|d| {
                         let owner = d.dispatcher.rsplit("::").nth(1).unwrap_or("");
-                        format!("{owner}: {}->{}", d.from, d.to)
+                        format!(
+                            "{owner}: {}->{} ({} vs {} ops/s)",
+                            d.from, d.to, d.before_ops_per_sec, d.after_ops_per_sec
+                        )
                     })
                     .collect();
                 logged = all.len();

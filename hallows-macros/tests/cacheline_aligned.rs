@@ -284,3 +284,55 @@ fn arrays_of_annotated_types_put_each_element_on_its_own_lines() {
     assert_eq!(second - first, CACHE_LINE_PAIR);
     assert_eq!(counters[3].hits.load(Ordering::Relaxed), 3);
 }
+
+/// The derives a plain tuple struct of counters would have: they still compile with its fields
+/// wrapped in `Isolated`, and compare, order and hash by the values.
+#[cacheline_aligned(isolate)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct Tally(u64, u32);
+
+/// The same derives on named fields with padding inserted between them.
+#[cacheline_aligned]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct Window {
+    #[isolate]
+    start: u64,
+    #[isolate]
+    end: u64,
+}
+
+#[test]
+fn derives_on_the_item_still_compile_and_follow_the_fields() {
+    use std::collections::hash_map::DefaultHasher;
+    use std::hash::{Hash, Hasher};
+    let hash = |v: &dyn Fn(&mut DefaultHasher)| {
+        let mut h = DefaultHasher::new();
+        v(&mut h);
+        h.finish()
+    };
+    let a = Tally(1.into(), 2.into());
+    let b = a; // Copy
+    let c = Tally(1.into(), 3.into());
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+    assert!(a < c && c.cmp(&a) == std::cmp::Ordering::Greater);
+    assert_eq!(hash(&|h| a.hash(h)), hash(&|h| b.hash(h)));
+    assert_ne!(hash(&|h| a.hash(h)), hash(&|h| c.hash(h)));
+    assert_eq!(format!("{:?}", a), "Tally(1, 2)");
+    assert_eq!(align_of::<Tally>(), CACHE_LINE_PAIR);
+
+    let w = Window {
+        end: 5,
+        ..Window::default()
+    };
+    let v = w;
+    let mut later = v;
+    later.start = 1;
+    assert_eq!(v, w);
+    assert!(v < later);
+    assert_eq!(hash(&|h| v.hash(h)), hash(&|h| w.hash(h)));
+    assert_ne!(
+        offset_of!(Window, start) / CACHE_LINE_PAIR,
+        offset_of!(Window, end) / CACHE_LINE_PAIR
+    );
+}

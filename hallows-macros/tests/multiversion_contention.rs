@@ -430,3 +430,59 @@ fn trait_impls_take_both_forms() {
     let before = sum.total.load(Ordering::Relaxed);
     assert_eq!(add_twice(&*sum), before + 6);
 }
+
+/// The user's own attributes on a dispatcher stay, `#[inline(never)]` included (the macro
+/// adds `#[inline]` only when there is none: a second one would be an unused attribute, an
+/// error under this module's `deny`).
+#[deny(unused_attributes)]
+mod user_attributes {
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use hallows_macros::multiversion_contention;
+    use hallows_runtime::contention::Probe;
+
+    pub struct Hits(pub AtomicU64);
+
+    #[multiversion_contention]
+    impl Hits {
+        /// Counts one hit; returns the count before.
+        #[contention_versions(hit_cas, hit_fetch)]
+        #[inline(never)]
+        #[must_use]
+        pub(crate) fn hit(&self) -> u64 {}
+
+        fn hit_cas(&self, probe: Probe) -> u64 {
+            let mut failed = 0;
+            let mut seen = self.0.load(Ordering::Relaxed);
+            while let Err(now) =
+                self.0
+                    .compare_exchange_weak(seen, seen + 1, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                failed += 1;
+                seen = now;
+            }
+            probe.contended(failed);
+            seen
+        }
+
+        fn hit_fetch(&self, probe: Probe) -> u64 {
+            probe.uncontended();
+            self.0.fetch_add(1, Ordering::Relaxed)
+        }
+    }
+
+    /// A derived critical section with `#[inline(always)]` of its own.
+    #[multiversion_contention(lock = super::generic::LOG, guard = log)]
+    #[inline(always)]
+    pub fn lines() -> usize {
+        log.len()
+    }
+}
+
+#[test]
+fn the_dispatchers_own_attributes_stay() {
+    let hits = user_attributes::Hits(std::sync::atomic::AtomicU64::new(0));
+    assert_eq!(hits.hit(), 0);
+    assert_eq!(hits.hit(), 1);
+    let _ = user_attributes::lines();
+}

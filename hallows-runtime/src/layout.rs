@@ -358,7 +358,9 @@ pub mod support {
             /// A zero-sized type aligned to this many bytes: as a `#[repr(C)]` field it moves the
             /// next field to the next multiple of the alignment without taking space itself.
             #[repr(align($align))]
-            #[derive(Clone, Copy, Default, PartialEq, Eq, Hash, Debug)]
+            // Every trait a user may derive on a struct holding one as padding (`#[cacheline_aligned]`
+            // inserts them into structs as they are, derives included).
+            #[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
             pub struct $name;
         )*};
     }
@@ -439,6 +441,37 @@ pub mod support {
     impl<T: Clone, A> Clone for Isolated<T, A> {
         fn clone(&self) -> Self {
             Self::new(self.value.clone())
+        }
+    }
+
+    // `Copy`, comparisons and `Hash` follow `T`, so that the derives a user put on a tuple
+    // struct whose fields `#[cacheline_aligned]` wraps in `Isolated` still compile; the
+    // alignment marker `A` (an `AlignN`, zero-sized and all values equal) takes no part.
+    impl<T: Copy, A: Copy> Copy for Isolated<T, A> {}
+
+    impl<T: PartialEq, A> PartialEq for Isolated<T, A> {
+        fn eq(&self, other: &Self) -> bool {
+            self.value == other.value
+        }
+    }
+
+    impl<T: Eq, A> Eq for Isolated<T, A> {}
+
+    impl<T: PartialOrd, A> PartialOrd for Isolated<T, A> {
+        fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+            self.value.partial_cmp(&other.value)
+        }
+    }
+
+    impl<T: Ord, A> Ord for Isolated<T, A> {
+        fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+            self.value.cmp(&other.value)
+        }
+    }
+
+    impl<T: core::hash::Hash, A> core::hash::Hash for Isolated<T, A> {
+        fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+            self.value.hash(state);
         }
     }
 

@@ -116,7 +116,11 @@ fn expand_impl(mut imp: syn::ItemImpl, dispatches: &[Dispatch]) -> TokenStream {
             }
         });
         f.block = body;
-        f.attrs.push(syn::parse_quote!(#[inline]));
+        // The dispatcher is small: inline it unless the user chose (`#[inline(never)]`, ..); a
+        // second `#[inline]` beside theirs would be an unused-attribute warning or a conflict.
+        if !f.attrs.iter().any(|a| a.path().is_ident("inline")) {
+            f.attrs.push(syn::parse_quote!(#[inline]));
+        }
         f.attrs
             .push(syn::parse_quote!(#[allow(clippy::undocumented_unsafe_blocks)]));
     }
