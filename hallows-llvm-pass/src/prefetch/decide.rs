@@ -519,8 +519,14 @@ mod tests {
         assert_eq!(stagger(&[11, 18, 4], &[]), vec![11, 18, 4]);
         // Bounded by the longest distance, and a cycle cannot loop for ever.
         let capped = stagger(&[100, 100], &[(0, 1), (1, 0)]);
-        assert!(capped.iter().all(|&d| d <= distance::MAX_DISTANCE), "{capped:?}");
-        assert_eq!(stagger(&[100, 60], &[(0, 1)]), vec![distance::MAX_DISTANCE, 60]);
+        assert!(
+            capped.iter().all(|&d| d <= distance::MAX_DISTANCE),
+            "{capped:?}"
+        );
+        assert_eq!(
+            stagger(&[100, 60], &[(0, 1)]),
+            vec![distance::MAX_DISTANCE, 60]
+        );
         // Self-feeds and out-of-range indices are ignored.
         assert_eq!(stagger(&[5], &[(0, 0), (0, 3)]), vec![5]);
     }

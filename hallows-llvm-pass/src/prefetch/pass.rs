@@ -798,7 +798,13 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
                 Decision::Skip(reason) => report.push(&symbol, "skipped", reason, data),
             }
         }
-        stagger_chains(&mut plans, &plan_targets, &mut gathers, &gather_targets, &mut report);
+        stagger_chains(
+            &mut plans,
+            &plan_targets,
+            &mut gathers,
+            &gather_targets,
+            &mut report,
+        );
         if !plans.is_empty() || !gathers.is_empty() {
             // SAFETY: the raw module of the live module view; `insert` only adds instructions
             // to functions of this module.
