@@ -83,6 +83,11 @@ impl ModuleReport {
         &self.records
     }
 
+    /// The records so far, to amend one after a later decision changed it.
+    pub fn records_mut(&mut self) -> &mut [Record] {
+        &mut self.records
+    }
+
     /// One JSON object per record, each line ending in `\n`.
     pub fn to_json_lines(&self, ts_ms: u64) -> String {
         let mut out = String::new();

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::chain::{self, Shape};
 use super::decide::{
-    decide, decide_gather, gather_count, Decision, LoopContext, ProfileView, ShapeKind,
+    decide, decide_gather, gather_count, stagger, Decision, LoopContext, ProfileView, ShapeKind,
     MAX_OVERLAPPED_MISSES, MISS_THRESHOLD,
 };
 use super::insert::{self, EntryPlan, Gather, GatherPlan, Plan, WindowPlan};
@@ -306,6 +306,73 @@ fn outer_loop_plan<'a>(
     }
 }
 
+/// The loads a chain clones (its loads, in the loop the prefetch sits in).
+fn chain_loads(insts: &[ll::Value]) -> impl Iterator<Item = ll::Value> + '_ {
+    insts
+        .iter()
+        .copied()
+        .filter(|&i| ll::opcode(i) == Some(llvm_sys::LLVMOpcode::LLVMLoad))
+}
+
+/// Moves prefetches whose line another prefetch's cloned chain loads further ahead than that
+/// clone (see [`stagger`]), among the prefetches placed in the same loop; updates their
+/// records' `distance` and says why. `plan_targets[i]` / `gather_targets[i]` are plan
+/// (gather) `i`'s record index and the load it prefetches for.
+fn stagger_chains(
+    plans: &mut [Plan<'_>],
+    plan_targets: &[(usize, ll::Value)],
+    gathers: &mut [Gather<'_>],
+    gather_targets: &[(usize, ll::Value)],
+    report: &mut ModuleReport,
+) {
+    // One row per prefetch: (loop header, target load, loads its clone reads, distance).
+    let mut rows: Vec<(ll::Bb, ll::Value, Vec<ll::Value>, u32)> = Vec::new();
+    for (plan, &(_, target)) in plans.iter().zip(plan_targets) {
+        let mut loads: Vec<_> = chain_loads(&plan.chain.insts).collect();
+        if let Some(e) = &plan.entry {
+            loads.extend(chain_loads(&e.tail));
+        }
+        rows.push((plan.header, target, loads, plan.distance));
+    }
+    for (g, &(_, target)) in gathers.iter().zip(gather_targets) {
+        let mut loads: Vec<_> = chain_loads(&g.outer.chain.insts).collect();
+        loads.extend(chain_loads(&g.plan.chain.insts));
+        rows.push((g.outer.header, target, loads, g.outer.distance));
+    }
+    let mut feeds = Vec::new();
+    for (q, (qh, qt, ..)) in rows.iter().enumerate() {
+        for (p, (ph, _, loads, _)) in rows.iter().enumerate() {
+            if q != p && qh == ph && loads.contains(qt) {
+                feeds.push((q, p));
+            }
+        }
+    }
+    if feeds.is_empty() {
+        return;
+    }
+    let own: Vec<u32> = rows.iter().map(|r| r.3).collect();
+    let staggered = stagger(&own, &feeds);
+    let records = plan_targets.iter().chain(gather_targets).map(|t| t.0);
+    for (i, (record, (&own_d, &d))) in records.zip(own.iter().zip(&staggered)).enumerate() {
+        if d == own_d {
+            continue;
+        }
+        if i < plans.len() {
+            plans[i].distance = d;
+        } else {
+            gathers[i - plans.len()].outer.distance = d;
+        }
+        if let Some(r) = report.records_mut().get_mut(record) {
+            r.data["distance"] = json!(d);
+            r.data["own_distance"] = json!(own_d);
+            r.reason.push_str(&format!(
+                "; staggered to {d} ahead: another prefetch's cloned address chain loads this value {} ahead, and its line needs {own_d} iterations to arrive",
+                d - own_d
+            ));
+        }
+    }
+}
+
 fn kind(shape: &Shape) -> ShapeKind {
     match shape {
         Shape::Strided => ShapeKind::Strided,
@@ -496,6 +563,9 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
         };
         let mut gathers = Vec::new();
         let mut plans = Vec::new();
+        // Per plan and per gather: its "inserted" record and the load whose line it fetches.
+        let mut plan_targets = Vec::new();
+        let mut gather_targets = Vec::new();
         for (((site, shape, chain, inductions, bounded), entry), gather) in
             analysed.iter().zip(&entries).zip(&gather_candidates)
         {
@@ -588,6 +658,7 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
                     data["entry_prefetch"] = json!(true);
                     data["distance"] = json!(distance);
                     data["iter_ns"] = json!(iter_ns);
+                    plan_targets.push((report.records().len(), site.load));
                     report.push(
                         &symbol,
                         "inserted",
@@ -641,6 +712,7 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
                         data["gather"] = json!(count);
                         data["distance"] = json!(distance);
                         data["iter_ns"] = json!(iter_ns);
+                        gather_targets.push((report.records().len(), site.load));
                         report.push(
                             &symbol,
                             "inserted",
@@ -719,12 +791,20 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
                         );
                         continue;
                     }
+                    plan_targets.push((report.records().len(), site.load));
                     report.push(&symbol, "inserted", format!("{label}: {reason}"), data);
                     plans.push(plan);
                 }
                 Decision::Skip(reason) => report.push(&symbol, "skipped", reason, data),
             }
         }
+        stagger_chains(
+            &mut plans,
+            &plan_targets,
+            &mut gathers,
+            &gather_targets,
+            &mut report,
+        );
         if !plans.is_empty() || !gathers.is_empty() {
             // SAFETY: the raw module of the live module view; `insert` only adds instructions
             // to functions of this module.

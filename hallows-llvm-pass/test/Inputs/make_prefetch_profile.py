@@ -41,6 +41,28 @@ GATHER_SITES = [
 ]
 
 
+# prefetch-stagger.ll (the same @bfs): every load of the vertex loop's chain misses, so the
+# row start, the edge list's entry and the parents' gather are all prefetched.
+STAGGER_SITES = [
+    (0x13aab24bc03b1020, "bfs", 1000000, 1, "stride:+4", 4194304, "120.0000", "0.0200", "13.000"),
+    (0x08ee35ec1b0948d1, "bfs", 1000000, 1, "irregular", 1073741824, "120.0000", "0.9000", "150.000"),
+    (0xfe31b98c75d78182, "bfs", 1000000, 1, "irregular", 1073741824, "120.0000", "0.9000", "150.000"),
+    (0xf3753d2cd0a5ba33, "bfs", 8000000, 1000000, "irregular", 1073741824, "15.0000", "0.9000", "150.000"),
+    (0xe8b8c0cd2b73f2e4, "bfs", 8000000, 1000000, "irregular", 1073741824, "20.0000", "0.9000", "150.000"),
+]
+
+
+# prefetch-hidden-misses.ll: NAS IS's counting loop as session 6 profiled it (16.0 misses in
+# flight against a measured parallelism of 14.3), and the same loop timed 2.5x as fast (40 in
+# flight: more than twice the parallelism).
+HIDDEN_SITES = [
+    (0x88295f9997e2bfe3, "count_at_parallelism", 67108864, 4, "stride:+4", 67108864, "9.1406", "0.0000", "13.000"),
+    (0x92e5dbf93d148732, "count_at_parallelism", 67108864, 4, "irregular", 67108864, "9.1406", "0.9750", "150.000"),
+    (0xa62e48ba4c0e77a1, "count_hits", 67108864, 4, "stride:+4", 67108864, "3.6563", "0.0000", "13.000"),
+    (0xb0eac519f1403ef0, "count_hits", 67108864, 4, "irregular", 67108864, "3.6563", "0.9750", "150.000"),
+]
+
+
 def profile(sites, mlp):
     body = "hallows-prefetch-profile 1\n"
     body += f"machine line=64 l1d=32768 l2=1048576 llc=33554432 llc_ns=15.000 dram_ns=100.000 mlp={mlp}\n"
@@ -59,3 +81,7 @@ with open(os.path.join(here, "prefetch-corrupt.profile"), "w") as f:
     f.write(text[: len(text) // 2])
 with open(os.path.join(here, "prefetch-gather.profile"), "w") as f:
     f.write(profile(GATHER_SITES, "30.00"))
+with open(os.path.join(here, "prefetch-stagger.profile"), "w") as f:
+    f.write(profile(STAGGER_SITES, "30.00"))
+with open(os.path.join(here, "prefetch-hidden-misses.profile"), "w") as f:
+    f.write(profile(HIDDEN_SITES, "14.30"))
