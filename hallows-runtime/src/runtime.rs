@@ -602,7 +602,8 @@ pub struct RuntimeStats {
     pub workers: Vec<WorkerStats>,
     /// Spawns and wake-ups that came from outside the workers.
     pub external_submissions: u64,
-    /// Tasks spawned and not yet finished.
+    /// Tasks not yet finished that have been polled at least once (a task enters the registry
+    /// at its first `Pending`; tasks still queued for their first poll are not counted).
     pub live_tasks: usize,
 }
 

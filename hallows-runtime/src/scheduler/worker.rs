@@ -243,6 +243,13 @@ impl Shared {
     }
 
     /// Spawns a future (from any thread).
+    ///
+    /// A new task is not registered (see [`Registry`]): it enters the registry at its first
+    /// `Pending` (`TaskCell::after_pending`), so a task that finishes in its first poll — most
+    /// spawned tasks, e.g. every task of a burst submitted from outside — costs no registry
+    /// lock and no cache-line transfer of a registry shard between the spawner and the worker
+    /// that completes it. Until then its only references are the queue's and the handle's;
+    /// shutdown cancels it when it releases the queue reference (`drain_queues`).
     pub(crate) fn spawn<F>(self: &Arc<Self>, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -251,8 +258,9 @@ impl Shared {
         with_current_worker(|worker| match worker {
             Some(w) if Arc::ptr_eq(&w.shared, self) => {
                 let task = TaskCell::new(future, self.clone(), w.index);
-                let job = self.register(&task, w.index);
-                if let Some(job) = job {
+                // A worker's pushes are drained after the worker has stopped (the runtime joins
+                // its workers before `drain_queues`), so they need no shutdown re-check.
+                if let Some(job) = self.admit(&task) {
                     bump(&self.workers[w.index].counters.spawns, 1);
                     w.push_local(job);
                 }
@@ -260,20 +268,20 @@ impl Shared {
             }
             _ => {
                 let task = TaskCell::new(future, self.clone(), NO_HOME);
-                // ORDERING: Relaxed: only spreads registry shards.
-                let hint = self.external.rr.fetch_add(1, Ordering::Relaxed);
-                if let Some(job) = self.register(&task, hint) {
+                if let Some(job) = self.admit(&task) {
                     bump_shared(&self.external.spawns, 1);
                     self.injector.push(job.into_raw());
                     self.notify_external();
+                    self.recheck_shutdown_after_push(&task);
                 }
                 JoinHandle::new(task)
             }
         })
     }
 
-    /// Registers a new task; on a shut-down runtime cancels it and returns `None`.
-    fn register<F>(&self, task: &Arc<TaskCell<F>>, hint: usize) -> Option<JobRef>
+    /// A queue reference for a new task, or `None` (and the task cancelled) on a shut-down
+    /// runtime.
+    fn admit<F>(&self, task: &Arc<TaskCell<F>>) -> Option<JobRef>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
@@ -283,17 +291,30 @@ impl Shared {
             task.cancel();
             return None;
         }
-        match self.registry.insert(task.clone(), hint) {
-            Some(slot) => {
-                // ORDERING: Relaxed: read only after the task has been queued and run, which the
-                // queue hand-off orders after this store.
-                task.header.slot.store(slot, Ordering::Relaxed);
-                Some(task.job_ref())
-            }
-            None => {
-                task.cancel();
-                None
-            }
+        Some(task.job_ref())
+    }
+
+    /// After a thread outside the workers pushed a new (unregistered) task to the injector: if
+    /// the runtime began shutting down meanwhile, the drop path may already have drained the
+    /// injector, and nobody would ever run or cancel the task. So the spawner cancels it itself
+    /// (`cancel` claims it atomically and does nothing if a worker is running it or it already
+    /// finished). Its queue reference is then leaked if the drain has passed (one cell, only
+    /// for a spawn racing with shutdown through a [`crate::Handle`]); the joiner is told.
+    fn recheck_shutdown_after_push<F>(&self, task: &Arc<TaskCell<F>>)
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        use crate::task::raw::RegisteredTask;
+        // ORDERING: SeqCst fence between the push (a critical section of the injector's lock)
+        // and the load of the flag; it pairs with the SeqCst store in `begin_shutdown`, which
+        // the dropping thread makes before it drains the injector under the same lock. If the
+        // drain's critical section came first, the flag's store would happen before the push
+        // and so before this fence, and the load would have to see it. So a load that misses
+        // the flag means the drain comes after the push and finds (and cancels) the task.
+        fence(Ordering::SeqCst);
+        if self.shutdown.load(Ordering::Relaxed) {
+            task.cancel();
         }
     }
 
