@@ -373,6 +373,9 @@ impl Drop for Runtime {
         if on_own_worker {
             return;
         }
+        // No spawn from outside may queue a task after the drain below (it would never run
+        // nor be cancelled: tasks are registered only at their first `Pending`).
+        self.shared.injector.close();
         // Drop unfinished tasks' futures first (this also breaks task/waker cycles), then the
         // queue references.
         for task in self.shared.registry.close_and_drain() {

@@ -270,9 +270,15 @@ impl Shared {
                 let task = TaskCell::new(future, self.clone(), NO_HOME);
                 if let Some(job) = self.admit(&task) {
                     bump_shared(&self.external.spawns, 1);
-                    self.injector.push(job.into_raw());
-                    self.notify_external();
-                    self.recheck_shutdown_after_push(&task);
+                    // The runtime closes the injector before its last drain (`Runtime`'s drop),
+                    // so a spawn racing with shutdown either lands before that drain, which
+                    // releases — and so cancels — the unregistered task, or gets it back here.
+                    match self.injector.push_unless_closed(job.into_raw()) {
+                        Ok(()) => self.notify_external(),
+                        // SAFETY: the pointer just came from `into_raw` with its obligation,
+                        // which the refused push hands back.
+                        Err(p) => unsafe { JobRef::from_raw(p) }.release(),
+                    }
                 }
                 JoinHandle::new(task)
             }
@@ -292,30 +298,6 @@ impl Shared {
             return None;
         }
         Some(task.job_ref())
-    }
-
-    /// After a thread outside the workers pushed a new (unregistered) task to the injector: if
-    /// the runtime began shutting down meanwhile, the drop path may already have drained the
-    /// injector, and nobody would ever run or cancel the task. So the spawner cancels it itself
-    /// (`cancel` claims it atomically and does nothing if a worker is running it or it already
-    /// finished). Its queue reference is then leaked if the drain has passed (one cell, only
-    /// for a spawn racing with shutdown through a [`crate::Handle`]); the joiner is told.
-    fn recheck_shutdown_after_push<F>(&self, task: &Arc<TaskCell<F>>)
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        use crate::task::raw::RegisteredTask;
-        // ORDERING: SeqCst fence between the push (a critical section of the injector's lock)
-        // and the load of the flag; it pairs with the SeqCst store in `begin_shutdown`, which
-        // the dropping thread makes before it drains the injector under the same lock. If the
-        // drain's critical section came first, the flag's store would happen before the push
-        // and so before this fence, and the load would have to see it. So a load that misses
-        // the flag means the drain comes after the push and finds (and cancels) the task.
-        fence(Ordering::SeqCst);
-        if self.shutdown.load(Ordering::Relaxed) {
-            task.cancel();
-        }
     }
 
     /// Routes a task that was just woken (state already set to scheduled).
