@@ -121,7 +121,9 @@ fn queued_tasks_never_polled_are_cancelled_and_their_cycles_broken() {
     let (started_tx, started_rx) = std::sync::mpsc::channel();
     drop(rt.spawn(async move {
         started_tx.send(()).unwrap();
-        std::thread::sleep(Duration::from_millis(50));
+        // Long enough for the main thread to spawn two tasks and begin the shutdown (Miri
+        // interprets those steps some thousand times slower).
+        std::thread::sleep(Duration::from_millis(if cfg!(miri) { 3000 } else { 50 }));
     }));
     started_rx.recv().unwrap();
     // A task holding its own handle: a cycle (cell → future → handle → cell).
