@@ -373,6 +373,9 @@ impl Drop for Runtime {
         if on_own_worker {
             return;
         }
+        // No spawn from outside may queue a task after the drain below (it would never run
+        // nor be cancelled: tasks are registered only at their first `Pending`).
+        self.shared.injector.close();
         // Drop unfinished tasks' futures first (this also breaks task/waker cycles), then the
         // queue references.
         for task in self.shared.registry.close_and_drain() {
@@ -602,7 +605,8 @@ pub struct RuntimeStats {
     pub workers: Vec<WorkerStats>,
     /// Spawns and wake-ups that came from outside the workers.
     pub external_submissions: u64,
-    /// Tasks spawned and not yet finished.
+    /// Tasks not yet finished that have been polled at least once (a task enters the registry
+    /// at its first `Pending`; tasks still queued for their first poll are not counted).
     pub live_tasks: usize,
 }
 

@@ -110,3 +110,77 @@ fn a_runtime_dropped_from_inside_its_own_task_shuts_down_without_hanging() {
     rx.recv_timeout(Duration::from_secs(20))
         .expect("dropping the runtime inside its task hung");
 }
+
+#[test]
+fn queued_tasks_never_polled_are_cancelled_and_their_cycles_broken() {
+    // Tasks enter the registry only at their first `Pending`; these never get polled (the only
+    // worker is busy until shutdown), so it is the release of their queue references that must
+    // drop their futures and tell their joiners.
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let rt = Runtime::builder().workers(1).report(false).build().unwrap();
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    drop(rt.spawn(async move {
+        started_tx.send(()).unwrap();
+        // Long enough for the main thread to spawn two tasks and begin the shutdown (Miri
+        // interprets those steps some thousand times slower).
+        std::thread::sleep(Duration::from_millis(if cfg!(miri) { 3000 } else { 50 }));
+    }));
+    started_rx.recv().unwrap();
+    // A task holding its own handle: a cycle (cell → future → handle → cell).
+    let own = Arc::new(std::sync::Mutex::new(
+        None::<hallows_runtime::JoinHandle<()>>,
+    ));
+    let g = CountDrop(dropped.clone());
+    let o = own.clone();
+    let cyclic = rt.spawn(async move {
+        let _g = g;
+        let _me = o;
+    });
+    *own.lock().unwrap() = Some(cyclic);
+    drop(own);
+    let g = CountDrop(dropped.clone());
+    let plain = rt.spawn(async move {
+        let _g = g;
+        7
+    });
+    drop(rt);
+    assert_eq!(
+        dropped.load(Ordering::SeqCst),
+        2,
+        "a queued future was not dropped"
+    );
+    assert!(plain.is_finished());
+    let err = runtime_support_block_on(plain.into_result()).unwrap_err();
+    assert!(err.is_cancelled(), "{err}");
+}
+
+#[test]
+fn spawns_racing_with_shutdown_all_finish() {
+    // Spawns through a handle while the runtime is dropped: each task must end up run or
+    // cancelled, never stranded in a queue that was drained before its push.
+    let rounds = if cfg!(miri) { 2 } else { 50 };
+    for _ in 0..rounds {
+        let rt = Runtime::builder().workers(2).report(false).build().unwrap();
+        let handle = rt.handle();
+        let dropped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let d = dropped.clone();
+        let spawner = std::thread::spawn(move || {
+            let mut handles = Vec::new();
+            while !d.load(Ordering::SeqCst) {
+                handles.push(handle.spawn(async { 1 }));
+            }
+            handles
+        });
+        std::thread::sleep(Duration::from_micros(if cfg!(miri) { 0 } else { 500 }));
+        drop(rt);
+        dropped.store(true, Ordering::SeqCst);
+        let handles = spawner.join().unwrap();
+        let stranded = handles.iter().filter(|h| !h.is_finished()).count();
+        assert_eq!(
+            stranded,
+            0,
+            "{stranded} of {} tasks neither ran nor were cancelled",
+            handles.len()
+        );
+    }
+}

@@ -22,7 +22,7 @@
 
 use crate::padding::CachePadded;
 use crate::queue::local::Local;
-use crate::sync::atomic::{AtomicUsize, Ordering};
+use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use crate::sync::Mutex;
 use core::fmt;
 use core::ptr::NonNull;
@@ -32,6 +32,8 @@ use std::collections::VecDeque;
 pub struct Injector<T> {
     len: CachePadded<AtomicUsize>,
     items: Mutex<VecDeque<Ptr<T>>>,
+    /// Set by [`Injector::close`]; read and written only while holding `items`' lock.
+    closed: AtomicBool,
 }
 
 /// A raw pointer that may cross threads; the pointee's thread safety is the pusher's obligation.
@@ -61,6 +63,7 @@ impl<T> Injector<T> {
         Injector {
             len: CachePadded::new(AtomicUsize::new(0)),
             items: Mutex::new(VecDeque::new()),
+            closed: AtomicBool::new(false),
         }
     }
 
@@ -90,6 +93,27 @@ impl<T> Injector<T> {
         // items themselves; SeqCst puts this publication in the park protocol's total order
         // (the producer then SeqCst-loads the sleeper count; scheduler/README.md, "Parking").
         self.len.store(items.len(), Ordering::SeqCst);
+    }
+
+    /// Appends one item unless the injector has been [closed](Injector::close); then hands it
+    /// back. The lock orders the two: an item accepted here is one a drain after `close` sees.
+    pub fn push_unless_closed(&self, item: NonNull<T>) -> Result<(), NonNull<T>> {
+        let mut items = self.lock();
+        // ORDERING: Relaxed: written and read only under the lock, which orders it.
+        if self.closed.load(Ordering::Relaxed) {
+            return Err(item);
+        }
+        items.push_back(Ptr(item));
+        // ORDERING: SeqCst, as in `push`.
+        self.len.store(items.len(), Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Makes every later [`Injector::push_unless_closed`] fail (plain pushes still succeed).
+    pub fn close(&self) {
+        let _items = self.lock();
+        // ORDERING: Relaxed: under the lock (see `push_unless_closed`).
+        self.closed.store(true, Ordering::Relaxed);
     }
 
     /// Appends every item of `batch`, in order.

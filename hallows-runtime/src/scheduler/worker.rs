@@ -243,6 +243,13 @@ impl Shared {
     }
 
     /// Spawns a future (from any thread).
+    ///
+    /// A new task is not registered (see [`Registry`]): it enters the registry at its first
+    /// `Pending` (`TaskCell::after_pending`), so a task that finishes in its first poll — most
+    /// spawned tasks, e.g. every task of a burst submitted from outside — costs no registry
+    /// lock and no cache-line transfer of a registry shard between the spawner and the worker
+    /// that completes it. Until then its only references are the queue's and the handle's;
+    /// shutdown cancels it when it releases the queue reference (`drain_queues`).
     pub(crate) fn spawn<F>(self: &Arc<Self>, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -251,8 +258,9 @@ impl Shared {
         with_current_worker(|worker| match worker {
             Some(w) if Arc::ptr_eq(&w.shared, self) => {
                 let task = TaskCell::new(future, self.clone(), w.index);
-                let job = self.register(&task, w.index);
-                if let Some(job) = job {
+                // A worker's pushes are drained after the worker has stopped (the runtime joins
+                // its workers before `drain_queues`), so they need no shutdown re-check.
+                if let Some(job) = self.admit(&task) {
                     bump(&self.workers[w.index].counters.spawns, 1);
                     w.push_local(job);
                 }
@@ -260,20 +268,26 @@ impl Shared {
             }
             _ => {
                 let task = TaskCell::new(future, self.clone(), NO_HOME);
-                // ORDERING: Relaxed: only spreads registry shards.
-                let hint = self.external.rr.fetch_add(1, Ordering::Relaxed);
-                if let Some(job) = self.register(&task, hint) {
+                if let Some(job) = self.admit(&task) {
                     bump_shared(&self.external.spawns, 1);
-                    self.injector.push(job.into_raw());
-                    self.notify_external();
+                    // The runtime closes the injector before its last drain (`Runtime`'s drop),
+                    // so a spawn racing with shutdown either lands before that drain, which
+                    // releases — and so cancels — the unregistered task, or gets it back here.
+                    match self.injector.push_unless_closed(job.into_raw()) {
+                        Ok(()) => self.notify_external(),
+                        // SAFETY: the pointer just came from `into_raw` with its obligation,
+                        // which the refused push hands back.
+                        Err(p) => unsafe { JobRef::from_raw(p) }.release(),
+                    }
                 }
                 JoinHandle::new(task)
             }
         })
     }
 
-    /// Registers a new task; on a shut-down runtime cancels it and returns `None`.
-    fn register<F>(&self, task: &Arc<TaskCell<F>>, hint: usize) -> Option<JobRef>
+    /// A queue reference for a new task, or `None` (and the task cancelled) on a shut-down
+    /// runtime.
+    fn admit<F>(&self, task: &Arc<TaskCell<F>>) -> Option<JobRef>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
@@ -283,18 +297,7 @@ impl Shared {
             task.cancel();
             return None;
         }
-        match self.registry.insert(task.clone(), hint) {
-            Some(slot) => {
-                // ORDERING: Relaxed: read only after the task has been queued and run, which the
-                // queue hand-off orders after this store.
-                task.header.slot.store(slot, Ordering::Relaxed);
-                Some(task.job_ref())
-            }
-            None => {
-                task.cancel();
-                None
-            }
-        }
+        Some(task.job_ref())
     }
 
     /// Routes a task that was just woken (state already set to scheduled).

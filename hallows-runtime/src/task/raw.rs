@@ -7,7 +7,7 @@
 //!
 //! | bits | meaning |
 //! |------|---------|
-//! | `0` (idle) | waiting for a wake-up; only wakers (and the registry) reference it |
+//! | `0` (idle) | waiting for a wake-up; only wakers (and the registry, which every task enters at its first `Pending`) reference it |
 //! | `SCHEDULED` | a [`JobRef`] for it sits in some queue |
 //! | `RUNNING` | a worker is polling it; only that worker touches the future |
 //! | `RUNNING \| NOTIFIED` | woken while being polled: the worker re-queues it afterwards |
@@ -238,7 +238,14 @@ where
     /// As for [`Self::run_raw`].
     unsafe fn release_raw(p: NonNull<JobHeader>) {
         // SAFETY: as in `run_raw`; dropping the `Arc` releases the count the reference held.
-        drop(unsafe { Arc::from_raw(p.cast::<Self>().as_ptr()) });
+        let task = unsafe { Arc::from_raw(p.cast::<Self>().as_ptr()) };
+        // A queue reference released unrun (shutdown draining the queues, a wake-up after
+        // shutdown, a worker's LIFO slot at exit) means the task will not run again: cancel it.
+        // A task that has not been polled yet is not in the registry (`Shared::spawn`), so
+        // this is what drops its future and tells its joiner at shutdown; for a registered one
+        // the registry usually got there first and this does nothing.
+        task.cancel();
+        drop(task);
     }
 
     fn run(self: Arc<Self>, rc: &mut RunContext) -> RunOutcome {
@@ -290,7 +297,7 @@ where
             rc.poll_ns = Some(ns);
         }
         match polled {
-            Ok(Poll::Pending) => self.after_pending(),
+            Ok(Poll::Pending) => self.after_pending(rc.worker),
             Ok(Poll::Ready(output)) => {
                 self.complete(Ok(output));
                 RunOutcome::Done
@@ -303,7 +310,25 @@ where
         }
     }
 
-    fn after_pending(self: Arc<Self>) -> RunOutcome {
+    fn after_pending(self: Arc<Self>, worker: usize) -> RunOutcome {
+        // First `Pending`: the task may now wait on a waker nobody calls, or sit in a reference
+        // cycle, so it enters the registry that shutdown walks (`Shared::spawn`). It is done
+        // before the state leaves RUNNING, so whoever completes the task later (after a wake-up
+        // that needs that transition) finds the slot.
+        // ORDERING: Relaxed: only the running worker reads or writes `slot` before the task
+        // completes; the transition below (Release) and the queue hand-off order this store
+        // before any later run's read.
+        if self.header.slot.load(Ordering::Relaxed) == usize::MAX {
+            match self.header.shared.registry.insert(self.clone(), worker) {
+                Some(slot) => self.header.slot.store(slot, Ordering::Relaxed),
+                None => {
+                    // The registry closes only after every worker has stopped, so this is not
+                    // reached while a worker polls; handled like a cancellation all the same.
+                    self.complete(Err(JoinError::cancelled()));
+                    return RunOutcome::Done;
+                }
+            }
+        }
         // ORDERING: Release publishes the poll's effects to whoever schedules the task next
         // (its Acquire in `run`); Acquire on failure reads the NOTIFIED bit a waker set.
         match self
@@ -336,8 +361,9 @@ where
         // A panicking destructor must not take the worker down; its payload is dropped.
         let _ = catch_unwind(AssertUnwindSafe(|| {
             self.future.with_mut(|f| {
-                // SAFETY: the caller owns the RUNNING bit or runs at shutdown after all workers
-                // stopped: no concurrent access. Assigning drops the future in place.
+                // SAFETY: the caller owns the RUNNING bit or claimed the task in `cancel` (a CAS
+                // to COMPLETE from a state without RUNNING; nobody polls a COMPLETE task): no
+                // concurrent access. Assigning drops the future in place.
                 unsafe { *f = None };
             })
         }));
@@ -435,11 +461,31 @@ where
     F::Output: Send + 'static,
 {
     fn cancel(&self) {
-        // ORDERING: AcqRel: after all workers have stopped, so this only races with external
-        // wakers, which do nothing once COMPLETE is set.
-        let prev = self.header.state.fetch_or(COMPLETE, Ordering::AcqRel);
-        if prev & COMPLETE != 0 {
-            return;
+        // Claim the task: from idle (0) or SCHEDULED straight to COMPLETE. Not while a worker
+        // polls it (RUNNING): that worker owns the future, and completes the task or registers
+        // it (so that the registry's walk at shutdown, after the workers have stopped, cancels
+        // it). The registry cancels only after the workers stopped; a released queue
+        // reference or a spawner that saw the shutdown flag may cancel while they still run,
+        // hence the claim instead of a blind `fetch_or`. A worker that later pops a queue
+        // reference of a claimed task sees COMPLETE in `run` and drops it.
+        // ORDERING: Acquire on the load and AcqRel on the CAS: the claim is a read-modify-write
+        // on the state word, so it is ordered after the last poll's Release transition (the
+        // future's last writes are visible before we drop it) and races with wakers' CASes,
+        // which do nothing once COMPLETE is set.
+        let mut state = self.header.state.load(Ordering::Acquire);
+        loop {
+            if state & (COMPLETE | RUNNING) != 0 {
+                return;
+            }
+            match self.header.state.compare_exchange_weak(
+                state,
+                COMPLETE,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(s) => state = s,
+            }
         }
         self.drop_future();
         let waker = {

@@ -3,8 +3,15 @@
 //! Without it, a task waiting on a waker nobody will ever call would be freed as soon as its
 //! last waker is dropped — or never, if it sits in a reference cycle (a task holding the
 //! `JoinHandle` of a task holding its waker). Shutdown walks the registry and cancels each task
-//! instead, which breaks every cycle. The registry is sharded by slot so spawning workers rarely
-//! contend (tokio's `OwnedTasks` does the same with sharded linked lists).
+//! instead, which breaks every cycle. The registry is sharded by slot so workers rarely contend
+//! (tokio's `OwnedTasks` does the same with sharded linked lists).
+//!
+//! A task enters the registry at its first `Pending`, on the worker that polled it (that
+//! worker's shard), not at spawn: before its first poll nothing can hold its waker, and its
+//! queue reference is what shutdown releases — and releasing a task's queue reference cancels
+//! it. So a task that finishes in its first poll never takes a shard lock; before session 8
+//! every spawn did, and from outside the workers the spawner's insert and the completing
+//! worker's remove moved the shard's lines between the two cores for every task.
 
 use super::raw::RegisteredTask;
 use crate::padding::CachePadded;
@@ -48,7 +55,7 @@ impl Registry {
         self.shards[i].lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Registers a task, choosing a shard from `hint` (e.g. the spawning worker). Returns its
+    /// Registers a task, choosing a shard from `hint` (the polling worker). Returns its
     /// slot, or `None` if the runtime is shutting down.
     pub(crate) fn insert(&self, task: Arc<dyn RegisteredTask>, hint: usize) -> Option<usize> {
         let s = hint % SHARDS;
