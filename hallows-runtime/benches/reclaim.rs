@@ -587,6 +587,12 @@ fn stalled_reader_report() {
 /// interleaved round by round (alternating which goes first); prints both medians and the
 /// median of the per-round ratios crossbeam ÷ hallows.
 fn driver(args: &[String]) -> bool {
+    if !matches!(
+        args.first().map(String::as_str),
+        Some("--driver" | "--probe")
+    ) {
+        return false;
+    }
     COUNTING.store(false, Ordering::Relaxed);
     let rounds = |i: usize| -> usize {
         args.get(i)
