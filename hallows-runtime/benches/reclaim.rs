@@ -3,12 +3,14 @@
 //! haphazard. Before the timed runs it prints the peak heap growth of each reclaimer while one
 //! reader stays pinned (stalled) during 200 000 push/pop pairs.
 //!
-//! Run: `cargo bench -p hallows-runtime --bench reclaim -- --warm-up-time 1 --measurement-time 2`
+//! Run: `cargo bench -p hallows-runtime --bench reclaim -- --warm-up-time 1 --measurement-time 2`;
+//! `-- --probe ROUNDS` interleaves hallows epochs and crossbeam-epoch round by round, and
+//! `-- --driver hallows_epoch|crossbeam_epoch ROUNDS` runs one of them alone (for callgrind).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::ptr;
-use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 use criterion::{Criterion, Throughput};
@@ -18,13 +20,16 @@ struct CountingAlloc;
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
+/// Counting is on only until the stalled-reader report is done: the two shared counters would
+/// otherwise add a contended RMW to every allocation of the timed runs.
+static COUNTING: AtomicBool = AtomicBool::new(true);
 
 // SAFETY: forwards to `System` unchanged; only adds counters.
 unsafe impl GlobalAlloc for CountingAlloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: same contract as the caller's.
         let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
+        if !p.is_null() && COUNTING.load(Ordering::Relaxed) {
             let now = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
             PEAK.fetch_max(now, Ordering::Relaxed);
         }
@@ -32,7 +37,9 @@ unsafe impl GlobalAlloc for CountingAlloc {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        if COUNTING.load(Ordering::Relaxed) {
+            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        }
         // SAFETY: same contract as the caller's.
         unsafe { System.dealloc(ptr, layout) }
     }
@@ -575,12 +582,97 @@ fn stalled_reader_report() {
     });
 }
 
+/// `--driver NAME ROUNDS`: runs only `NAME`'s two-thread pairs `ROUNDS` times, no criterion
+/// (for `valgrind --tool=callgrind`). `--probe ROUNDS`: hallows epochs and crossbeam-epoch
+/// interleaved round by round (alternating which goes first); prints both medians and the
+/// median of the per-round ratios crossbeam ÷ hallows.
+fn driver(args: &[String]) -> bool {
+    if !matches!(
+        args.first().map(String::as_str),
+        Some("--driver" | "--probe")
+    ) {
+        return false;
+    }
+    COUNTING.store(false, Ordering::Relaxed);
+    let rounds = |i: usize| -> usize {
+        args.get(i)
+            .and_then(|a| a.parse().ok())
+            .expect("expected a round count")
+    };
+    let hallows = hallows_epoch::Stack::new();
+    let cb = crossbeam::Stack {
+        head: crossbeam_epoch::Atomic::null(),
+    };
+    match args.first().map(String::as_str) {
+        Some("--driver") => {
+            let n = rounds(2);
+            match args.get(1).map(String::as_str) {
+                Some("hallows_epoch") => (0..n).for_each(|_| run_pairs(&hallows)),
+                Some("crossbeam_epoch") => (0..n).for_each(|_| run_pairs(&cb)),
+                other => panic!("unknown driver {other:?}: hallows_epoch or crossbeam_epoch"),
+            }
+            eprintln!("hallows epoch advances: {}", hallows.collector.epoch());
+            true
+        }
+        Some("--probe") => {
+            let n = rounds(1);
+            let time = |f: &dyn Fn()| {
+                let start = std::time::Instant::now();
+                f();
+                start.elapsed().as_secs_f64() * 1e3
+            };
+            let h = || run_pairs(&hallows);
+            let c = || run_pairs(&cb);
+            for _ in 0..20 {
+                time(&h);
+                time(&c);
+            }
+            let (mut th, mut tc, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
+            for i in 0..n {
+                let (a, b) = if i % 2 == 0 {
+                    let a = time(&h);
+                    (a, time(&c))
+                } else {
+                    let b = time(&c);
+                    (time(&h), b)
+                };
+                th.push(a);
+                tc.push(b);
+                ratio.push(b / a);
+            }
+            let median = |v: &mut Vec<f64>| {
+                v.sort_by(|a, b| a.partial_cmp(b).expect("timings are not NaN"));
+                v[v.len() / 2]
+            };
+            let won = ratio.iter().filter(|&&x| x > 1.0).count();
+            println!(
+                "probe treiber 2 threads, {n} rounds: hallows_epoch {:.3} ms, crossbeam_epoch {:.3} ms, \
+                 median ratio crossbeam/hallows {:.3}, hallows won {won}/{n}",
+                median(&mut th),
+                median(&mut tc),
+                median(&mut ratio)
+            );
+            println!(
+                "hallows epoch advances per round: {:.1}",
+                hallows.collector.epoch() as f64 / (n + 20) as f64
+            );
+            true
+        }
+        _ => false,
+    }
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if driver(&args) {
+        return;
+    }
     // `cargo bench --no-run` builds only; `cargo test --benches` runs main with `--test`.
     let testing = std::env::args().any(|a| a == "--test" || a == "--list");
     if !testing {
         stalled_reader_report();
     }
+    COUNTING.store(false, Ordering::Relaxed);
     let mut c = Criterion::default().configure_from_args();
     treiber(&mut c);
     c.final_summary();

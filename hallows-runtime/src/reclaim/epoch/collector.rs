@@ -314,6 +314,9 @@ pub struct LocalHandle {
     /// The `upper` this handle last published (valid while pinned).
     upper: Cell<u64>,
     garbage: RefCell<Vec<Retired>>,
+    /// The scan's snapshot of reservations `(lower, upper, own)`, kept between scans so a scan
+    /// allocates nothing once the buffers have grown.
+    reservations: RefCell<Vec<(u64, u64, bool)>>,
     /// Reclaimed blocks of the collector's pool layout, for [`LocalHandle::alloc`].
     pool: RefCell<Vec<*mut u8>>,
     scan_threshold: Cell<usize>,
@@ -355,6 +358,7 @@ impl LocalHandle {
             pin_seq: Cell::new(0),
             upper: Cell::new(0),
             garbage: RefCell::new(Vec::new()),
+            reservations: RefCell::new(Vec::new()),
             scan_threshold: Cell::new(SCAN_THRESHOLD_MIN),
             retired_since_scan: Cell::new(0),
         }
@@ -452,7 +456,8 @@ impl LocalHandle {
         // read of an immutable field.
         let birth = unsafe { (*node).birth };
         let recyclable = self.global.pool_layout == Some(node_layout::<T>());
-        self.garbage.borrow_mut().push(Retired {
+        let mut garbage = self.garbage.borrow_mut();
+        garbage.push(Retired {
             ptr: node.cast(),
             destroy: if recyclable {
                 drop_value_in_place::<T>
@@ -464,10 +469,12 @@ impl LocalHandle {
             pin_seq: self.pin_seq.get(),
             recyclable,
         });
+        let len = garbage.len();
+        drop(garbage);
         self.retired_since_scan
             .set(self.retired_since_scan.get() + 1);
 
-        if self.garbage.borrow().len() >= self.scan_threshold.get() {
+        if len >= self.scan_threshold.get() {
             self.scan();
         }
     }
@@ -481,6 +488,8 @@ impl LocalHandle {
 
     fn scan(&self) {
         let global = &*self.global;
+        // Taken out (not borrowed) while objects are destroyed: a destructor may retire into
+        // this handle again; such retires land in the emptied list and are merged back below.
         let mut garbage = core::mem::take(&mut *self.garbage.borrow_mut());
         if let Ok(mut orphans) = global.orphans.try_lock() {
             garbage.extend(orphans.drain(..).map(|r| Retired {
@@ -489,11 +498,13 @@ impl LocalHandle {
             }));
         }
         if garbage.is_empty() {
+            self.put_back_garbage(garbage);
             return;
         }
         // ORDERING: SeqCst fence pairs with the reservation fences (scan step 1).
         fence(Ordering::SeqCst);
-        let mut reservations = Vec::new();
+        let mut reservations = core::mem::take(&mut *self.reservations.borrow_mut());
+        reservations.clear();
         // ORDERING: Acquire pairs with the participant-publishing Release CAS.
         let mut cur = global.participants.load(Ordering::Acquire);
         while !cur.is_null() {
@@ -509,22 +520,23 @@ impl LocalHandle {
             cur = p.next;
         }
         let before = garbage.len();
-        let mut kept = Vec::with_capacity(before);
         let now = global.epoch.load(Ordering::Relaxed);
-        for r in &mut garbage {
+        // An object held back by another handle whose interval reaches the current epoch: only
+        // advancing the epoch lets that handle's next pin (or next births) stop covering it.
+        let mut held_by_current_pin = false;
+        let current_pin = self.pin_seq.get();
+        let mut pool = self.pool.borrow_mut();
+        // In place: kept objects stay in `garbage[..i]`, freed ones are swapped out of the
+        // list (its order carries no meaning), so a scan moves only what it frees.
+        let mut i = 0;
+        while i < garbage.len() {
+            let r = &mut garbage[i];
             // Step R1: read after this scan's SeqCst fence, which follows the unlink (program
             // order, or the orphan mutex for adopted garbage); a later epoch than the unlink's
             // is conservative.
             if r.retire == UNSTAMPED {
                 r.retire = now;
             }
-        }
-        // An object held back by another handle whose interval reaches the current epoch: only
-        // advancing the epoch lets that handle's next pin (or next births) stop covering it.
-        let mut held_by_current_pin = false;
-        let current_pin = self.pin_seq.get();
-        let mut pool = self.pool.borrow_mut();
-        for r in garbage {
             let overlaps = |&&(lower, upper, own): &&(u64, u64, bool)| {
                 lower <= r.retire
                     && r.birth <= upper
@@ -537,15 +549,17 @@ impl LocalHandle {
                         .filter(|res| !res.2 && res.1 >= now)
                         .any(|res| overlaps(&res));
                 }
-                kept.push(r);
+                i += 1;
             } else {
+                let r = garbage.swap_remove(i);
                 // SAFETY: no reservation overlaps `[birth, retire]`, so no reader holds the
                 // object or can load it again (module docs); it leaves the list here, once.
                 unsafe { global.reclaim(r, Some(&mut pool)) };
             }
         }
         drop(pool);
-        let freed = before - kept.len();
+        *self.reservations.borrow_mut() = reservations;
+        let freed = before - garbage.len();
         // One shared update per scan, not per retire (the counter would otherwise bounce
         // between the cores of every retiring thread).
         let added = self.retired_since_scan.replace(0);
@@ -557,7 +571,7 @@ impl LocalHandle {
 
         // Adaptive policy (module docs, "Adaptive advancement"). Objects held back only by
         // this handle's own pin are freed by its next scan; they say nothing about readers.
-        let held = kept.len();
+        let held = garbage.len();
         self.scan_threshold
             .set(SCAN_THRESHOLD_MIN.max(held.saturating_mul(2)));
         if held_by_current_pin {
@@ -568,9 +582,14 @@ impl LocalHandle {
                     .epoch
                     .compare_exchange(now, now + 1, Ordering::Relaxed, Ordering::Relaxed);
         }
+        self.put_back_garbage(garbage);
+    }
+
+    /// Reinstalls the scanned list (keeping its capacity), with anything retired meanwhile.
+    fn put_back_garbage(&self, mut garbage: Vec<Retired>) {
         let mut mine = self.garbage.borrow_mut();
-        kept.append(&mut mine);
-        *mine = kept;
+        garbage.append(&mut mine);
+        *mine = garbage;
     }
 }
 
