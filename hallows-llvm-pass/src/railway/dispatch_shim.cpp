@@ -72,26 +72,8 @@ int singleEdge(const Instruction *Term, const BasicBlock *To) {
   return Found;
 }
 
-/// How many edges lead from `Term` to `To`.
-unsigned edgesTo(const Instruction *Term, const BasicBlock *To) {
-  unsigned N = 0;
-  for (unsigned I = 0, E = Term->getNumSuccessors(); I != E; ++I)
-    N += Term->getSuccessor(I) == To;
-  return N;
-}
-
-/// Which predecessors `validate` accepts.
-enum class PredKind {
-  /// A `br` with exactly one edge to the head (dispatch threading).
-  SingleEdgeBranch,
-  /// A `br` or a `switch` with one or more edges to the head (merge threading: a `switch`
-  /// whose several cases all enter the merge block passes one value for all of them, so one
-  /// copy serves every such edge).
-  BranchOrSwitch,
-};
-
 /// Checks everything before the IR is touched; returns 0 or an error code.
-int32_t validate(ArrayRef<BasicBlock *> Chain, ArrayRef<BasicBlock *> Preds, PredKind Kind) {
+int32_t validate(ArrayRef<BasicBlock *> Chain, ArrayRef<BasicBlock *> Preds) {
   SmallPtrSet<BasicBlock *, 8> InChain(Chain.begin(), Chain.end());
   if (InChain.size() != Chain.size() || Chain.empty())
     return ErrNotAChain;
@@ -126,13 +108,7 @@ int32_t validate(ArrayRef<BasicBlock *> Chain, ArrayRef<BasicBlock *> Preds, Pre
     if (!P || P->getParent() != F || InChain.count(P) || !Seen.insert(P).second)
       return ErrBadPredecessor;
     Instruction *Term = P->getTerminator();
-    if (!Term)
-      return ErrBadPredecessor;
-    bool Ok = Kind == PredKind::SingleEdgeBranch
-                  ? isa<BranchInst>(Term) && singleEdge(Term, Chain.front()) >= 0
-                  : (isa<BranchInst>(Term) || isa<SwitchInst>(Term)) &&
-                        edgesTo(Term, Chain.front()) > 0;
-    if (!Ok)
+    if (!Term || !isa<BranchInst>(Term) || singleEdge(Term, Chain.front()) < 0)
       return ErrBadPredecessor;
   }
   return 0;
@@ -147,7 +123,6 @@ void copyChainFor(BasicBlock *P, ArrayRef<BasicBlock *> Chain, ValueToValueMapTy
   SmallPtrSet<Instruction *, 8> HeadPhis;
   // Place the copy right after its predecessor: it is that predecessor's continuation.
   BasicBlock *InsertBefore = P->getNextNode();
-  const unsigned EdgesFromP = edgesTo(P->getTerminator(), Chain.front());
   for (size_t K = 0; K < Chain.size(); ++K) {
     BasicBlock *B = Chain[K];
     BasicBlock *NB = BasicBlock::Create(B->getContext(), B->getName() + ".hallows.thread", F,
@@ -166,11 +141,9 @@ void copyChainFor(BasicBlock *P, ArrayRef<BasicBlock *> Chain, ValueToValueMapTy
         if (K == 0) {
           auto *Def = dyn_cast<Instruction>(V);
           if (Def && InChain.count(Def->getParent())) {
-            // One entry per edge from `P` (a `switch` may enter through several).
-            PHINode *Copy = PHINode::Create(Phi->getType(), EdgesFromP, Phi->getName() + ".thread");
+            PHINode *Copy = PHINode::Create(Phi->getType(), 1, Phi->getName() + ".thread");
             Copy->insertInto(NB, NB->end());
-            for (unsigned E = 0; E < EdgesFromP; ++E)
-              Copy->addIncoming(V, P);
+            Copy->addIncoming(V, P);
             HeadPhis.insert(Copy);
             VMap[Phi] = Copy;
           } else {
@@ -216,15 +189,11 @@ void copyChainFor(BasicBlock *P, ArrayRef<BasicBlock *> Chain, ValueToValueMapTy
       }
     }
   }
-  // The predecessor now continues in its own copy, along every edge it had to the head (a
-  // `switch` may have several; the copy's phis took the one value they all carry).
+  // The predecessor now continues in its own copy.
   Instruction *Term = P->getTerminator();
-  for (unsigned I = 0, E = Term->getNumSuccessors(); I != E; ++I)
-    if (Term->getSuccessor(I) == Chain.front())
-      Term->setSuccessor(I, Copies.front());
+  Term->setSuccessor(static_cast<unsigned>(singleEdge(Term, Chain.front())), Copies.front());
   for (PHINode &Phi : Chain.front()->phis())
-    while (Phi.getBasicBlockIndex(P) >= 0)
-      Phi.removeIncomingValue(P, /*DeletePHIIfEmpty=*/false);
+    Phi.removeIncomingValue(P, /*DeletePHIIfEmpty=*/false);
 }
 
 /// Every value defined in the chain that is used outside its block has one definition per
@@ -561,7 +530,7 @@ int32_t hallows_shim_thread_dispatch(const LLVMBasicBlockRef *ChainRefs, size_t 
   *TableEntries = 0;
   SmallVector<BasicBlock *, 8> Chain = unwrapBlocks(ChainRefs, NumChain);
   SmallVector<BasicBlock *, 8> Preds = unwrapBlocks(PredRefs, NumPreds);
-  if (int32_t Err = validate(Chain, Preds, PredKind::SingleEdgeBranch))
+  if (int32_t Err = validate(Chain, Preds))
     return Err;
 
   auto CopiesPerPred = copyChainInto(Preds, Chain, [](SmallVectorImpl<BasicBlock *> &) {});
@@ -576,8 +545,7 @@ int32_t hallows_shim_thread_dispatch(const LLVMBasicBlockRef *ChainRefs, size_t 
 
 /// Merge threading: copies the chain `Chain[0..NumChain]` (a merge block, then blocks each
 /// reached only from the one before) into the end of those blocks of `Preds[0..NumPreds]` (each
-/// ending in a `br` or a `switch` with at least one edge to `Chain[0]`; all of a predecessor's
-/// edges enter its one copy) along whose edge a conditional
+/// ending in a branch with exactly one edge to `Chain[0]`) along whose edge a conditional
 /// terminator of the chain folds to a constant, then folds each copy. This is the threading of
 /// LLVM's JumpThreading (a branch on a phi of constants, decided per incoming edge), extended
 /// over a chain of blocks and with the copy size chosen by the profile instead of a fixed
@@ -591,16 +559,15 @@ int32_t hallows_shim_thread_merge(const LLVMBasicBlockRef *ChainRefs, size_t Num
   *Branches = 0;
   SmallVector<BasicBlock *, 8> Chain = unwrapBlocks(ChainRefs, NumChain);
   SmallVector<BasicBlock *, 8> Preds = unwrapBlocks(PredRefs, NumPreds);
-  if (int32_t Err = validate(Chain, Preds, PredKind::BranchOrSwitch))
+  if (int32_t Err = validate(Chain, Preds))
     return Err;
   const DataLayout &DL = Chain.front()->getDataLayout();
   SmallVector<BasicBlock *, 16> Chosen;
   for (BasicBlock *P : Preds)
     if (foldGain(P, Chain, DL).Branches > 0)
       Chosen.push_back(P);
-  // The original chain must keep a way in (predecessors counted once however many edges).
-  SmallPtrSet<BasicBlock *, 16> Distinct(pred_begin(Chain.front()), pred_end(Chain.front()));
-  if (Chosen.empty() || Chosen.size() >= Distinct.size())
+  // The original chain must keep a way in.
+  if (Chosen.empty() || Chosen.size() >= static_cast<size_t>(pred_size(Chain.front())))
     return 0;
 
   FoldGain Gain;

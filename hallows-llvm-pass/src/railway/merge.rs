@@ -12,10 +12,6 @@
 //! six instructions, `-jump-threading-threshold`). Here the profile picks the copies: only hot
 //! predecessors get one, within a budget of copied instructions.
 //!
-//! A predecessor may end in a `br` or a `switch`, and a `switch` may enter the merge block
-//! through several cases (`lexer`'s punctuation arm: ten byte values, one kind): it passes one
-//! value along all of them, so one copy takes every such edge. Its count is the sum over them.
-//!
 //! This module is the decision on a plain graph ([`plan`]): which blocks are hot merge points
 //! and which chain follows each. The C++ shim (`dispatch_shim.cpp`,
 //! `hallows_shim_thread_merge`) keeps, of the offered predecessors, those along whose edge a
@@ -152,8 +148,9 @@ pub fn plan(graph: &LayoutGraph, shapes: &[BlockShape], has_phis: &[bool]) -> Ve
                     && !taken[p]
                     && matches!(
                         shapes[p].terminator,
-                        Terminator::Branch | Terminator::CondBranch | Terminator::Switch
+                        Terminator::Branch | Terminator::CondBranch
                     )
+                    && edges_between(p, head) == 1
                     && c > 0
                     && u128::from(c) * u128::from(MIN_MERGE_SHARE_DIVISOR) >= u128::from(count)
             })
@@ -272,7 +269,7 @@ pub fn thread_merges<'m>(
 #[cfg(test)]
 mod tests {
     use super::super::dispatch::shape;
-    use super::super::layout::{graph, Edge};
+    use super::super::layout::graph;
     use super::*;
 
     /// A scanner loop: entry(0) -> head(1) -> arms 2..2+k -> merge(m) -> test(t) -> ident(i) |
@@ -351,51 +348,12 @@ mod tests {
     }
 
     #[test]
-    fn switch_predecessors_are_offered() {
+    fn switch_predecessors_are_not_offered() {
         let (graph, mut shapes, has_phis) = scanner(&[100, 100, 100, 100]);
         for s in &mut shapes[2..6] {
             s.terminator = Terminator::Switch;
         }
-        let plans = plan(&graph, &shapes, &has_phis);
-        assert_eq!(plans.len(), 1);
-        // Four arms and no other way in: three copies, the last arm keeps the original.
-        assert_eq!(plans[0].predecessors, vec![2, 3, 4]);
-    }
-
-    #[test]
-    fn a_switch_entering_through_several_cases_is_offered_once_with_their_sum() {
-        let (mut graph, shapes, has_phis) = scanner(&[400, 300, 200, 99, 1]);
-        // The head's switch (1) also enters the merge block (7) directly, for two byte values
-        // of 150 each: one predecessor of 300, tied with arm 3 and ahead of it by index.
-        for _ in 0..2 {
-            graph.edges.push(Edge {
-                src: 1,
-                dst: 7,
-                count: 150,
-            });
-        }
-        graph.counts[1] += 300;
-        graph.counts[7] += 300;
-        let plans = plan(&graph, &shapes, &has_phis);
-        assert_eq!(plans.len(), 1);
-        assert_eq!(plans[0].predecessors, vec![2, 1, 3, 4, 5]);
-        assert_eq!(plans[0].count, 1300);
-    }
-
-    #[test]
-    fn a_switch_whose_edges_are_all_rare_is_not_offered() {
-        let (mut graph, shapes, has_phis) = scanner(&[400, 300, 200, 99, 1]);
-        // Two cases of 4 each: 8 in 1008 is under 1/100 even summed.
-        for _ in 0..2 {
-            graph.edges.push(Edge {
-                src: 1,
-                dst: 7,
-                count: 4,
-            });
-        }
-        graph.counts[7] += 8;
-        let plans = plan(&graph, &shapes, &has_phis);
-        assert_eq!(plans[0].predecessors, vec![2, 3, 4, 5]);
+        assert!(plan(&graph, &shapes, &has_phis).is_empty());
     }
 
     #[test]
