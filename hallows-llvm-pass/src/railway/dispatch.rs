@@ -232,17 +232,20 @@ pub fn plan(
     }))
 }
 
+/// A block shape from its terminator and instruction count: the notation of the threading
+/// planners' unit tests (here and in `merge.rs`).
+#[cfg(test)]
+pub(crate) fn shape(terminator: Terminator, instructions: u64) -> BlockShape {
+    BlockShape {
+        terminator,
+        instructions,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::layout::graph;
     use super::*;
-
-    fn shape(terminator: Terminator, instructions: u64) -> BlockShape {
-        BlockShape {
-            terminator,
-            instructions,
-        }
-    }
 
     /// entry(0) -> head(1); head -> check(2) | exit(3); check -> switch(4) | exit(3);
     /// switch -> handlers 5..5+k; each handler -> head. Handler `i` runs `weights[i]` times.

@@ -268,15 +268,9 @@ pub fn thread_merges<'m>(
 
 #[cfg(test)]
 mod tests {
+    use super::super::dispatch::shape;
     use super::super::layout::graph;
     use super::*;
-
-    fn shape(terminator: Terminator, instructions: u64) -> BlockShape {
-        BlockShape {
-            terminator,
-            instructions,
-        }
-    }
 
     /// A scanner loop: entry(0) -> head(1) -> arms 2..2+k -> merge(m) -> test(t) -> ident(i) |
     /// latch(l); ident -> latch; latch -> head | exit(x). Arm `a` runs `weights[a]` times.
