@@ -5,8 +5,8 @@
 ; Rows average a few non-zeros, so a look-ahead clamped to the row's end would prefetch almost
 ; nothing: the look-ahead crosses the row's end instead (Ainsworth & Jones' `e + d` over the
 ; flattened loops) and is clamped to the checked range, min(i + d, min(ncol, nval) - start - 1)
-; with the limit computed once per row before the inner loop, so the cloned col[] load never
-; leaves col.
+; with min(ncol, nval) - 1 computed once before the row loop and the start subtracted once per
+; row before the inner loop, so the cloned col[] load never leaves col.
 ; RUN: opt -load-pass-plugin=%plugin -passes='hallows-prefetch,verify' -S %s | FileCheck %s
 ; RUN: env HALLOWS_REPORT_STDERR=1 opt -load-pass-plugin=%plugin -passes=hallows-prefetch -disable-output %s 2>&1 | FileCheck %s --check-prefix=REPORT
 
@@ -15,16 +15,20 @@
 ; REPORT-NOT: "window":true
 
 ; CHECK-LABEL: define void @spmv_rows(
+; The range's last index, min(nval, ncol) - 1, is computed once before the row loop (the
+; lengths are loop-invariant); each row only subtracts its start.
+; CHECK:       entry:
+; CHECK:         %i.range.last = call i64 @llvm.usub.sat.i64(i64 %nval, i64 1)
+; CHECK-NEXT:    %i.range.last1 = call i64 @llvm.usub.sat.i64(i64 %ncol, i64 1)
+; CHECK-NEXT:    %i.range.last2 = call i64 @llvm.umin.i64(i64 %i.range.last, i64 %i.range.last1)
+; CHECK-NEXT:    br i1 %none, label %exit, label %row
 ; CHECK:       row.body:
-; CHECK:         %i.window.span = call i64 @llvm.usub.sat.i64(i64 %nval, i64 %start)
-; CHECK-NEXT:    %i.window.last = call i64 @llvm.usub.sat.i64(i64 %i.window.span, i64 1)
-; CHECK-NEXT:    %i.window.span1 = call i64 @llvm.usub.sat.i64(i64 %ncol, i64 %start)
-; CHECK-NEXT:    %i.window.last2 = call i64 @llvm.usub.sat.i64(i64 %i.window.span1, i64 1)
-; CHECK-NEXT:    %i.window.last3 = call i64 @llvm.umin.i64(i64 %i.window.last, i64 %i.window.last2)
+; CHECK-NOT:     range.last
+; CHECK:         %i.window.last = call i64 @llvm.usub.sat.i64(i64 %i.range.last2, i64 %start)
 ; CHECK-NEXT:    br i1 %empty, label %row.end, label %inner
 ; CHECK:       gather:
 ; CHECK:         %i.reach = add i64 %i, {{[0-9]+}}
-; CHECK-NEXT:    %i.ahead = call i64 @llvm.umin.i64(i64 %i.reach, i64 %i.window.last3)
+; CHECK-NEXT:    %i.ahead = call i64 @llvm.umin.i64(i64 %i.reach, i64 %i.window.last)
 ; CHECK-NEXT:    %cp.ahead = getelementptr i32, ptr %colrow, i64 %i.ahead
 ; CHECK-NEXT:    %c.ahead = load i32, ptr %cp.ahead, align 4
 ; CHECK-NEXT:    %cx.ahead = zext i32 %c.ahead to i64

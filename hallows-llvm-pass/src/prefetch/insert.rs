@@ -88,6 +88,10 @@ pub struct WindowPlan {
     /// Terminator of the inner loop's only entry block, where the limit is computed once per
     /// entry (it dominates the loop).
     pub at: Value,
+    /// Terminator of the outer loop's preheader, when every length in `lens` is invariant in
+    /// the outer loop: the range's last index, `min(len - minus) - 1`, is then computed there
+    /// once, and each entry only subtracts its start.
+    pub hoist_at: Option<Value>,
 }
 
 /// Where `limit - minus` values are built: before the preheader's terminator when the limit is
@@ -248,14 +252,22 @@ fn window_ahead(
     call(b, umin, &mut [raw, last], &format!("{base}.ahead"))
 }
 
-/// The last value the look-ahead copy of a window's induction variable may take, built before
-/// the window's entry terminator: `min over lens of (len - minus) - start - 1`, saturating at 0
-/// (an `i64`, the type of the induction variable, see `loops::windows`).
+/// The last value the look-ahead copy of a window's (`i64`) induction variable may take:
+/// `min over lens of (len - minus) - start - 1`, saturating at 0. The range's last index
+/// `min over lens of (len - minus - 1)` is built before `w.hoist_at` (once per outer-loop entry)
+/// when that is set, else before the window's entry terminator, and the start is subtracted
+/// before the entry terminator: saturating subtraction commutes with itself and with `umin`
+/// (`usub.sat(usub.sat(a, b), c) = usub.sat(usub.sat(a, c), b)`, and `x -> usub.sat(x, s)` is
+/// monotone), so both placements give the same value.
 fn window_last(module: LLVMModuleRef, w: &WindowPlan) -> Value {
-    let b = ll::builder_before(w.at);
-    // SAFETY: (whole block) the builder is positioned before the entry block's terminator, which
-    // every operand (values computed before the loop, see `loops::windows`) dominates; the
-    // builders get operands of the types they expect.
+    let entry = ll::builder_before(w.at);
+    let hoisted = w.hoist_at.map(ll::builder_before);
+    let b = hoisted.unwrap_or(entry);
+    // SAFETY: (whole block) `b` is positioned before the outer preheader's terminator (every
+    // length is then computed outside the outer loop, so it dominates the preheader, see
+    // `pass::window_plan`) or before the window's entry terminator, which every operand (values
+    // computed before the loop, see `loops::windows`) dominates; the start is only used before
+    // the entry terminator; the builders get operands of the types they expect.
     let last = unsafe {
         let ctx = LLVMGetTypeContext(ll::type_of(w.iv.phi));
         let i64t = LLVMInt64TypeInContext(ctx);
@@ -264,32 +276,42 @@ fn window_last(module: LLVMModuleRef, w: &WindowPlan) -> Value {
         let mut ty = i64t;
         let umin = intrinsic(module, "llvm.umin", std::slice::from_mut(&mut ty));
         let base = ll::name(w.iv.phi);
-        let widen = |v: Value, what: &str| {
+        let widen = |b: LLVMBuilderRef, v: Value, what: &str| {
             let n = ll::c_name(&format!("{base}.{what}"));
             LLVMBuildZExtOrBitCast(b, v, i64t, n.as_ptr())
         };
-        let start = w.start.map(|s| widen(s, "window.start"));
-        let mut last: Option<Value> = None;
+        let mut range_last: Option<Value> = None;
         for &(len, minus) in &w.lens {
-            let len = widen(len, "range.len");
-            let span = match start {
-                Some(s) => call(b, usub_sat, &mut [len, s], &format!("{base}.window.span")),
-                None => len,
-            };
+            let len = widen(b, len, "range.len");
             let l = call(
                 b,
                 usub_sat,
-                &mut [span, const_of(i64t, minus.saturating_add(1))],
-                &format!("{base}.window.last"),
+                &mut [len, const_of(i64t, minus.saturating_add(1))],
+                &format!("{base}.range.last"),
             );
-            last = Some(match last {
+            range_last = Some(match range_last {
                 None => l,
-                Some(prev) => call(b, umin, &mut [prev, l], &format!("{base}.window.last")),
+                Some(prev) => call(b, umin, &mut [prev, l], &format!("{base}.range.last")),
             });
         }
-        last.unwrap_or_else(|| const_of(i64t, 0))
+        let range_last = range_last.unwrap_or_else(|| const_of(i64t, 0));
+        match w.start {
+            Some(s) => {
+                let s = widen(entry, s, "window.start");
+                call(
+                    entry,
+                    usub_sat,
+                    &mut [range_last, s],
+                    &format!("{base}.window.last"),
+                )
+            }
+            None => range_last,
+        }
     };
-    ll::dispose_builder(b);
+    if let Some(h) = hoisted {
+        ll::dispose_builder(h);
+    }
+    ll::dispose_builder(entry);
     last
 }
 

@@ -101,11 +101,24 @@ fn window_plan<'p>(
     if !strided {
         return None;
     }
+    let lens: Vec<(ll::Value, i64)> = windows.iter().map(|w| (w.len, w.minus)).collect();
+    // The range's last index is computed once before the outer loop when every length is
+    // computed outside it: such a length dominates the inner loop's entry (the checks use it
+    // there), hence the outer header, hence the header's only entering block (every path to
+    // the header passes through that block first). The block may branch elsewhere too (no
+    // preheader after SimplifyCFG): the hoisted values are pure and then merely unused there.
+    let invariant =
+        |v: ll::Value| ll::opcode(v).is_none() || !outer.blocks.contains(&ll::block_of(v));
+    let hoist_at = match views.entering_blocks(outer).as_slice() {
+        [p] if lens.iter().all(|&(len, _)| invariant(len)) => Some(ll::terminator(*p)),
+        _ => None,
+    };
     Some(WindowPlan {
         iv,
         start: first.start,
-        lens: windows.iter().map(|w| (w.len, w.minus)).collect(),
+        lens,
         at: ll::terminator(pred),
+        hoist_at,
     })
 }
 
