@@ -38,10 +38,18 @@ const UNSTAMPED: u64 = u64::MAX;
 
 /// One handle's reservation, in the collector's append-only participant list.
 struct Participant {
-    lower: CachePadded<AtomicU64>,
-    upper: AtomicU64,
+    res: CachePadded<Reservation>,
     in_use: AtomicBool,
     next: *mut Participant,
+}
+
+/// A participant's published interval. Both bounds share one padded line: a pin writes both,
+/// and a scan reads both, so keeping them together makes each pin (after another handle's
+/// scan read the line) take one line back instead of two, and each scan read one line per
+/// participant instead of two.
+struct Reservation {
+    lower: AtomicU64,
+    upper: AtomicU64,
 }
 
 /// A retired object with its lifetime interval.
@@ -92,10 +100,16 @@ pub(super) struct Global {
     spare: Mutex<Vec<*mut u8>>,
     participants: AtomicPtr<Participant>,
     participant_count: AtomicUsize,
+    /// Whether `orphans` may be non-empty: a hint read (Relaxed) by every scan so that scans
+    /// lock the orphan mutex only when there is something to adopt. It is written only under
+    /// the mutex, so the mutex line is not written by every scan and this field shares the
+    /// read-mostly line of the fields above.
+    has_orphans: AtomicBool,
     /// Garbage left behind by dropped handles, adopted by the next scan.
     orphans: Mutex<Vec<Retired>>,
-    /// Retired, not yet destroyed, over all handles (statistics and tests).
-    pending: AtomicUsize,
+    /// Retired, not yet destroyed, over all handles (statistics and tests). On its own line:
+    /// every scan updates it, and the fields above are read on every allocation and retire.
+    pending: CachePadded<AtomicUsize>,
 }
 
 // SAFETY: participants are owned by the collector and only mutated through atomics; orphaned
@@ -217,8 +231,9 @@ impl Collector {
                 spare: Mutex::new(Vec::new()),
                 participants: AtomicPtr::new(ptr::null_mut()),
                 participant_count: AtomicUsize::new(0),
+                has_orphans: AtomicBool::new(false),
                 orphans: Mutex::new(Vec::new()),
-                pending: AtomicUsize::new(0),
+                pending: CachePadded::new(AtomicUsize::new(0)),
             }),
         }
     }
@@ -255,8 +270,10 @@ impl Collector {
             cur = p.next;
         }
         let fresh = Box::into_raw(Box::new(Participant {
-            lower: CachePadded::new(AtomicU64::new(UNPINNED)),
-            upper: AtomicU64::new(0),
+            res: CachePadded::new(Reservation {
+                lower: AtomicU64::new(UNPINNED),
+                upper: AtomicU64::new(0),
+            }),
             in_use: AtomicBool::new(true),
             next: ptr::null_mut(),
         }));
@@ -390,11 +407,11 @@ impl LocalHandle {
         self.pin_seq.set(self.pin_seq.get() + 1);
         let e = self.global.epoch.load(Ordering::Relaxed);
         let p = self.participant();
-        p.upper.store(e, Ordering::Relaxed);
+        p.res.upper.store(e, Ordering::Relaxed);
         // ORDERING: Release pairs with the scan's Acquire load of `lower`, so a scan that sees a
         // later reservation also sees everything this thread did before (see unpin); the fence
         // pairs with the retire fence (module docs, "Why it is safe").
-        store_then_full_fence(&p.lower, e);
+        store_then_full_fence(&p.res.lower, e);
         self.upper.set(e);
     }
 
@@ -402,7 +419,7 @@ impl LocalHandle {
     #[cold]
     fn extend_upper_cold(&self, e: u64) {
         // ORDERING: store + SeqCst fence pairing with the retire fence, as in `reserve`.
-        store_then_full_fence(&self.participant().upper, e);
+        store_then_full_fence(&self.participant().res.upper, e);
         self.upper.set(e);
     }
 
@@ -413,7 +430,10 @@ impl LocalHandle {
         if depth == 0 {
             // ORDERING: Release pairs with the scan's Acquire load of `lower`: every access made
             // under this pin happens before a destruction decided by that scan.
-            self.participant().lower.store(UNPINNED, Ordering::Release);
+            self.participant()
+                .res
+                .lower
+                .store(UNPINNED, Ordering::Release);
         }
     }
 
@@ -491,11 +511,19 @@ impl LocalHandle {
         // Taken out (not borrowed) while objects are destroyed: a destructor may retire into
         // this handle again; such retires land in the emptied list and are merged back below.
         let mut garbage = core::mem::take(&mut *self.garbage.borrow_mut());
-        if let Ok(mut orphans) = global.orphans.try_lock() {
-            garbage.extend(orphans.drain(..).map(|r| Retired {
-                pin_seq: FOREIGN_PIN,
-                ..r
-            }));
+        // ORDERING: Relaxed: the flag is only a hint; the orphans themselves (and the unlinks
+        // before they were retired) are ordered by the mutex. A stale `false` leaves them to a
+        // later scan or to `Global::drop`, which takes them regardless of the flag.
+        if global.has_orphans.load(Ordering::Relaxed) {
+            if let Ok(mut orphans) = global.orphans.try_lock() {
+                garbage.extend(orphans.drain(..).map(|r| Retired {
+                    pin_seq: FOREIGN_PIN,
+                    ..r
+                }));
+                // ORDERING: Relaxed, written under the mutex (as in `LocalHandle::drop`), so
+                // the flag and the list agree whenever the mutex is held.
+                global.has_orphans.store(false, Ordering::Relaxed);
+            }
         }
         if garbage.is_empty() {
             self.put_back_garbage(garbage);
@@ -511,11 +539,11 @@ impl LocalHandle {
             // SAFETY: participants live as long as `Global`.
             let p = unsafe { &*cur };
             // ORDERING: Acquire pairs with the Release stores of `lower` in pin and unpin.
-            let lower = p.lower.load(Ordering::Acquire);
+            let lower = p.res.lower.load(Ordering::Acquire);
             if lower != UNPINNED {
                 // Read after `lower`: `upper` only grows, so a later value is conservative.
                 let own = ptr::eq(cur, self.participant);
-                reservations.push((lower, p.upper.load(Ordering::Relaxed), own));
+                reservations.push((lower, p.res.upper.load(Ordering::Relaxed), own));
             }
             cur = p.next;
         }
@@ -599,11 +627,15 @@ impl Drop for LocalHandle {
         self.scan();
         let leftover = core::mem::take(self.garbage.get_mut());
         if !leftover.is_empty() {
-            self.global
+            let mut orphans = self
+                .global
                 .orphans
                 .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .extend(leftover);
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            orphans.extend(leftover);
+            // ORDERING: Relaxed, under the mutex (see `scan`): the flag is a hint; the mutex
+            // hands the orphans (and this handle's unlinks) to the scan that adopts them.
+            self.global.has_orphans.store(true, Ordering::Relaxed);
         }
         let pool = core::mem::take(self.pool.get_mut());
         if !pool.is_empty() {
@@ -691,6 +723,7 @@ impl<'h> Guard<'h> {
             // scan that sees the new one.
             self.handle
                 .participant()
+                .res
                 .lower
                 .store(UNPINNED, Ordering::Release);
             self.handle.reserve();

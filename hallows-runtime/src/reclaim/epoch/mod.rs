@@ -107,8 +107,14 @@
 //! retires; `benches/reclaim.rs` prints the peak heap growth next to crossbeam-epoch and seize.
 //!
 //! Garbage of a dropped handle is moved to the collector and adopted by the next scan of any
-//! other handle; everything still retired is destroyed when the collector and its last handle
-//! are dropped.
+//! other handle that sees the collector's `has_orphans` flag (set and cleared under the orphan
+//! mutex, read Relaxed as a hint, so scans touch the mutex only when there is something to
+//! adopt); everything still retired is destroyed when the collector and its last handle are
+//! dropped.
+//!
+//! Layout: a participant's `lower` and `upper` share one padded line, so a pin writes, and a
+//! scan reads, one line per participant; the collector's per-scan `pending` counter has a line
+//! of its own, away from the fields every allocation and retire reads.
 //!
 //! # Recycling
 //!
