@@ -15,6 +15,8 @@ use std::sync::mpsc;
 
 use criterion::{Criterion, Throughput};
 
+mod lockfree;
+
 /// Counts live heap bytes and their peak, for the stalled-reader measurement.
 struct CountingAlloc;
 
@@ -616,45 +618,16 @@ fn driver(args: &[String]) -> bool {
         }
         Some("--probe") => {
             let n = rounds(1);
-            let time = |f: &dyn Fn()| {
-                let start = std::time::Instant::now();
-                f();
-                start.elapsed().as_secs_f64() * 1e3
-            };
-            let h = || run_pairs(&hallows);
-            let c = || run_pairs(&cb);
-            for _ in 0..20 {
-                time(&h);
-                time(&c);
-            }
-            let (mut th, mut tc, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
-            for i in 0..n {
-                let (a, b) = if i % 2 == 0 {
-                    let a = time(&h);
-                    (a, time(&c))
-                } else {
-                    let b = time(&c);
-                    (time(&h), b)
-                };
-                th.push(a);
-                tc.push(b);
-                ratio.push(b / a);
-            }
-            let median = |v: &mut Vec<f64>| {
-                v.sort_by(|a, b| a.partial_cmp(b).expect("timings are not NaN"));
-                v[v.len() / 2]
-            };
-            let won = ratio.iter().filter(|&&x| x > 1.0).count();
-            println!(
-                "probe treiber 2 threads, {n} rounds: hallows_epoch {:.3} ms, crossbeam_epoch {:.3} ms, \
-                 median ratio crossbeam/hallows {:.3}, hallows won {won}/{n}",
-                median(&mut th),
-                median(&mut tc),
-                median(&mut ratio)
+            lockfree::pairs(
+                "treiber",
+                "crossbeam_epoch",
+                n,
+                &|| run_pairs(&hallows),
+                &|| run_pairs(&cb),
             );
             println!(
                 "hallows epoch advances per round: {:.1}",
-                hallows.collector.epoch() as f64 / (n + 20) as f64
+                hallows.collector.epoch() as f64 / (n + lockfree::WARM_UP_ROUNDS) as f64
             );
             true
         }
