@@ -15,8 +15,10 @@ echo "==> cargo hallows profile -p hallows-examples --bin interp -- --seed 1" >&
 cargo hallows profile -p hallows-examples --bin interp -- --seed 1
 echo "==> cargo hallows build --release -p hallows-examples --bin interp" >&2
 cargo hallows build --release -p hallows-examples --bin interp
-echo "==> running target/release/interp" >&2
-./target/release/interp
+# The binary lands in cargo's target directory (CARGO_TARGET_DIR or build.target-dir, if set).
+target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+echo "==> running $target_dir/release/interp" >&2
+"$target_dir/release/interp"
 echo "==> cargo hallows report --crate interp --pass railway --function Machine::run" >&2
 cargo hallows report --crate interp --pass railway --function Machine::run
 echo "(all records: cargo hallows report --crate interp; JSON lines: add --json)" >&2
