@@ -10,7 +10,13 @@
 //!    builds them with the same flags, see its `build.rustflags` documentation), and those run
 //!    during the build: build scripts as processes, proc macros inside rustc. So the build runs
 //!    with `LLVM_PROFILE_FILE` naming a directory of its own, deleted when the build ends,
-//!    and what they wrote never reaches the profile.
+//!    and what they wrote never reaches the profile. They stay instrumented: `--target` would
+//!    keep the flags away from them, but it also changes every crate's `-C metadata` (cargo
+//!    hashes the compile kind) and so every symbol name, and the user's build, which has no
+//!    `--target`, would then match none of the profile; a wrapper could drop the flag for the
+//!    build-script and proc-macro crates only, not for their dependencies, and the build-time
+//!    copies of crates carry symbol names of their own anyway (cargo builds them as separate
+//!    units), so the only thing to keep apart is the counts, which the separate directory does.
 //! 2. Run every workload (declared ones with a progress bar, their output in
 //!    `<target>/hallows/profiles/training.log`) with `LLVM_PROFILE_FILE` in the raw dir, so
 //!    the raw dir holds what the training runs executed and nothing else.
