@@ -9,7 +9,10 @@
 #   plain    cargo build --release
 #   pgo      the cargo-pgo recipe on stable rustc: build with `-C profile-generate=DIR`, run each
 #            workload on the training input (`--seed 1`), `llvm-profdata-NN merge`, rebuild with
-#            `-C profile-use=FILE` (NN = the LLVM major version of rustc, from `rustc -vV`)
+#            `-C profile-use=FILE` (NN = the LLVM major version of rustc, from `rustc -vV`); the
+#            raw profiles that build scripts and proc macros write while the instrumented build
+#            runs are kept out of DIR (`LLVM_PROFILE_FILE` of the build), so only the training
+#            runs count
 #   hallows  per workload: `cargo hallows profile --bin W -- --seed 1` (instrumented build,
 #            training run, merge), then `cargo hallows build --release --passes
 #            inventory,railway --bin W` (PGO profile plus the railway layout pass)
@@ -107,10 +110,15 @@ else
     build plain "$base/plain"
 
     # 2. PGO alone, the cargo-pgo way.
+    # The build scripts and proc macros that run during the instrumented build get the flag too
+    # (no `--target`) and write raw profiles; they go to a directory of their own, deleted, so
+    # the profile holds the training runs alone, as `cargo hallows profile`'s does.
     raw=$base/pgo-raw
-    rm -rf "$raw"
-    mkdir -p "$raw"
-    build "instrumented (-C profile-generate)" "$base/pgo-gen" "-Cprofile-generate=$raw"
+    rm -rf "$raw" "$raw-build-time"
+    mkdir -p "$raw" "$raw-build-time"
+    LLVM_PROFILE_FILE="$raw-build-time/%m-%p.profraw" \
+        build "instrumented (-C profile-generate)" "$base/pgo-gen" "-Cprofile-generate=$raw"
+    rm -rf "$raw-build-time"
     for w in $workloads; do
         echo "bench-pgo: training run: $w ${training_args[*]}" >&2
         LLVM_PROFILE_FILE="$raw/$w-%p-%m.profraw" "$base/pgo-gen/release/$w" "${size_args[@]}" \

@@ -22,6 +22,7 @@ use crate::toolchain::Rustc;
 use crate::wrapper::{self, Compilation};
 use anyhow::{bail, Context as _, Result};
 use std::collections::BTreeSet;
+use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -143,18 +144,27 @@ pub fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// Runs `cargo hallows build`.
-pub fn run(options: PluginOptions, cargo_args: Vec<String>) -> Result<()> {
-    build(options, cargo_args, &[]).map(|_| ())
+/// What a caller adds to a build.
+#[derive(Debug, Clone, Default)]
+pub struct Additions {
+    /// Rustflags after the user's and cargo-hallows' own.
+    pub flags: Vec<String>,
+    /// Environment of cargo, and so of every rustc and build script it starts.
+    pub env: Vec<(&'static str, OsString)>,
 }
 
-/// Builds with the plugin and returns where things went.
-/// `extra_flags` go after the user's and cargo-hallows' own rustflags.
+/// Runs `cargo hallows build`.
+pub fn run(options: PluginOptions, cargo_args: Vec<String>) -> Result<()> {
+    build(options, cargo_args, &Additions::default()).map(|_| ())
+}
+
+/// Builds with the plugin, plus `additions`, and returns where things went.
 pub fn build(
     mut options: PluginOptions,
     cargo_args: Vec<String>,
-    extra_flags: &[String],
+    additions: &Additions,
 ) -> Result<Built> {
+    let extra_flags = &additions.flags;
     let cargo_args = split_own_flags(&mut options, &cargo_args)?;
     let explicit_passes = options.passes.as_deref().map(validate_passes).transpose()?;
     let settings = BuildSettings::parse(&cargo_args);
@@ -267,7 +277,8 @@ pub fn build(
         .env(wrapper::WRAPPER_ENV, "1")
         .env(wrapper::COMPILE_LOG_ENV, &compile_log)
         .env("HALLOWS_REPORT_DIR", &report_dir)
-        .env("HALLOWS_PASSES", &passes);
+        .env("HALLOWS_PASSES", &passes)
+        .envs(additions.env.iter().map(|(k, v)| (k, v)));
     match &prefetch_profile {
         Some(p) => command.env(prefetch::PROFILE_ENV, &p.path),
         None => command.env_remove(prefetch::PROFILE_ENV),

@@ -5,9 +5,21 @@
 //! ([`crate::training`]); without those, the workspace's one bin.
 //!
 //! 1. Build the training targets instrumented (`-C profile-generate=<raw dir>`, once per package,
-//!    in a separate target directory so the normal build stays intact).
+//!    in a separate target directory so the normal build stays intact). The rustflags reach
+//!    every crate cargo compiles, build scripts and proc macros too (without `--target`, cargo
+//!    builds them with the same flags, see its `build.rustflags` documentation), and those run
+//!    during the build: build scripts as processes, proc macros inside rustc. So the build runs
+//!    with `LLVM_PROFILE_FILE` naming a directory of its own, deleted when the build ends,
+//!    and what they wrote never reaches the profile. They stay instrumented: `--target` would
+//!    keep the flags away from them, but it also changes every crate's `-C metadata` (cargo
+//!    hashes the compile kind) and so every symbol name, and the user's build, which has no
+//!    `--target`, would then match none of the profile; a wrapper could drop the flag for the
+//!    build-script and proc-macro crates only, not for their dependencies, and the build-time
+//!    copies of crates carry symbol names of their own anyway (cargo builds them as separate
+//!    units), so the only thing to keep apart is the counts, which the separate directory does.
 //! 2. Run every workload (declared ones with a progress bar, their output in
-//!    `<target>/hallows/profiles/training.log`).
+//!    `<target>/hallows/profiles/training.log`) with `LLVM_PROFILE_FILE` in the raw dir, so
+//!    the raw dir holds what the training runs executed and nothing else.
 //! 3. Merge all `.profraw` files with `llvm-profdata-NN merge` into
 //!    `<target>/hallows/profiles/<content hash>.profdata` and record it in
 //!    `<target>/hallows/profiles/current.json`. A failed run records nothing: the previous
@@ -63,6 +75,14 @@ const FAILED_RUN_LINES: usize = 20;
 
 /// The build profile PGO profiles are collected with and used for.
 const PGO_BUILD_PROFILE: &str = "release";
+
+/// Where an instrumented program writes its raw profile (overrides `-Cprofile-generate`'s
+/// directory; see LLVM's `InstrProfilingFile.c`).
+const PROFILE_FILE_ENV: &str = "LLVM_PROFILE_FILE";
+
+/// Raw profile file name: `%m` the binary's signature, `%p` the process id, so concurrent
+/// processes never write to one file.
+const PROFILE_FILE_PATTERN: &str = "%m-%p.profraw";
 
 /// A PGO profile to use.
 #[derive(Debug, Clone)]
@@ -224,6 +244,7 @@ pub fn run(args: ProfileArgs) -> Result<()> {
         target_subdir: "pgo-target",
         passes: PGO_INSTRUMENT_PASSES,
         flags: vec![format!("-Cprofile-generate={}", raw.display())],
+        pgo_raw: Some(&raw),
         prefetch_out: None,
     };
     if let Err(err) = training.run(&instrumented) {
@@ -305,6 +326,9 @@ struct Phase<'a> {
     passes: &'a str,
     /// Rustflags after the user's.
     flags: Vec<String>,
+    /// With `-Cprofile-generate`: where the training runs write their raw profiles (and only
+    /// they: the build's own processes write elsewhere).
+    pgo_raw: Option<&'a Path>,
     /// Where the runs write access-pattern samples (`None`: they must not).
     prefetch_out: Option<&'a Path>,
 }
@@ -403,8 +427,7 @@ impl<'a> Training<'a> {
                 passes: Some(phase.passes.into()),
                 no_profile: true,
             };
-            let built = build::build(options, cargo_args.clone(), &phase.flags)
-                .with_context(|| format!("the build with {} failed", phase.what))?;
+            let built = build_instrumented(options, cargo_args.clone(), phase)?;
             builds.insert(workload.package.as_str(), (built, cargo_args));
         }
 
@@ -422,6 +445,9 @@ impl<'a> Training<'a> {
             command
                 .args(&workload.args)
                 .env("HALLOWS_REPORT_DIR", &built.report_dir);
+            if let Some(raw) = phase.pgo_raw {
+                command.env(PROFILE_FILE_ENV, raw.join(PROFILE_FILE_PATTERN));
+            }
             match phase.prefetch_out {
                 Some(dir) => command.env(prefetch::PROFILE_OUT_ENV, dir),
                 None => command.env_remove(prefetch::PROFILE_OUT_ENV),
@@ -485,6 +511,42 @@ impl<'a> Training<'a> {
     }
 }
 
+/// Builds the training targets for `phase`. With `-Cprofile-generate`, the build scripts and
+/// proc macros that run during the build are instrumented too (cargo gives them the same
+/// rustflags): they write their raw profiles into a directory of their own, deleted
+/// afterwards, not into the raw dir the training runs fill.
+fn build_instrumented(
+    options: PluginOptions,
+    cargo_args: Vec<String>,
+    phase: &Phase<'_>,
+) -> Result<build::Built> {
+    let mut additions = build::Additions {
+        flags: phase.flags.clone(),
+        env: Vec::new(),
+    };
+    let build_time = phase.pgo_raw.map(build_time_dir);
+    if let Some(dir) = &build_time {
+        let _ = fs::remove_dir_all(dir);
+        fs::create_dir_all(dir).with_context(|| format!("failed to create {}", dir.display()))?;
+        additions
+            .env
+            .push((PROFILE_FILE_ENV, dir.join(PROFILE_FILE_PATTERN).into()));
+    }
+    let built = build::build(options, cargo_args, &additions)
+        .with_context(|| format!("the build with {} failed", phase.what));
+    if let Some(dir) = &build_time {
+        let _ = fs::remove_dir_all(dir);
+    }
+    built
+}
+
+/// Where the build's own processes write raw profiles: beside the raw dir `raw`, never read.
+fn build_time_dir(raw: &Path) -> PathBuf {
+    let mut name = raw.file_name().unwrap_or_default().to_os_string();
+    name.push("-build-time");
+    raw.with_file_name(name)
+}
+
 /// The last `lines` lines of `path`, indented, for an error message.
 fn tail(path: &Path, lines: usize) -> String {
     let text = fs::read_to_string(path).unwrap_or_default();
@@ -518,6 +580,7 @@ fn collect_prefetch(training: &Training<'_>, profdata: &Path) -> Result<prefetch
         target_subdir: "prefetch-target",
         passes: INSTRUMENT_PASSES,
         flags: vec![format!("-Cprofile-use={}", profdata.display())],
+        pgo_raw: None,
         prefetch_out: Some(&raw),
     };
     let result = training.run(&phase).and_then(|()| {

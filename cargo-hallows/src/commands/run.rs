@@ -67,7 +67,11 @@ pub fn run(args: RunArgs) -> Result<()> {
     if let Some(dir) = &args.target_dir {
         cargo_args.extend(["--target-dir".into(), dir.display().to_string()]);
     }
-    let built = build::build(args.plugin.clone(), cargo_args, &[])?;
+    let built = build::build(
+        args.plugin.clone(),
+        cargo_args,
+        &build::Additions::default(),
+    )?;
     let mut exe = built.target_dir.join(&built.profile_dir);
     if kind == "example" {
         exe = exe.join("examples");
