@@ -131,12 +131,6 @@ pub const ABORT_RATIO: f64 = 0.6;
 /// A candidate must beat the incumbent's throughput by this fraction to be adopted (hysteresis:
 /// measurement noise alone does not switch between equally fast versions).
 pub const SWITCH_MARGIN: f64 = 0.03;
-/// A candidate that ran all its slots must also beat the incumbent *consistently*: the mean
-/// of the log throughput ratios of the [`DUEL_ROUNDS`] ABBA slot pairs must exceed this many
-/// standard errors (Student's t, one-sided 95 % for 5 degrees of freedom). A version whose
-/// throughput comes in fast and slow stretches can win a duel's totals by one fast stretch;
-/// the pairs then disagree and it is not adopted.
-pub const CONSISTENCY_T: f64 = 2.015;
 /// First length of a watch epoch (after a search that switched): many scheduler time slices,
 /// so that one epoch's event rate is not that of the few threads that happened to run.
 pub const MIN_WATCH_EPOCH: Duration = Duration::from_millis(50);
@@ -579,8 +573,6 @@ struct Policy {
     /// (1) so far in the current duel.
     duel_ops: [u64; 2],
     duel_wall_ns: [u64; 2],
-    /// Throughput (operations per wall nanosecond) of each measured slot of the current duel.
-    slot_rates: [f64; 2 * DUEL_ROUNDS as usize],
     /// Length of a watch epoch now.
     watch_epoch_ns: u64,
 }
@@ -601,7 +593,6 @@ impl Policy {
             search_from: 0,
             duel_ops: [0; 2],
             duel_wall_ns: [0; 2],
-            slot_rates: [0.0; 2 * DUEL_ROUNDS as usize],
             watch_epoch_ns: ns(MIN_WATCH_EPOCH),
         }
     }
@@ -615,32 +606,6 @@ impl Policy {
 
     fn duel_rate(&self, side: usize) -> f64 {
         self.duel_ops[side] as f64 / self.duel_wall_ns[side].max(1) as f64
-    }
-
-    /// Whether the candidate beat the incumbent consistently over a finished duel: the log
-    /// ratios of candidate to incumbent in the slot pairs (0,1), (2,3), .. (one slot of each
-    /// side, neighbours in time) have a mean more than [`CONSISTENCY_T`] standard errors above
-    /// zero. Equal ratios in every pair (no spread) count as consistent.
-    fn consistent_win(&self) -> bool {
-        let logs: Vec<f64> = self
-            .slot_rates
-            .chunks_exact(2)
-            .enumerate()
-            .map(|(pair, rates)| {
-                // ABBA: pairs alternate (incumbent, candidate) and (candidate, incumbent).
-                let (incumbent, candidate) = if duel_side(2 * pair as u8) == 0 {
-                    (rates[0], rates[1])
-                } else {
-                    (rates[1], rates[0])
-                };
-                (candidate.max(f64::MIN_POSITIVE) / incumbent.max(f64::MIN_POSITIVE)).ln()
-            })
-            .collect();
-        let n = logs.len() as f64;
-        let mean = logs.iter().sum::<f64>() / n;
-        let variance = logs.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / (n - 1.0);
-        let standard_error = (variance / n).sqrt();
-        mean > CONSISTENCY_T * standard_error
     }
 
     fn start_search(&mut self, now: u64, totals: Totals, mode: u8, step: &mut Step) {
@@ -670,7 +635,6 @@ impl Policy {
         self.untried &= !(1 << candidate);
         self.duel_ops = [0; 2];
         self.duel_wall_ns = [0; 2];
-        self.slot_rates = [0.0; 2 * DUEL_ROUNDS as usize];
         self.phase = Phase::Duel {
             incumbent,
             candidate,
@@ -769,10 +733,8 @@ impl Policy {
                     return step;
                 }
                 let side = duel_side(slot);
-                let ops = totals.ops.saturating_sub(self.epoch_start.ops);
-                self.duel_ops[side] += ops;
+                self.duel_ops[side] += totals.ops.saturating_sub(self.epoch_start.ops);
                 self.duel_wall_ns[side] += elapsed;
-                self.slot_rates[usize::from(slot)] = ops as f64 / elapsed as f64;
                 let slot = slot + 1;
                 let (incumbent_rate, candidate_rate) = (self.duel_rate(0), self.duel_rate(1));
                 let finished = slot == 2 * DUEL_ROUNDS;
@@ -781,9 +743,7 @@ impl Policy {
                 let overwhelming = early && incumbent_rate < candidate_rate * ABORT_RATIO;
                 if finished || hopeless || overwhelming {
                     let adopt = overwhelming
-                        || (finished
-                            && candidate_rate > incumbent_rate * (1.0 + SWITCH_MARGIN)
-                            && self.consistent_win());
+                        || (finished && candidate_rate > incumbent_rate * (1.0 + SWITCH_MARGIN));
                     let winner = if adopt {
                         step.adopted = Some(Adopted {
                             from: incumbent,
@@ -1313,38 +1273,6 @@ mod tests {
         policy.next_duel(MS, Totals::default(), 0, &mut step);
         assert_eq!(policy.watch_epoch_ns, ns(MIN_WATCH_EPOCH));
         assert_eq!(step.word, Some(0));
-    }
-
-    #[test]
-    fn only_a_consistent_win_counts() {
-        let mut policy = Policy::new(2);
-        // Slot sides in ABBA order: i c c i i c c i i c c i.
-        let side_rates = |incumbent: [f64; 6], candidate: [f64; 6]| {
-            let (mut i, mut c) = (incumbent.iter(), candidate.iter());
-            std::array::from_fn(|slot| {
-                if duel_side(slot as u8) == 0 {
-                    *i.next().unwrap()
-                } else {
-                    *c.next().unwrap()
-                }
-            })
-        };
-        // 10 % faster in every pair, with a little noise: consistent.
-        policy.slot_rates = side_rates(
-            [1.0, 1.02, 0.99, 1.0, 1.01, 0.98],
-            [1.1, 1.11, 1.1, 1.08, 1.12, 1.09],
-        );
-        assert!(policy.consistent_win());
-        // Equal in every pair but one, which the candidate wins by 2x (one fast stretch): its
-        // totals win by 17 %, its pairs do not agree.
-        policy.slot_rates = side_rates([1.0; 6], [2.0, 1.0, 1.0, 1.0, 1.0, 1.0]);
-        assert!(!policy.consistent_win());
-        // Slower: never.
-        policy.slot_rates = side_rates([1.0; 6], [0.9; 6]);
-        assert!(!policy.consistent_win());
-        // Exactly the same ratio in every pair (no spread): consistent.
-        policy.slot_rates = side_rates([1.0; 6], [1.5; 6]);
-        assert!(policy.consistent_win());
     }
 
     #[test]
