@@ -4,7 +4,10 @@
 //! fast and a slow mode for minutes at a time, that is a steadier A-vs-B figure than criterion
 //! groups measured one after the other. Prints, per workload, the medians, the median of the
 //! per-round ratios rayon ÷ Hallows (above 1: Hallows faster), the share of rounds Hallows won,
-//! and Hallows' parks and steals per iteration.
+//! and Hallows' parks and steals per iteration; then the means (what criterion reports) and,
+//! for Hallows' slowest 5 % of rounds against the rest, the mean time, parks, steals and idle
+//! time per iteration (session 9: criterion's mean and the probe's median disagreed on
+//! quicksort).
 //!
 //! `cargo bench -p hallows-runtime --bench fork_join_pairs -- [ROUNDS] [WORKLOAD]`
 
@@ -26,7 +29,40 @@ fn median(v: &mut [f64]) -> f64 {
     v[v.len() / 2]
 }
 
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len() as f64
+}
+
+/// The share of rounds, slowest first, that the tail line of [`pairs`] describes: criterion
+/// reports the mean, which a few slow iterations move while the median stays put.
+const TAIL_SHARE: f64 = 0.05;
+
+/// What Hallows' counters moved by during one timed iteration.
+#[derive(Clone, Copy, Default)]
+struct RoundStats {
+    parks: u64,
+    steals: u64,
+    idle_ns: u64,
+}
+
+impl RoundStats {
+    fn between(
+        before: &hallows_runtime::WorkerStats,
+        after: &hallows_runtime::WorkerStats,
+    ) -> Self {
+        RoundStats {
+            parks: after.parks - before.parks,
+            steals: after.steals - before.steals,
+            idle_ns: after.idle_ns - before.idle_ns,
+        }
+    }
+}
+
 /// Runs `rounds` rounds of `h` (Hallows) and `r` (rayon), each given fresh input by `setup`.
+/// Prints the medians, the median ratio, and the means (what criterion reports), then one
+/// line on Hallows' slowest [`TAIL_SHARE`] of rounds against the others: their mean time,
+/// parks, steals and idle time per iteration, so that a gap between mean and median can be
+/// traced to what the scheduler did in the slow iterations.
 fn pairs<T>(
     name: &str,
     rounds: usize,
@@ -47,30 +83,65 @@ fn pairs<T>(
         time(h);
         time(r);
     }
-    let before = hallows.stats().total();
+    let timed_hallows = || {
+        let before = hallows.stats().total();
+        let t = time(h);
+        let after = hallows.stats().total();
+        (t, RoundStats::between(&before, &after))
+    };
     let (mut th, mut tr, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
+    let mut per_round = Vec::with_capacity(rounds);
     for i in 0..rounds {
-        let (a, b) = if i % 2 == 0 {
-            let a = time(h);
+        let ((a, st), b) = if i % 2 == 0 {
+            let a = timed_hallows();
             (a, time(r))
         } else {
             let b = time(r);
-            (time(h), b)
+            (timed_hallows(), b)
         };
         th.push(a.as_secs_f64() * 1e3);
         tr.push(b.as_secs_f64() * 1e3);
         ratio.push(b.as_secs_f64() / a.as_secs_f64());
+        per_round.push((a.as_secs_f64() * 1e3, st));
     }
-    let after = hallows.stats().total();
     let won = ratio.iter().filter(|&&x| x > 1.0).count();
-    let per = |a: u64, b: u64| (a - b) as f64 / rounds as f64;
+    let total = per_round
+        .iter()
+        .fold(RoundStats::default(), |acc, (_, s)| RoundStats {
+            parks: acc.parks + s.parks,
+            steals: acc.steals + s.steals,
+            idle_ns: acc.idle_ns + s.idle_ns,
+        });
+    let per = |n: u64| n as f64 / rounds as f64;
+    let (mean_h, mean_r) = (mean(&th), mean(&tr));
     println!(
-        "{name:10} hallows {:.3} ms  rayon {:.3} ms  ratio {:.3}  won {won}/{rounds}  parks/iter {:.1}  steals/iter {:.1}",
+        "{name:10} hallows {:.3} ms  rayon {:.3} ms  ratio {:.3}  won {won}/{rounds}  parks/iter {:.1}  steals/iter {:.1}  mean hallows {mean_h:.3} rayon {mean_r:.3} (ratio {:.3})",
         median(&mut th),
         median(&mut tr),
         median(&mut ratio),
-        per(after.parks, before.parks),
-        per(after.steals, before.steals),
+        per(total.parks),
+        per(total.steals),
+        mean_r / mean_h,
+    );
+    per_round.sort_by(|a, b| b.0.partial_cmp(&a.0).expect("timings are not NaN"));
+    let tail = ((rounds as f64 * TAIL_SHARE).ceil() as usize).clamp(1, rounds);
+    let describe = |part: &[(f64, RoundStats)]| {
+        let n = part.len().max(1) as f64;
+        let sum = |f: fn(&RoundStats) -> u64| part.iter().map(|(_, s)| f(s)).sum::<u64>() as f64;
+        format!(
+            "{:.3} ms, parks {:.1}, steals {:.1}, idle {:.0} us",
+            part.iter().map(|(t, _)| t).sum::<f64>() / n,
+            sum(|s| s.parks) / n,
+            sum(|s| s.steals) / n,
+            sum(|s| s.idle_ns) / n / 1e3,
+        )
+    };
+    println!(
+        "{:10} hallows slowest {tail}: {};  other {}: {}",
+        "",
+        describe(&per_round[..tail]),
+        rounds - tail,
+        describe(&per_round[tail..]),
     );
 }
 

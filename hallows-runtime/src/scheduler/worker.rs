@@ -62,8 +62,10 @@ pub(crate) const ARRIVAL_SPIN_FACTOR: u32 = 2;
 pub(crate) const BUSY_SPIN_CHECK_EVERY: u32 = 32;
 /// The idle-share window: idle time is measured over roughly this long.
 pub(crate) const IDLE_WINDOW: Duration = Duration::from_millis(2);
-/// Most tasks pulled from the injector at once.
+/// Most tasks pulled from the injector at once (its pulls gather at most
+/// `injector::MAX_BATCH` on the stack).
 pub(crate) const INJECTOR_BATCH: usize = 32;
+const _: () = assert!(INJECTOR_BATCH <= crate::queue::injector::MAX_BATCH);
 /// `join`s nested at least this deep (counted from the job the worker picked up) may keep their
 /// second closure private while no worker wants work (README "Fork-join"): a subproblem that
 /// deep is at most 1/256 of the job in a balanced recursion, and its join is about to be popped
