@@ -5,7 +5,10 @@
 //!
 //! Run: `cargo bench -p hallows-runtime --bench reclaim -- --warm-up-time 1 --measurement-time 2`;
 //! `-- --probe ROUNDS` interleaves hallows epochs and crossbeam-epoch round by round, and
-//! `-- --driver hallows_epoch|crossbeam_epoch ROUNDS` runs one of them alone (for callgrind).
+//! `-- --probe ROUNDS recycling` does the same with the recycling stack (a collector made with
+//! `Collector::recycling`, nodes from `LocalHandle::alloc`), and
+//! `-- --driver hallows_epoch|hallows_epoch_recycling|crossbeam_epoch ROUNDS` runs one of them
+//! alone (for callgrind).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -65,7 +68,7 @@ trait Stack: Sync {
 
 // ---------------------------------------------------------------- hallows epochs
 mod hallows_epoch {
-    use hallows_runtime::reclaim::epoch::{Atomic, Collector, LocalHandle, Owned};
+    use hallows_runtime::reclaim::epoch::{Atomic, Collector, LocalHandle};
     use hallows_runtime::sync::atomic::Ordering;
 
     pub struct Node {
@@ -85,6 +88,16 @@ mod hallows_epoch {
                 head: Atomic::null(),
             }
         }
+
+        /// The same stack on a collector that recycles its nodes' memory
+        /// ([`Collector::recycling`]): reclaimed nodes go to the reclaiming handle's pool
+        /// and `push` takes them from there instead of from the allocator.
+        pub fn recycling() -> Self {
+            Self {
+                collector: Collector::recycling::<Node>(),
+                head: Atomic::null(),
+            }
+        }
     }
 
     impl super::Stack for Stack {
@@ -94,11 +107,13 @@ mod hallows_epoch {
         }
         fn push(&self, local: &mut LocalHandle, value: u64) {
             let guard = local.pin();
-            let node = Owned::new(Node {
-                value,
-                next: Atomic::null(),
-            })
-            .into_shared(&guard);
+            // `alloc` is `Owned::new` unless the collector recycles `Node`s.
+            let node = local
+                .alloc(Node {
+                    value,
+                    next: Atomic::null(),
+                })
+                .into_shared(&guard);
             let mut head = self.head.load(&guard);
             loop {
                 // SAFETY: unpublished node, ours alone.
@@ -486,6 +501,10 @@ fn treiber(c: &mut Criterion) {
     group.throughput(Throughput::Elements(2 * 2 * OPS_PER_THREAD));
     let hallows = hallows_epoch::Stack::new();
     group.bench_function("hallows_epoch", |b| b.iter(|| run_pairs(&hallows)));
+    let recycling = hallows_epoch::Stack::recycling();
+    group.bench_function("hallows_epoch_recycling", |b| {
+        b.iter(|| run_pairs(&recycling))
+    });
     let cb = crossbeam::Stack {
         head: crossbeam_epoch::Atomic::null(),
     };
@@ -547,6 +566,13 @@ fn stalled_reader_report() {
         black_box(st.head.load(&g));
         wait();
     });
+    let recycling = hallows_epoch::Stack::recycling();
+    peak_with_stalled_reader("hallows_epoch_rec", &recycling, |st, wait| {
+        let h = st.collector.register();
+        let g = h.pin();
+        black_box(st.head.load(&g));
+        wait();
+    });
     let cb = crossbeam::Stack {
         head: crossbeam_epoch::Atomic::null(),
     };
@@ -601,7 +627,14 @@ fn driver(args: &[String]) -> bool {
             .and_then(|a| a.parse().ok())
             .expect("expected a round count")
     };
-    let hallows = hallows_epoch::Stack::new();
+    // `--probe ROUNDS recycling` and `--driver hallows_epoch_recycling` use the recycling stack.
+    let recycling = args.get(2).map(String::as_str) == Some("recycling")
+        || args.get(1).map(String::as_str) == Some("hallows_epoch_recycling");
+    let hallows = if recycling {
+        hallows_epoch::Stack::recycling()
+    } else {
+        hallows_epoch::Stack::new()
+    };
     let cb = crossbeam::Stack {
         head: crossbeam_epoch::Atomic::null(),
     };
@@ -609,9 +642,14 @@ fn driver(args: &[String]) -> bool {
         Some("--driver") => {
             let n = rounds(2);
             match args.get(1).map(String::as_str) {
-                Some("hallows_epoch") => (0..n).for_each(|_| run_pairs(&hallows)),
+                Some("hallows_epoch" | "hallows_epoch_recycling") => {
+                    (0..n).for_each(|_| run_pairs(&hallows));
+                }
                 Some("crossbeam_epoch") => (0..n).for_each(|_| run_pairs(&cb)),
-                other => panic!("unknown driver {other:?}: hallows_epoch or crossbeam_epoch"),
+                other => panic!(
+                    "unknown driver {other:?}: hallows_epoch, hallows_epoch_recycling or \
+                     crossbeam_epoch"
+                ),
             }
             eprintln!("hallows epoch advances: {}", hallows.collector.epoch());
             true
@@ -619,7 +657,11 @@ fn driver(args: &[String]) -> bool {
         Some("--probe") => {
             let n = rounds(1);
             lockfree::pairs(
-                "treiber",
+                if recycling {
+                    "treiber_recycling"
+                } else {
+                    "treiber"
+                },
                 "crossbeam_epoch",
                 n,
                 &|| run_pairs(&hallows),
