@@ -5,13 +5,15 @@
 ; iteration, so usub.sat(window.last, n) >= d - 1 gives i + d <= n - 1 + d <= window.last. When
 ; it holds, a copy of the inner loop (`.unclamped`) runs whose cloned col[] load reads
 ; col[start + i + d] with no umin; otherwise the clamped loop runs. The row's exit block merges
-; both loops' sums. When a value of the inner loop is used after it other than by an exit
-; block's phi, the loop is not copied and every row runs the clamped loop (the report says so).
+; both loops' sums; a use of the sum after the exit block gets a phi of the two (SSAUpdater).
+; A loop that cannot be duplicated (a convergent call) is not copied, and every row runs the
+; clamped loop (the report says why).
 ; RUN: opt -load-pass-plugin=%plugin -passes='hallows-prefetch,verify' -S %s | FileCheck %s
 ; RUN: env HALLOWS_REPORT_STDERR=1 opt -load-pass-plugin=%plugin -passes=hallows-prefetch -disable-output %s 2>&1 | FileCheck %s --check-prefix=REPORT
 
 ; REPORT: inserted `spmv_rows` {{.*}}versioned once per entry{{.*}}"versioned":true,"window":true
-; REPORT: inserted `spmv_sum_used_outside` {{.*}}could not be versioned{{.*}}"versioned":false,"window":true
+; REPORT: inserted `spmv_sum_used_outside` {{.*}}versioned once per entry{{.*}}"versioned":true,"window":true
+; REPORT: inserted `spmv_convergent` {{.*}}not versioned (the loop calls a function that must not be duplicated){{.*}}"versioned":false,"window":true
 
 ; CHECK-LABEL: define void @spmv_rows(
 ; The once-per-row test, before the inner loop's entry.
@@ -55,6 +57,16 @@
 ; CHECK-NEXT:  }
 
 ; CHECK-LABEL: define void @spmv_sum_used_outside(
+; CHECK:       inner.version:
+; CHECK-NEXT:    br i1 %i.fits, label %inner.unclamped, label %inner
+; CHECK:       row.sum:
+; CHECK-NEXT:    %acc.next{{[0-9]+}} = phi double [ %acc.next.unclamped, %gather.unclamped ], [ %acc.next, %gather ]
+; CHECK-NEXT:    %scaled = fmul double %acc.next{{[0-9]+}}, 2.000000e+00
+; CHECK:       gather.unclamped:
+; CHECK-NOT:     umin
+; CHECK:         br i1 %inner.done.unclamped, label %row.sum, label %inner.unclamped
+
+; CHECK-LABEL: define void @spmv_convergent(
 ; CHECK-NOT:     unclamped
 ; CHECK-NOT:     inner.version
 ; CHECK:         %i.ahead = call i64 @llvm.umin.i64(i64 %i.reach, i64 %i.window.last)
@@ -213,4 +225,81 @@ exit:
   ret void
 }
 
+define void @spmv_convergent(ptr %rowptr, i64 %nrowptr, ptr %col, i64 %ncol, ptr %val, i64 %nval, ptr %x, i64 %nx, ptr %y, i64 %rows) {
+entry:
+  %none = icmp eq i64 %rows, 0
+  br i1 %none, label %exit, label %row
+
+row:
+  %r = phi i64 [ %r.next, %row.end ], [ 0, %entry ]
+  %r.next = add nuw i64 %r, 1
+  %rok = icmp ult i64 %r.next, %nrowptr
+  br i1 %rok, label %row.ok, label %oob
+
+row.ok:
+  %lop = getelementptr inbounds nuw i32, ptr %rowptr, i64 %r
+  %lo = load i32, ptr %lop, align 4
+  %start = zext i32 %lo to i64
+  %hip = getelementptr inbounds nuw i32, ptr %rowptr, i64 %r.next
+  %hi = load i32, ptr %hip, align 4
+  %end = zext i32 %hi to i64
+  ; col[start..end]: start <= end and end <= ncol, else slice_index_fail.
+  %backwards = icmp ult i32 %hi, %lo
+  %past.col = icmp ult i64 %ncol, %end
+  %bad.col = or i1 %backwards, %past.col
+  br i1 %bad.col, label %oob, label %col.checked
+
+col.checked:
+  ; val[start..end]: end <= nval.
+  %past.val = icmp ult i64 %nval, %end
+  br i1 %past.val, label %oob, label %row.body
+
+row.body:
+  %off = shl nuw nsw i64 %start, 2
+  %colrow = getelementptr inbounds nuw i8, ptr %col, i64 %off
+  %valrow = getelementptr inbounds nuw i8, ptr %val, i64 %off
+  %n = sub nuw nsw i64 %end, %start
+  %empty = icmp eq i32 %hi, %lo
+  br i1 %empty, label %row.end, label %inner
+
+inner:
+  %acc = phi double [ %acc.next, %gather ], [ 0.0, %row.body ]
+  %i = phi i64 [ %i.next, %gather ], [ 0, %row.body ]
+  %cp = getelementptr inbounds nuw i32, ptr %colrow, i64 %i
+  %c = load i32, ptr %cp, align 4
+  %cx = zext i32 %c to i64
+  %xok = icmp samesign ugt i64 %nx, %cx
+  br i1 %xok, label %gather, label %oob
+
+gather:
+  %vp = getelementptr inbounds nuw float, ptr %valrow, i64 %i
+  %i.next = add nuw i64 %i, 1
+  %v = load float, ptr %vp, align 4
+  %vd = fpext float %v to double
+  %xp = getelementptr inbounds nuw double, ptr %x, i64 %cx
+  %xv = load double, ptr %xp, align 8
+  %prod = fmul double %xv, %vd
+  %acc.next = fadd double %acc, %prod
+  call void @sync() #0
+  %inner.done = icmp eq i64 %i.next, %n
+  br i1 %inner.done, label %row.end, label %inner
+
+row.end:
+  %sum = phi double [ 0.0, %row.body ], [ %acc.next, %gather ]
+  %yp = getelementptr inbounds nuw double, ptr %y, i64 %r
+  store double %sum, ptr %yp, align 8
+  %rows.done = icmp eq i64 %r.next, %rows
+  br i1 %rows.done, label %exit, label %row
+
+oob:
+  call void @abort()
+  unreachable
+
+exit:
+  ret void
+}
+
 declare void @abort()
+declare void @sync()
+
+attributes #0 = { convergent }

@@ -43,7 +43,7 @@ extern "C" {
         nconds: u32,
         clamps: *mut Value,
         nclamps: u32,
-    ) -> llvm_sys::prelude::LLVMBool;
+    ) -> u32;
 }
 
 /// What to insert for one load.
@@ -776,12 +776,24 @@ pub fn insert(
     })
 }
 
+/// Why [`version_windows`] left a loop unversioned (`hallows_pf_version_loop`'s codes).
+pub fn version_refusal(code: u32) -> &'static str {
+    match code {
+        1 => "the loop has several entry edges",
+        2 => "a block other than the header is entered from outside the loop",
+        3 => "a block of the loop has its address taken",
+        4 => "the loop calls a function that must not be duplicated",
+        5 => "the loop defines a token value",
+        _ => "the loop could not be copied",
+    }
+}
+
 /// Versions each inner loop with window clamps once per entry (see the module doc): a copy of
-/// the loop without the clamps runs when every clamp's test holds. Returns, per clamp, whether
-/// its loop was versioned (it is not when `hallows_pf_version_loop` cannot copy the loop; the
-/// clamped loop then runs for every entry, as before).
-pub fn version_windows(clamps: &[WindowClamp]) -> Vec<bool> {
-    let mut done = vec![false; clamps.len()];
+/// the loop without the clamps runs when every clamp's test holds. Returns, per clamp, `Ok` when
+/// its loop was versioned, else why not (see [`version_refusal`]; the clamped loop then runs
+/// for every entry, as before).
+pub fn version_windows(clamps: &[WindowClamp]) -> Vec<Result<(), &'static str>> {
+    let mut done = vec![Ok(()); clamps.len()];
     let mut headers: Vec<Bb> = Vec::new();
     for c in clamps {
         if !headers.contains(&c.header) {
@@ -799,7 +811,7 @@ pub fn version_windows(clamps: &[WindowClamp]) -> Vec<bool> {
         // `fits` are `i1` values computed before the loop's entry terminator (so they dominate
         // a block inserted on the entry edge); `calls` are `umin` calls in the loop; the
         // lengths are those of the arrays.
-        let ok = unsafe {
+        let code = unsafe {
             hallows_pf_version_loop(
                 blocks.as_mut_ptr(),
                 blocks.len() as u32,
@@ -808,9 +820,13 @@ pub fn version_windows(clamps: &[WindowClamp]) -> Vec<bool> {
                 calls.as_mut_ptr(),
                 calls.len() as u32,
             )
-        } != 0;
+        };
         for i in members {
-            done[i] = ok;
+            done[i] = if code == 0 {
+                Ok(())
+            } else {
+                Err(version_refusal(code))
+            };
         }
     }
     done

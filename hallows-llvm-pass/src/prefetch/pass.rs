@@ -837,14 +837,17 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
             }
             // After every insertion, so the copies hold every prefetch of their loops.
             let versioned = insert::version_windows(&clamps);
-            for (record, ok) in clamp_records.into_iter().zip(versioned) {
+            for (record, outcome) in clamp_records.into_iter().zip(versioned) {
                 if let Some(r) = report.records_mut().get_mut(record) {
-                    r.data["versioned"] = json!(ok);
-                    r.reason.push_str(if ok {
-                        "; the inner loop is versioned once per entry: when the entry's whole look-ahead is inside the range, a copy runs without the clamp"
-                    } else {
-                        "; the inner loop could not be versioned (it is not a single-entry loop whose values leave it only through exit phis), so every iteration clamps"
-                    });
+                    r.data["versioned"] = json!(outcome.is_ok());
+                    match outcome {
+                        Ok(()) => r.reason.push_str(
+                            "; the inner loop is versioned once per entry: when the entry's whole look-ahead is inside the range, a copy runs without the clamp",
+                        ),
+                        Err(why) => r.reason.push_str(&format!(
+                            "; the inner loop is not versioned ({why}), so every iteration clamps"
+                        )),
+                    }
                 }
             }
             analyses.invalidate(function);

@@ -13,6 +13,7 @@
 #include "llvm/IR/MDBuilder.h"
 #include "llvm/Transforms/Utils/BasicBlockUtils.h"
 #include "llvm/Transforms/Utils/Cloning.h"
+#include "llvm/Transforms/Utils/SSAUpdater.h"
 #include "llvm/Transforms/Utils/ValueMapper.h"
 
 using namespace llvm;
@@ -56,16 +57,16 @@ LLVMBasicBlockRef hallows_pf_edge_block(LLVMBasicBlockRef From, LLVMBasicBlockRe
 // branches, when every Conds[k] holds, to a copy of the loop ("<name>.unclamped"), else to the
 // loop itself; in the copy, each call Clamps[k] (a `umin(raw, last)` of the original loop) is
 // replaced by its first operand `raw`. Each exit block's phis take the copy's values on its
-// edges. The conditions are i1 values computed before the loop's entry.
+// edges; any other use of a loop value after the loop gets the value of whichever copy ran
+// (SSAUpdater inserts the phis). The conditions are i1 values computed before the loop's entry.
 //
-// Returns false, changing nothing, when the loop cannot be copied this simply: several entry
-// edges (or one into a block other than the header), a value of the loop used outside it other
-// than by an exit block's phi (no LCSSA-style use), an address-taken block, or a call that must
-// not be duplicated (noduplicate, convergent).
-LLVMBool hallows_pf_version_loop(LLVMBasicBlockRef *Blocks, unsigned N, LLVMValueRef *Conds,
+// Returns 0 when versioned, else (changing nothing) why the loop cannot be copied this simply:
+// 1 several entry edges, 2 an entry into a block other than the header, 3 an address-taken
+// block, 4 a call that must not be duplicated (noduplicate, convergent), 5 a token value.
+unsigned hallows_pf_version_loop(LLVMBasicBlockRef *Blocks, unsigned N, LLVMValueRef *Conds,
                                  unsigned NConds, LLVMValueRef *Clamps, unsigned NClamps) {
   if (N == 0 || NConds == 0)
-    return false;
+    return 1;
   SmallVector<BasicBlock *, 16> Body;
   SmallPtrSet<BasicBlock *, 16> InLoop;
   for (unsigned I = 0; I < N; ++I) {
@@ -78,35 +79,40 @@ LLVMBool hallows_pf_version_loop(LLVMBasicBlockRef *Blocks, unsigned N, LLVMValu
     if (InLoop.contains(P))
       continue;
     if (Pred && Pred != P)
-      return false;
+      return 1;
     Pred = P;
   }
   if (!Pred)
-    return false;
+    return 1;
   // One successor slot of the entry block leads to the header (one phi entry per edge).
   unsigned Slots = 0;
   for (BasicBlock *S : successors(Pred))
     Slots += S == Header;
   if (Slots != 1)
-    return false;
+    return 1;
+  // Uses after the loop other than exit phis' incoming values from loop blocks.
+  SmallVector<std::pair<Instruction *, Use *>, 8> Escaping;
   for (BasicBlock *B : Body) {
     if (B->hasAddressTaken())
-      return false;
+      return 3;
     if (B != Header)
       for (BasicBlock *P : predecessors(B))
         if (!InLoop.contains(P))
-          return false;
+          return 2;
     for (Instruction &I : *B) {
       if (auto *CB = dyn_cast<CallBase>(&I))
         if (CB->cannotDuplicate() || CB->isConvergent())
-          return false;
+          return 4;
+      if (I.getType()->isTokenTy())
+        return 5;
       for (Use &U : I.uses()) {
         auto *User = cast<Instruction>(U.getUser());
         if (InLoop.contains(User->getParent()))
           continue;
         auto *Phi = dyn_cast<PHINode>(User);
-        if (!Phi || !InLoop.contains(Phi->getIncomingBlock(U)))
-          return false;
+        if (Phi && InLoop.contains(Phi->getIncomingBlock(U)))
+          continue;
+        Escaping.push_back({&I, &U});
       }
     }
   }
@@ -145,6 +151,17 @@ LLVMBool hallows_pf_version_loop(LLVMBasicBlockRef *Blocks, unsigned N, LLVMValu
         Phi.addIncoming(Copy, cast<BasicBlock>(VMap[From]));
       }
 
+  // A use after the loop sees the original's value or the copy's, whichever loop ran: every
+  // path to it passes through the loop's exit, from one of the two.
+  for (auto &[I, U] : Escaping) {
+    SSAUpdater SSA;
+    SSA.Initialize(I->getType(), I->getName());
+    SSA.AddAvailableValue(I->getParent(), I);
+    auto *Copy = cast<Instruction>(VMap[I]);
+    SSA.AddAvailableValue(Copy->getParent(), Copy);
+    SSA.RewriteUse(*U);
+  }
+
   IRBuilder<> B(Check);
   Value *All = unwrap(Conds[0]);
   for (unsigned I = 1; I < NConds; ++I)
@@ -159,7 +176,7 @@ LLVMBool hallows_pf_version_loop(LLVMBasicBlockRef *Blocks, unsigned N, LLVMValu
     Copy->replaceAllUsesWith(Copy->getArgOperand(0));
     Copy->eraseFromParent();
   }
-  return true;
+  return 0;
 }
 
 } // extern "C"
