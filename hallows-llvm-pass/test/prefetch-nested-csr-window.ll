@@ -25,7 +25,10 @@
 ; CHECK:       row.body:
 ; CHECK-NOT:     range.last
 ; CHECK:         %i.window.last = call i64 @llvm.usub.sat.i64(i64 %i.range.last2, i64 %start)
-; CHECK-NEXT:    br i1 %empty, label %row.end, label %inner
+; The once-per-row test of prefetch-csr-versioned.ll follows.
+; CHECK-NEXT:    %i.slack = call i64 @llvm.usub.sat.i64(i64 %i.window.last, i64 %n)
+; CHECK-NEXT:    %i.fits = icmp uge i64 %i.slack, {{[0-9]+}}
+; CHECK-NEXT:    br i1 %empty, label %row.end, label %inner.version
 ; CHECK:       gather:
 ; CHECK:         %i.reach = add i64 %i, {{[0-9]+}}
 ; CHECK-NEXT:    %i.ahead = call i64 @llvm.umin.i64(i64 %i.reach, i64 %i.window.last)

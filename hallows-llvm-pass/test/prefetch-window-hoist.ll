@@ -19,7 +19,10 @@
 ; CHECK:       row.body:
 ; CHECK-NOT:     range.last
 ; CHECK:         %i.window.last = call i64 @llvm.usub.sat.i64(i64 %i.range.last2, i64 %start)
-; CHECK-NEXT:    br i1 %empty, label %row.end, label %inner
+; The once-per-row test of prefetch-csr-versioned.ll follows.
+; CHECK-NEXT:    %i.slack = call i64 @llvm.usub.sat.i64(i64 %i.window.last, i64 %n)
+; CHECK-NEXT:    %i.fits = icmp uge i64 %i.slack, {{[0-9]+}}
+; CHECK-NEXT:    br i1 %empty, label %row.end, label %inner.version
 ; CHECK:       gather:
 ; CHECK-NOT:     usub.sat
 ; CHECK:         %i.reach = add i64 %i, {{[0-9]+}}
@@ -36,7 +39,10 @@
 ; CHECK-NEXT:    %i.range.last1 = call i64 @llvm.usub.sat.i64(i64 %ncol, i64 1)
 ; CHECK-NEXT:    %i.range.last2 = call i64 @llvm.umin.i64(i64 %i.range.last, i64 %i.range.last1)
 ; CHECK-NEXT:    %i.window.last = call i64 @llvm.usub.sat.i64(i64 %i.range.last2, i64 %start)
-; CHECK-NEXT:    br i1 %empty, label %row.end, label %inner
+; The once-per-row test of prefetch-csr-versioned.ll follows.
+; CHECK-NEXT:    %i.slack = call i64 @llvm.usub.sat.i64(i64 %i.window.last, i64 %n)
+; CHECK-NEXT:    %i.fits = icmp uge i64 %i.slack, {{[0-9]+}}
+; CHECK-NEXT:    br i1 %empty, label %row.end, label %inner.version
 ; CHECK:         %i.ahead = call i64 @llvm.umin.i64(i64 %i.reach, i64 %i.window.last)
 
 define void @spmv_preheader(ptr %rowptr, i64 %nrowptr, ptr %col, i64 %ncol, ptr %val, i64 %nval, ptr %x, i64 %nx, ptr %y, i64 %rows) {

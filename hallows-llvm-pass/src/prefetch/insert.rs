@@ -12,6 +12,17 @@
 //! own end, clamped to the range: the cloned loads read elements of the checked range that
 //! later entries read, never beyond it. Clones drop poison-generating flags and UB-implying
 //! metadata, so they are defined for any value. Prefetches never fault.
+//!
+//! Such a window's clamp costs instructions on every iteration of the inner loop (every
+//! non-zero of a CSR row), although it only bites near the end of the range. The inner loop is
+//! therefore versioned once per entry ([`version_windows`]), as the hand-tuned kernels do and
+//! as loop versioning for runtime checks does in general (LLVM's `LoopVersioning`; unswitching
+//! on a loop-invariant condition, Allen & Kennedy, *Optimizing Compilers for Modern
+//! Architectures*, 2001, section 9.3.2): before the entry, one test whether the look-ahead of
+//! the entry's last iteration is still inside the range (`iv <= L` in every iteration, from the
+//! exit test, so `L + d * step <= last` covers them all; see [`version_margin`]); when it is, a
+//! copy of the inner loop runs whose look-ahead index is `iv + d * step` with no clamp, else the
+//! clamped loop.
 
 use std::collections::{HashMap, HashSet};
 
@@ -25,6 +36,14 @@ use super::loops::{Bound, Induction};
 extern "C" {
     fn hallows_pf_drop_poison(inst: Value);
     fn hallows_pf_edge_block(from: Bb, to: Bb) -> Bb;
+    fn hallows_pf_version_loop(
+        blocks: *mut Bb,
+        n: u32,
+        conds: *mut Value,
+        nconds: u32,
+        clamps: *mut Value,
+        nclamps: u32,
+    ) -> u32;
 }
 
 /// What to insert for one load.
@@ -92,6 +111,40 @@ pub struct WindowPlan {
     /// the outer loop: the range's last index, `min(len - minus) - 1`, is then computed there
     /// once, and each entry only subtracts its start.
     pub hoist_at: Option<Value>,
+    /// The exit test's bound on `iv` (`iv <= limit - minus` in every iteration, the limit
+    /// computed before the inner loop): what the once-per-entry test of [`version_windows`]
+    /// checks the entry's whole look-ahead against.
+    pub latch: Bound,
+}
+
+/// A window's clamp that [`version_windows`] can remove from a copy of its inner loop.
+#[derive(Clone, Debug)]
+pub struct WindowClamp {
+    /// The inner loop's header.
+    pub header: Bb,
+    /// The inner loop's blocks, the header first.
+    pub blocks: Vec<Bb>,
+    /// `true` when this entry's whole look-ahead is inside the range (an `i1` computed before
+    /// the inner loop's entry terminator).
+    pub fits: Value,
+    /// The clamp `umin(iv + d * step, last)` in the inner loop.
+    pub clamp: Value,
+}
+
+/// The margin of the once-per-entry test `usub.sat(last, limit) >= margin` that every look-ahead
+/// index `iv + d * step` of an entry is at most `last` (the range's last index from the
+/// window's start), for an inner loop whose exit test bounds `iv <= limit - minus` in every
+/// iteration: `margin = d * step - minus`. When the test holds, `last >= limit + margin`, so
+/// `iv + d * step <= limit - minus + d * step = limit + margin <= last` (no wrap: the sum is at
+/// most `last`). `None` when the test cannot be this simple: a step that is not positive, or
+/// `d * step <= minus` (the test would then hold for any `last` below `limit`), or overflow.
+pub fn version_margin(distance: u32, step: i64, minus: i64) -> Option<u64> {
+    if step < 1 {
+        return None;
+    }
+    let reach = i64::from(distance).checked_mul(step)?;
+    let margin = reach.checked_sub(minus)?;
+    u64::try_from(margin).ok().filter(|m| *m >= 1)
 }
 
 /// Where `limit - minus` values are built: before the preheader's terminator when the limit is
@@ -509,19 +562,55 @@ fn clone_clamped(
     }
 }
 
+/// The once-per-entry test of a window's look-ahead (see [`version_margin`]), built before
+/// the window's entry terminator: `usub.sat(last, limit) >= margin`, or `None` when there is
+/// no such test.
+fn window_fits(module: LLVMModuleRef, w: &WindowPlan, distance: u32, last: Value) -> Option<Value> {
+    let margin = version_margin(distance, w.iv.step, w.latch.minus)?;
+    let b = ll::builder_before(w.at);
+    let base = ll::name(w.iv.phi);
+    // SAFETY: (whole block) `b` is positioned before the window's entry terminator, which
+    // `last` (built before it by `window_last`) and the exit limit (computed before the inner
+    // loop, see `loops::windows`) dominate; the operands are `i64` values as the builders and
+    // intrinsics expect.
+    let fits = unsafe {
+        let ctx = LLVMGetTypeContext(ll::type_of(w.iv.phi));
+        let i64t = LLVMInt64TypeInContext(ctx);
+        let mut ty = i64t;
+        let usub_sat = intrinsic(module, "llvm.usub.sat", std::slice::from_mut(&mut ty));
+        let n = ll::c_name(&format!("{base}.exit.limit"));
+        let limit = LLVMBuildZExtOrBitCast(b, w.latch.limit, i64t, n.as_ptr());
+        let slack = call(b, usub_sat, &mut [last, limit], &format!("{base}.slack"));
+        let n = ll::c_name(&format!("{base}.fits"));
+        LLVMBuildICmp(
+            b,
+            llvm_sys::LLVMIntPredicate::LLVMIntUGE,
+            slack,
+            LLVMConstInt(i64t, margin, 0),
+            n.as_ptr(),
+        )
+    };
+    ll::dispose_builder(b);
+    Some(fits)
+}
+
 /// The plan's chain cloned `d` iterations ahead (each induction variable advanced by the
-/// clamped distance, or a window's by its own clamp): the map from original to cloned values.
+/// clamped distance, or a window's by its own clamp): the map from original to cloned values,
+/// and for a window the clamp with its once-per-entry test (`(fits, clamp)`).
 fn clone_ahead(
     b: LLVMBuilderRef,
     limits: &Limits<'_>,
     module: LLVMModuleRef,
     plan: &Plan<'_>,
-) -> HashMap<Value, Value> {
+) -> (HashMap<Value, Value>, Option<(Value, Value)>) {
     let mut map: HashMap<Value, Value> = HashMap::new();
+    let mut check = None;
     match &plan.window {
         Some(w) => {
             let last = window_last(module, w);
-            map.insert(w.iv.phi, window_ahead(b, module, w, plan.distance, last));
+            let clamp = window_ahead(b, module, w, plan.distance, last);
+            check = window_fits(module, w, plan.distance, last).map(|fits| (fits, clamp));
+            map.insert(w.iv.phi, clamp);
         }
         None => {
             let d = clamped_distance(b, limits, module, plan);
@@ -538,7 +627,7 @@ fn clone_ahead(
         &plan.chain.clamps,
         &mut map,
     );
-    map
+    (map, check)
 }
 
 /// A short inner loop's accesses prefetched from the outer loop (see `GatherPlan`).
@@ -585,7 +674,7 @@ pub fn insert_gather(module: LLVMModuleRef, g: &Gather<'_>) {
         hoisted: outer.hoist_before.map(ll::builder_before),
         loop_blocks: outer.loop_blocks,
     };
-    let map = clone_ahead(b, &limits, module, outer);
+    let (map, _) = clone_ahead(b, &limits, module, outer);
     let start = map.get(&plan.start).copied().unwrap_or(plan.start);
     // SAFETY: (whole block) the builder is positioned before the entry block's terminator,
     // which `len` (on the entry path's checks) and every clone dominate; operands have the
@@ -642,14 +731,19 @@ pub fn insert_gather(module: LLVMModuleRef, g: &Gather<'_>) {
     }
 }
 
-/// Inserts the clone and the prefetch before `plan.at`.
+/// Inserts the clone and the prefetch before `plan.at`; returns a window's clamp for
+/// [`version_windows`].
 ///
 /// `shared` keeps the look-ahead copies of recurrences already started in this function, so
 /// the copies of an unrolled loop body share one.
-pub fn insert(module: LLVMModuleRef, plan: &Plan<'_>, shared: &mut HashMap<Value, Value>) {
+pub fn insert(
+    module: LLVMModuleRef,
+    plan: &Plan<'_>,
+    shared: &mut HashMap<Value, Value>,
+) -> Option<WindowClamp> {
     if let Some(phi) = plan.chain.recurrence {
         insert_recurrence(module, plan, phi, shared);
-        return;
+        return None;
     }
     let b = ll::builder_before(plan.at);
     let limits = Limits {
@@ -657,7 +751,7 @@ pub fn insert(module: LLVMModuleRef, plan: &Plan<'_>, shared: &mut HashMap<Value
         hoisted: plan.hoist_before.map(ll::builder_before),
         loop_blocks: plan.loop_blocks,
     };
-    let mut map = clone_ahead(b, &limits, module, plan);
+    let (mut map, check) = clone_ahead(b, &limits, module, plan);
     if let Some(e) = &plan.entry {
         let cloned_start = map.get(&e.start).copied().unwrap_or(e.start);
         map.insert(e.phi, cloned_start);
@@ -670,5 +764,135 @@ pub fn insert(module: LLVMModuleRef, plan: &Plan<'_>, shared: &mut HashMap<Value
     ll::dispose_builder(b);
     if let Some(h) = limits.hoisted {
         ll::dispose_builder(h);
+    }
+    let (fits, clamp) = check?;
+    let mut blocks = vec![plan.header];
+    blocks.extend(plan.loop_blocks.iter().filter(|&&bb| bb != plan.header));
+    Some(WindowClamp {
+        header: plan.header,
+        blocks,
+        fits,
+        clamp,
+    })
+}
+
+/// Why [`version_windows`] left a loop unversioned (`hallows_pf_version_loop`'s codes).
+pub fn version_refusal(code: u32) -> &'static str {
+    match code {
+        1 => "the loop has several entry edges",
+        2 => "a block other than the header is entered from outside the loop",
+        3 => "a block of the loop has its address taken",
+        4 => "the loop calls a function that must not be duplicated",
+        5 => "the loop defines a token value",
+        _ => "the loop could not be copied",
+    }
+}
+
+/// Versions each inner loop with window clamps once per entry (see the module doc): a copy of
+/// the loop without the clamps runs when every clamp's test holds. Returns, per clamp, `Ok` when
+/// its loop was versioned, else why not (see [`version_refusal`]; the clamped loop then runs
+/// for every entry, as before).
+pub fn version_windows(clamps: &[WindowClamp]) -> Vec<Result<(), &'static str>> {
+    let mut done = vec![Ok(()); clamps.len()];
+    let mut headers: Vec<Bb> = Vec::new();
+    for c in clamps {
+        if !headers.contains(&c.header) {
+            headers.push(c.header);
+        }
+    }
+    for header in headers {
+        let members: Vec<usize> = (0..clamps.len())
+            .filter(|&i| clamps[i].header == header)
+            .collect();
+        let mut blocks = clamps[members[0]].blocks.clone();
+        let mut fits: Vec<Value> = members.iter().map(|&i| clamps[i].fits).collect();
+        let mut calls: Vec<Value> = members.iter().map(|&i| clamps[i].clamp).collect();
+        // SAFETY: the blocks are the live blocks of one loop of the function, header first;
+        // `fits` are `i1` values computed before the loop's entry terminator (so they dominate
+        // a block inserted on the entry edge); `calls` are `umin` calls in the loop; the
+        // lengths are those of the arrays.
+        let code = unsafe {
+            hallows_pf_version_loop(
+                blocks.as_mut_ptr(),
+                blocks.len() as u32,
+                fits.as_mut_ptr(),
+                fits.len() as u32,
+                calls.as_mut_ptr(),
+                calls.len() as u32,
+            )
+        };
+        for i in members {
+            done[i] = if code == 0 {
+                Ok(())
+            } else {
+                Err(version_refusal(code))
+            };
+        }
+    }
+    done
+}
+
+#[cfg(test)]
+mod tests {
+    use super::version_margin;
+
+    /// The once-per-entry test as the IR computes it.
+    fn fits(last: u64, limit: u64, margin: u64) -> bool {
+        last.saturating_sub(limit) >= margin
+    }
+
+    #[test]
+    fn margin_is_the_reach_past_the_exit_bound() {
+        assert_eq!(version_margin(16, 1, 1), Some(15));
+        assert_eq!(version_margin(16, 2, 0), Some(32));
+        assert_eq!(version_margin(4, 3, -2), Some(14));
+    }
+
+    #[test]
+    fn no_margin_without_a_positive_reach_past_the_bound() {
+        assert_eq!(version_margin(1, 1, 1), None);
+        assert_eq!(version_margin(0, 1, 0), None);
+        assert_eq!(version_margin(8, 0, 0), None);
+        assert_eq!(version_margin(8, -1, 0), None);
+        assert_eq!(version_margin(u32::MAX, i64::MAX, 0), None);
+    }
+
+    /// Exhaustively over small values: when the test holds, every iteration's look-ahead index
+    /// is at most `last` (sound), and it holds whenever the entry's last iteration's look-ahead
+    /// is (exact, so the unclamped copy runs whenever it can).
+    #[test]
+    fn test_holds_exactly_when_the_last_look_ahead_is_in_range() {
+        for distance in 0..6u32 {
+            for step in 1..4i64 {
+                for minus in -2..4i64 {
+                    let Some(margin) = version_margin(distance, step, minus) else {
+                        continue;
+                    };
+                    let reach = u64::from(distance) * step as u64;
+                    for limit in 0..48u64 {
+                        // `iv <= limit - minus` for some iv: limit - minus >= 0.
+                        let Some(iv_last) = (limit as i64).checked_sub(minus) else {
+                            continue;
+                        };
+                        let Ok(iv_last) = u64::try_from(iv_last) else {
+                            continue;
+                        };
+                        for last in 0..64u64 {
+                            let ok = fits(last, limit, margin);
+                            if ok {
+                                for iv in 0..=iv_last {
+                                    assert!(iv + reach <= last, "d {distance} step {step} minus {minus} limit {limit} last {last} iv {iv}");
+                                }
+                            }
+                            assert_eq!(
+                                ok,
+                                iv_last + reach <= last,
+                                "d {distance} step {step} minus {minus} limit {limit} last {last}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -469,6 +469,9 @@ pub struct Window {
     pub len: Value,
     /// `end <= len - minus`.
     pub minus: i64,
+    /// The exit test's bound the window was found from: `iv <= latch.limit - latch.minus` in
+    /// every iteration, with `latch.limit` (`end` or `end - start`) computed before the loop.
+    pub latch: Bound,
 }
 
 /// The windows of induction variable `iv` of inner loop `l`: for its exit test's limit `end`
@@ -490,16 +493,16 @@ pub fn windows(l: &LoopView, iv: &Induction, entry_facts: &[(Fact, usize)]) -> V
     };
     let outside = |v: Value| ll::opcode(v).is_none_or(|_| !l.blocks.contains(&ll::block_of(v)));
     let mut out = Vec::new();
-    for bound in latch_bounds {
-        if !outside(bound.limit) || !ll::is_small_int(ll::type_of(bound.limit)) {
+    for latch_bound in latch_bounds {
+        if !outside(latch_bound.limit) || !ll::is_small_int(ll::type_of(latch_bound.limit)) {
             continue;
         }
-        let (end, start) = match ll::opcode(bound.limit) {
+        let (end, start) = match ll::opcode(latch_bound.limit) {
             Some(LLVMOpcode::LLVMSub) => (
-                ll::operand(bound.limit, 0),
-                Some(ll::operand(bound.limit, 1)),
+                ll::operand(latch_bound.limit, 0),
+                Some(ll::operand(latch_bound.limit, 1)),
             ),
-            _ => (bound.limit, None),
+            _ => (latch_bound.limit, None),
         };
         for (fact, _) in entry_facts {
             if let Fact::Upper { value, bound } = *fact {
@@ -510,6 +513,7 @@ pub fn windows(l: &LoopView, iv: &Induction, entry_facts: &[(Fact, usize)]) -> V
                         end,
                         len: bound.limit,
                         minus: bound.minus,
+                        latch: *latch_bound,
                     };
                     if !out.contains(&w) {
                         out.push(w);

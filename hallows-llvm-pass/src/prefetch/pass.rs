@@ -119,6 +119,7 @@ fn window_plan<'p>(
         lens,
         at: ll::terminator(pred),
         hoist_at,
+        latch: first.latch,
     })
 }
 
@@ -823,11 +824,31 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
             // to functions of this module.
             let raw_module = unsafe { llvm_sys::core::LLVMGetGlobalParent(raw) };
             let mut shared = HashMap::new();
-            for plan in &plans {
-                insert::insert(raw_module, plan, &mut shared);
+            let mut clamps = Vec::new();
+            let mut clamp_records = Vec::new();
+            for (plan, &(record, _)) in plans.iter().zip(&plan_targets) {
+                if let Some(c) = insert::insert(raw_module, plan, &mut shared) {
+                    clamps.push(c);
+                    clamp_records.push(record);
+                }
             }
             for g in &gathers {
                 insert::insert_gather(raw_module, g);
+            }
+            // After every insertion, so the copies hold every prefetch of their loops.
+            let versioned = insert::version_windows(&clamps);
+            for (record, outcome) in clamp_records.into_iter().zip(versioned) {
+                if let Some(r) = report.records_mut().get_mut(record) {
+                    r.data["versioned"] = json!(outcome.is_ok());
+                    match outcome {
+                        Ok(()) => r.reason.push_str(
+                            "; the inner loop is versioned once per entry: when the entry's whole look-ahead is inside the range, a copy runs without the clamp",
+                        ),
+                        Err(why) => r.reason.push_str(&format!(
+                            "; the inner loop is not versioned ({why}), so every iteration clamps"
+                        )),
+                    }
+                }
             }
             analyses.invalidate(function);
             changed = true;
