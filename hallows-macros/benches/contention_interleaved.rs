@@ -26,6 +26,8 @@
 
 #[path = "support/fixed.rs"]
 mod fixed;
+#[path = "support/stats.rs"]
+mod stats;
 #[path = "support/workloads.rs"]
 mod workloads;
 
@@ -36,6 +38,7 @@ use std::time::{Duration, Instant};
 
 use fixed::{counter_op, map_op, stack_op, FIXED};
 use hallows_runtime::contention;
+use stats::median;
 use workloads::{Counter, Map, Stack};
 
 /// Work steps inside a short and a long critical section.
@@ -86,16 +89,6 @@ fn round<S: Send + Sync + 'static>(
     }
     let elapsed = start.elapsed();
     elapsed.as_nanos() as f64 / ops.load(Ordering::Relaxed).max(1) as f64
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    let n = xs.len();
-    if n % 2 == 1 {
-        xs[n / 2]
-    } else {
-        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
-    }
 }
 
 /// One round of a point: given the variants in the order to run them, allocates the workload's

@@ -16,11 +16,14 @@
 
 #[path = "support/kernel.rs"]
 mod kernel;
+#[path = "support/stats.rs"]
+mod stats;
 
 use std::hint::black_box;
 use std::time::Instant;
 
 use kernel::{crate_mv, hallows, plain, LEN};
+use stats::median;
 
 /// Calls per variant per round: about 0.5 ms of the AVX2 clone, long against the clock reads
 /// and short against the machine's drift.
@@ -28,16 +31,6 @@ const CALLS: u32 = 2_000;
 /// Rounds by default (about 1 s per variant in all).
 const ROUNDS: usize = 2_000;
 const VARIANTS: [&str; 3] = ["baseline", "hallows", "multiversion_crate"];
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    let n = xs.len();
-    if n % 2 == 1 {
-        xs[n / 2]
-    } else {
-        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
-    }
-}
 
 /// Nanoseconds per call of `f` over [`CALLS`] calls.
 fn time(f: fn(&[u32]) -> u32, xs: &[u32]) -> f64 {
