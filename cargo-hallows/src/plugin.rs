@@ -95,6 +95,28 @@ pub fn short_hash(bytes: &[u8]) -> String {
         .to_string()
 }
 
+/// Checks a file that `cargo hallows` named by the [`short_hash`] of its content (merged
+/// profiles: `<hash>.profdata`, `<hash>.prefetch`) against that name: a file truncated or
+/// modified since it was written no longer matches. Names that are not such a hash (a file the
+/// user put there) are not checked. `what` names the file in the error, `hint` says what to do.
+pub fn check_content_name(path: &Path, bytes: &[u8], what: &str, hint: &str) -> Result<()> {
+    let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+        return Ok(());
+    };
+    let named_by_hash = stem.len() == HASH_HEX_LEN
+        && stem
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let actual = short_hash(bytes);
+    if named_by_hash && stem != actual {
+        bail!(
+            "{what} {} is damaged: its content hashes to {actual}, not to the {stem} it was written with (truncated, or changed since `cargo hallows profile` wrote it); {hint}",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 /// The content hash of the embedded sources and the toolchain.
 pub fn source_hash(rustc: &Rustc, llvm: &LlvmConfig) -> String {
     let mut hasher = Sha256::new();
@@ -420,6 +442,17 @@ mod tests {
     #[test]
     fn short_hash_is_stable_and_short() {
         assert_eq!(short_hash(b"abc"), "ba7816bf8f01cfea");
+    }
+
+    #[test]
+    fn content_name_catches_truncation_but_not_user_names() {
+        let good = Path::new("/p/ba7816bf8f01cfea.profdata");
+        assert!(check_content_name(good, b"abc", "the profile", "redo").is_ok());
+        let err = check_content_name(good, b"ab", "the profile", "redo")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("damaged") && err.contains("redo"), "{err}");
+        assert!(check_content_name(Path::new("/p/mine.profdata"), b"ab", "x", "y").is_ok());
     }
 
     fn fake_entry(root: &Path, name: &str, used: std::time::SystemTime) -> PathBuf {

@@ -141,6 +141,12 @@ pub fn newest(target_dir: &Path) -> Result<Option<PrefetchProfile>> {
     };
     let bytes = fs::read(&path).with_context(|| format!("failed to read {}", path.display()))?;
     let profile = check(&path, &bytes)?;
+    plugin::check_content_name(
+        &path,
+        &bytes,
+        "the prefetch profile",
+        "delete it or re-run `cargo hallows profile`, or build with `--no-profile`",
+    )?;
     Ok(Some(PrefetchProfile {
         hash: plugin::short_hash(&bytes),
         sites: profile.sites.len(),
@@ -224,6 +230,13 @@ mod tests {
             found.path.file_stem().unwrap().to_string_lossy(),
             found.hash
         );
+
+        // Still parses, but is not what was written under that name.
+        let mut text = fs::read_to_string(&merged.path).unwrap();
+        text.push('\n');
+        fs::write(&merged.path, &text).unwrap();
+        let err = newest(&target).unwrap_err().to_string();
+        assert!(err.contains("damaged"), "{err}");
 
         fs::write(&merged.path, b"not a profile\n").unwrap();
         assert!(newest(&target)

@@ -66,7 +66,21 @@ fn profile_then_build_uses_it() {
         text(&out).1
     );
 
-    // Damaged profiles stop the build with a clear error.
+    // Damaged profiles stop the build with a clear error. A truncated one still starts with the
+    // indexed-profile magic (rustc alone would only warn and build without it).
+    let good = fs::read(&profdata[0]).unwrap();
+    fs::write(&profdata[0], &good[..good.len() / 2]).unwrap();
+    let out = output(
+        hallows(&dir)
+            .args(["build", "--release", "--target-dir"])
+            .arg(&target),
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out).1.contains("is damaged") && text(&out).1.contains("--no-profile"),
+        "{}",
+        text(&out).1
+    );
     fs::write(&profdata[0], b"garbage, not a profile").unwrap();
     let out = output(
         hallows(&dir)

@@ -139,6 +139,12 @@ pub fn current(target_dir: &Path, profile_dir: &str, workspace_root: &Path) -> R
         }
     };
     check_profdata(&path, &bytes)?;
+    plugin::check_content_name(
+        &path,
+        &bytes,
+        "the PGO profile",
+        "re-run `cargo hallows profile`, or build with `--no-profile`",
+    )?;
     if let Some(newer) = newer_source(workspace_root, fs::metadata(&path)?.modified()?) {
         term::warning(&format!(
             "{} changed after the PGO profile was collected; functions that changed get no profile data. Re-run `cargo hallows profile` (for {})",
