@@ -217,3 +217,47 @@ fn profile_holds_only_the_training_run() {
     hallows_ok(&dir, &target, &["build", "--release"]);
     assert_eq!(run_release(&target, "fixture-host-code"), expected);
 }
+
+#[test]
+fn a_damaged_raw_profile_is_skipped_with_a_warning() {
+    let dir = fixture("itoa-dep", "pgo-damaged-raw");
+    // The training run also leaves a damaged raw file where its own goes, as a process killed
+    // while writing its profile would.
+    let main = dir.join("src/main.rs");
+    let source = fs::read_to_string(&main).unwrap().replace(
+        "fn main() {",
+        "fn main() {
+    if let Some(pattern) = std::env::var_os(\"LLVM_PROFILE_FILE\") {
+        let raw_dir = std::path::Path::new(&pattern).parent().unwrap().to_path_buf();
+        std::fs::write(raw_dir.join(\"killed.profraw\"), b\"\\xfflprofr\\x81 cut short\").unwrap();
+    }",
+    );
+    fs::write(&main, source).unwrap();
+    let target = scratch("pgo-damaged-raw-target");
+    let out = hallows_ok(
+        &dir,
+        &target,
+        &[
+            "profile",
+            "--bin",
+            "fixture-itoa-dep",
+            "--no-prefetch-profile",
+        ],
+    );
+    let stderr = text(&out).1;
+    assert!(
+        stderr.contains("skipped 1 of 2 raw profile(s)") && stderr.contains("killed.profraw"),
+        "{stderr}"
+    );
+    assert_eq!(
+        files_with(&target.join("hallows/profiles"), "profdata").len(),
+        1
+    );
+    let out = hallows_ok(&dir, &target, &["build", "--release"]);
+    assert!(
+        text(&out).1.contains("using PGO profile"),
+        "{}",
+        text(&out).1
+    );
+    assert_inventory_saw_profile(&dir, &target, "fixture_digit_checksum");
+}

@@ -181,6 +181,25 @@ pub fn current_prefetch(
     Ok(Some(found))
 }
 
+/// The file names among `raws` that `llvm-profdata merge --failure-mode=all` warned about
+/// (`warning: <path>: <reason>` lines on its stderr).
+fn skipped_raw_files(stderr: &str, raws: &[PathBuf]) -> Vec<String> {
+    raws.iter()
+        .filter(|raw| {
+            let shown = raw.display().to_string();
+            stderr.lines().any(|l| {
+                l.strip_prefix("warning: ")
+                    .is_some_and(|rest| rest.starts_with(&format!("{shown}:")))
+            })
+        })
+        .map(|raw| {
+            raw.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
 /// Errors unless `bytes` looks like an indexed profile with content.
 fn check_profdata(path: &Path, bytes: &[u8]) -> Result<()> {
     if bytes.is_empty() {
@@ -269,22 +288,39 @@ pub fn run(args: ProfileArgs) -> Result<()> {
         bail!("the training run wrote no .profraw file into {}; did the program exit through `std::process::exit` before main returned, or abort?", raw.display());
     }
     let merged = dir.join(format!(".merge-{}.profdata", std::process::id()));
+    // `--failure-mode=all`: a damaged raw file (a training process killed while writing it)
+    // is skipped with a warning instead of failing the whole merge.
     let output = Command::new(&profdata_tool)
         .arg("merge")
+        .arg("--failure-mode=all")
         .arg("-o")
         .arg(&merged)
         .args(&raws)
         .output()
         .with_context(|| format!("failed to run {}", profdata_tool.display()))?;
-    let _ = fs::remove_dir_all(&raw);
+    let merge_stderr = String::from_utf8_lossy(&output.stderr);
     if !output.status.success() {
+        // Nothing could be merged: keep the raw files for the user to inspect.
+        let _ = fs::remove_file(&merged);
         bail!(
-            "`{} merge` failed: {}; rustc's profile format must match LLVM {}",
+            "`{} merge` could not read any of the {} raw profile(s) in {} (kept there): {}; rustc's profile format must match LLVM {}; re-run `cargo hallows profile`",
             profdata_tool.display(),
-            String::from_utf8_lossy(&output.stderr).trim(),
+            raws.len(),
+            raw.display(),
+            merge_stderr.trim(),
             rustc.llvm_major
         );
     }
+    let skipped = skipped_raw_files(&merge_stderr, &raws);
+    if !skipped.is_empty() {
+        term::warning(&format!(
+            "skipped {} of {} raw profile(s) that llvm-profdata could not read ({}); the profile holds the other runs",
+            skipped.len(),
+            raws.len(),
+            skipped.join(", ")
+        ));
+    }
+    let _ = fs::remove_dir_all(&raw);
     let bytes =
         fs::read(&merged).with_context(|| format!("failed to read {}", merged.display()))?;
     check_profdata(&merged, &bytes)?;
@@ -638,6 +674,18 @@ fn choose_target(metadata: &Metadata, args: &ProfileArgs) -> Result<(String, Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_the_raw_files_the_merge_skipped() {
+        let raws = [
+            PathBuf::from("/r/a-1.profraw"),
+            PathBuf::from("/r/a-2.profraw"),
+            PathBuf::from("/r/a-22.profraw"),
+        ];
+        let stderr = "warning: /r/a-2.profraw: invalid instrumentation profile data (file header is corrupt)\n";
+        assert_eq!(skipped_raw_files(stderr, &raws), ["a-2.profraw"]);
+        assert!(skipped_raw_files("", &raws).is_empty());
+    }
 
     #[test]
     fn rejects_empty_and_foreign_profiles() {
