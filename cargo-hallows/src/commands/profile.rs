@@ -145,7 +145,7 @@ pub fn current(target_dir: &Path, profile_dir: &str, workspace_root: &Path) -> R
         "the PGO profile",
         "re-run `cargo hallows profile`, or build with `--no-profile`",
     )?;
-    if let Some(newer) = newer_source(workspace_root, fs::metadata(&path)?.modified()?) {
+    if let Some(newer) = changed_source(workspace_root, &path) {
         term::warning(&format!(
             "{} changed after the PGO profile was collected; functions that changed get no profile data. Re-run `cargo hallows profile` (for {})",
             newer.display(),
@@ -172,7 +172,7 @@ pub fn current_prefetch(
     let Some(found) = prefetch::newest(target_dir)? else {
         return Ok(None);
     };
-    if let Some(newer) = newer_source(workspace_root, fs::metadata(&found.path)?.modified()?) {
+    if let Some(newer) = changed_source(workspace_root, &found.path) {
         term::warning(&format!(
             "{} changed after the prefetch profile was collected; loads in changed functions get no profile data. Re-run `cargo hallows profile`",
             newer.display()
@@ -214,9 +214,71 @@ fn check_profdata(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// A `.rs` or `Cargo.toml` file under `root` (outside `target/` and hidden dirs) modified after
-/// `since`.
-fn newer_source(root: &Path, since: SystemTime) -> Option<PathBuf> {
+/// Suffix of the file beside a merged profile that records the sources it was collected from.
+const SOURCES_SUFFIX: &str = ".sources.json";
+
+/// The workspace's sources as `cargo hallows profile` started building them: when, and each
+/// `.rs` / `Cargo.toml` file's content hash by path relative to the workspace root. Stored as
+/// `<profile>.sources.json` so that a file whose modification time moved but whose content did
+/// not (a `git checkout` there and back, `touch`) does not make the profile look stale.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+struct SourceSnapshot {
+    /// Milliseconds since the Unix epoch.
+    taken_ms: u64,
+    files: BTreeMap<String, String>,
+}
+
+impl SourceSnapshot {
+    fn take(root: &Path) -> SourceSnapshot {
+        let taken_ms = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let mut files = BTreeMap::new();
+        for_each_source(root, &mut |path, _| {
+            if let (Ok(rel), Ok(bytes)) = (path.strip_prefix(root), fs::read(path)) {
+                files.insert(
+                    rel.to_string_lossy().into_owned(),
+                    plugin::short_hash(&bytes),
+                );
+            }
+            false
+        });
+        SourceSnapshot { taken_ms, files }
+    }
+
+    /// Writes the snapshot beside `profile` (best effort: without it, staleness falls back to
+    /// modification times).
+    fn save_beside(&self, profile: &Path) {
+        let path = sources_path(profile);
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        let written = serde_json::to_string(self)
+            .map_err(std::io::Error::other)
+            .and_then(|text| fs::write(&tmp, text))
+            .and_then(|()| fs::rename(&tmp, &path));
+        if let Err(e) = written {
+            let _ = fs::remove_file(&tmp);
+            term::warning(&format!(
+                "could not record the sources of {} in {} ({e}); later builds judge its staleness by file times",
+                profile.display(),
+                path.display()
+            ));
+        }
+    }
+
+    fn load_beside(profile: &Path) -> Option<SourceSnapshot> {
+        serde_json::from_str(&fs::read_to_string(sources_path(profile)).ok()?).ok()
+    }
+}
+
+fn sources_path(profile: &Path) -> PathBuf {
+    let mut name = profile.file_name().unwrap_or_default().to_os_string();
+    name.push(SOURCES_SUFFIX);
+    profile.with_file_name(name)
+}
+
+/// Calls `visit(path, modified)` for every `.rs` or `Cargo.toml` file under `root` (outside
+/// `target/` and hidden directories) until it returns true.
+fn for_each_source(root: &Path, visit: &mut dyn FnMut(&Path, Option<SystemTime>) -> bool) {
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
         let Ok(entries) = fs::read_dir(&dir) else {
@@ -233,16 +295,43 @@ fn newer_source(root: &Path, since: SystemTime) -> Option<PathBuf> {
                     stack.push(path);
                 }
             } else if (name.ends_with(".rs") || name == "Cargo.toml")
-                && entry
-                    .metadata()
-                    .and_then(|m| m.modified())
-                    .is_ok_and(|m| m > since)
+                && visit(&path, entry.metadata().and_then(|m| m.modified()).ok())
             {
-                return Some(path);
+                return;
             }
         }
     }
-    None
+}
+
+/// A source under `root` that changed after `profile` was collected: with a recorded
+/// [`SourceSnapshot`], a file modified after the snapshot whose content differs from it (or that
+/// is new); without one, any file modified after the profile was written.
+fn changed_source(root: &Path, profile: &Path) -> Option<PathBuf> {
+    let snapshot = SourceSnapshot::load_beside(profile);
+    let since = match &snapshot {
+        Some(s) => SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(s.taken_ms),
+        None => fs::metadata(profile).and_then(|m| m.modified()).ok()?,
+    };
+    let mut found = None;
+    for_each_source(root, &mut |path, modified| {
+        if modified.is_none_or(|m| m <= since) {
+            return false;
+        }
+        let unchanged = snapshot.as_ref().is_some_and(|s| {
+            let rel = path
+                .strip_prefix(root)
+                .map(|r| r.to_string_lossy().into_owned());
+            match (rel, fs::read(path)) {
+                (Ok(rel), Ok(bytes)) => s.files.get(&rel) == Some(&plugin::short_hash(&bytes)),
+                _ => false,
+            }
+        });
+        if !unchanged {
+            found = Some(path.to_path_buf());
+        }
+        found.is_some()
+    });
+    found
 }
 
 /// Runs `cargo hallows profile`.
@@ -260,6 +349,8 @@ pub fn run(args: ProfileArgs) -> Result<()> {
         Err(_) => find_tool("llvm-profdata", rustc.llvm_major, None)?,
     };
 
+    // What the instrumented builds compile: later builds compare the sources against it.
+    let sources = SourceSnapshot::take(&metadata.workspace_root);
     let dir = profiles_dir(&target_dir);
     let raw = dir.join(format!("raw-{}", std::process::id()));
     let _ = fs::remove_dir_all(&raw);
@@ -328,6 +419,7 @@ pub fn run(args: ProfileArgs) -> Result<()> {
     let final_path = dir.join(&file);
     fs::rename(&merged, &final_path)
         .with_context(|| format!("failed to move the profile to {}", final_path.display()))?;
+    sources.save_beside(&final_path);
     let current = Current {
         file,
         profile_dir: PGO_BUILD_PROFILE.into(),
@@ -345,12 +437,15 @@ pub fn run(args: ProfileArgs) -> Result<()> {
         return Ok(());
     }
     match collect_prefetch(&training, &final_path) {
-        Ok(merged) => term::status(&format!(
+        Ok(merged) => {
+            sources.save_beside(&merged.path);
+            term::status(&format!(
             "prefetch profile {} ({} load sites) from {} raw file(s); `cargo hallows build --release` now runs the prefetch pass with it",
             merged.path.display(),
             merged.sites,
             merged.runs
-        )),
+        ))
+        }
         Err(err) => term::warning(&format!(
             "no prefetch profile was collected: {err:#}. The PGO profile is kept; `--no-prefetch-profile` skips this step"
         )),
@@ -674,6 +769,47 @@ fn choose_target(metadata: &Metadata, args: &ProfileArgs) -> Result<(String, Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn staleness_follows_content_when_the_sources_were_recorded() {
+        let root = std::env::temp_dir().join(format!("hallows-sources-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        fs::create_dir_all(root.join("src")).unwrap();
+        fs::create_dir_all(root.join("target")).unwrap();
+        fs::write(root.join("Cargo.toml"), "[package]\n").unwrap();
+        fs::write(root.join("src/main.rs"), "fn main() {}\n").unwrap();
+        fs::write(root.join("target/gen.rs"), "// ignored\n").unwrap();
+        let profile = root.join("target/p.profdata");
+        fs::write(&profile, b"x").unwrap();
+        let snapshot = SourceSnapshot::take(&root);
+        assert_eq!(snapshot.files.len(), 2, "{:?}", snapshot.files);
+        snapshot.save_beside(&profile);
+        assert_eq!(SourceSnapshot::load_beside(&profile), Some(snapshot));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        // Rewritten with the same content: newer, but not changed.
+        fs::write(root.join("src/main.rs"), "fn main() {}\n").unwrap();
+        assert_eq!(changed_source(&root, &profile), None);
+        // Without the record, file times decide.
+        fs::remove_file(sources_path(&profile)).unwrap();
+        assert_eq!(
+            changed_source(&root, &profile),
+            Some(root.join("src/main.rs"))
+        );
+        SourceSnapshot::take(&root).save_beside(&profile);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        fs::write(root.join("src/main.rs"), "fn main() { () }\n").unwrap();
+        assert_eq!(
+            changed_source(&root, &profile),
+            Some(root.join("src/main.rs"))
+        );
+        fs::write(root.join("src/main.rs"), "fn main() {}\n").unwrap();
+        fs::write(root.join("src/new.rs"), "\n").unwrap();
+        assert_eq!(
+            changed_source(&root, &profile),
+            Some(root.join("src/new.rs"))
+        );
+        let _ = fs::remove_dir_all(&root);
+    }
 
     #[test]
     fn names_the_raw_files_the_merge_skipped() {
