@@ -56,4 +56,3 @@ fn the_spin_after_long_fork_join_work_is_capped_and_workers_then_park() {
         "used {worst:?} of CPU in the 30 ms after a fork-join step"
     );
 }
-
