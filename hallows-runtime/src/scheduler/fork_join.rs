@@ -12,7 +12,9 @@
 //! still does here). With no runtime at all, both closures simply run in sequence.
 
 use super::park::Parker;
-use super::worker::{with_current_worker, Shared, WakeCondition, Worker, PRIVATE_JOIN_DEPTH};
+use super::worker::{
+    current_worker, with_current_worker, Shared, WakeCondition, Worker, PRIVATE_JOIN_DEPTH,
+};
 use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use crate::sync::{Mutex, UnsafeCell};
 use crate::task::job::{JobHeader, JobRef, JobVtable, RunOutcome};
@@ -49,7 +51,7 @@ impl Latch {
     fn for_worker(w: &Worker) -> Latch {
         Latch {
             done: AtomicBool::new(false),
-            target: LatchTarget::Worker(&w.shared.workers[w.index].parker),
+            target: LatchTarget::Worker(w.parker),
         }
     }
 
@@ -231,21 +233,13 @@ where
     RA: Send,
     RB: Send,
 {
-    let mut a = Some(a);
-    let mut b = Some(b);
-    let on_worker = with_current_worker(|w| {
-        w.map(|w| {
-            join_on_worker(
-                w,
-                a.take().expect("taken once"),
-                b.take().expect("taken once"),
-            )
-        })
-    });
-    if let Some(results) = on_worker {
-        return results;
+    // The worker pointer is read once and the closures are moved straight into the call: the
+    // `Option` shuffle a `with_current_worker` closure needs cost ~19 instructions per `join`
+    // under callgrind (session 10), an eighth of the whole inline path.
+    // SAFETY: `w` is used only within this call, on this thread.
+    if let Some(w) = unsafe { current_worker() } {
+        return join_on_worker(w, a, b);
     }
-    let (a, b) = (a.expect("not taken"), b.expect("not taken"));
     match crate::runtime::current_shared() {
         Some(shared) => join_cold(&shared, a, b),
         None => (a(), b()),

@@ -51,8 +51,14 @@ pub(crate) const SPIN_BEFORE_SLEEP: u32 = 64;
 /// time keeps the CPU burnt while idle to at most 1/8 of the useful work (the rayon #642
 /// failure is spinning regardless of how little work there was).
 pub(crate) const BUSY_SPIN_DIVISOR: u32 = 8;
-/// Upper bound of that spin, about the cost of a park plus unpark on a VM.
+/// Upper bound of the spin while work arrives in quick succession (case 3 of README
+/// "Parking"), about the cost of a park plus unpark on a VM.
 pub(crate) const BUSY_SPIN_MAX: Duration = Duration::from_micros(50);
+/// Upper bound of the spin after fork-join work (cases 1, 2 and 4 of README "Parking"; still at
+/// most 1/[`BUSY_SPIN_DIVISOR`] of the busy stretch before it). Session 10 raised it from
+/// [`BUSY_SPIN_MAX`]: quicksort's slowest rounds were the ones with extra parks, a worker that
+/// ran dry mid-sort sleeping through work offered to it less than 200 µs later.
+pub(crate) const FORK_JOIN_SPIN_MAX: Duration = Duration::from_micros(200);
 /// A main-loop worker whose previous idle stretch was shorter than [`BUSY_SPIN_MAX`] (work
 /// arrives in quick succession, e.g. a burst submitted task by task from outside) spins for up
 /// to this many times that stretch before parking: the next arrival is predicted to come after
@@ -456,6 +462,21 @@ impl Shared {
     }
 }
 
+/// The current thread's worker, if it is one, without the closure of [`with_current_worker`].
+///
+/// # Safety
+///
+/// The caller must not keep the reference beyond its own frame, and must not send it to
+/// another thread. `Worker::run` sets the pointer to a `Worker` on its stack and clears it
+/// before that frame ends, so any frame on this thread that sees it non-null ends first.
+#[inline]
+pub(crate) unsafe fn current_worker<'a>() -> Option<&'a Worker> {
+    let ptr = CURRENT_WORKER.with(|c| c.get());
+    // SAFETY: valid (or null) for the caller's frame, per the contract above; only this thread
+    // reads the pointer.
+    unsafe { ptr.as_ref() }
+}
+
 /// Runs `f` with the current thread's worker, if it is one.
 pub(crate) fn with_current_worker<R>(f: impl FnOnce(Option<&Worker>) -> R) -> R {
     let ptr = CURRENT_WORKER.with(|c| c.get());
@@ -468,6 +489,8 @@ pub(crate) fn with_current_worker<R>(f: impl FnOnce(Option<&Worker>) -> R) -> R 
 pub(crate) struct Worker {
     pub(crate) index: usize,
     pub(crate) shared: Arc<Shared>,
+    /// `&shared.workers[index].parker`, computed once: every `join` stores it in its latch.
+    pub(crate) parker: *const Parker,
     pub(crate) local: Local<JobHeader>,
     lifo: Cell<Option<JobRef>>,
     lifo_streak: Cell<u32>,
@@ -514,9 +537,11 @@ pub(crate) trait WakeCondition {
 
 impl Worker {
     pub(crate) fn new(index: usize, shared: Arc<Shared>, local: Local<JobHeader>) -> Worker {
+        let parker: *const Parker = &shared.workers[index].parker;
         Worker {
             index,
             shared,
+            parker,
             local,
             lifo: Cell::new(None),
             lifo_streak: Cell::new(0),
@@ -769,12 +794,18 @@ impl Worker {
     }
 
     /// Moves every private job (oldest first) to the back of the stealable queue and wakes a
-    /// sleeper if one should help.
+    /// sleeper if one should help. The empty check is inlined into every `join`; the move is
+    /// not.
+    #[inline]
     pub(crate) fn publish_private(&self) {
-        let len = self.private_len.replace(0);
-        if len == 0 {
-            return;
+        if self.private_len.get() != 0 {
+            self.publish_private_cold();
         }
+    }
+
+    #[inline(never)]
+    fn publish_private_cold(&self) {
+        let len = self.private_len.replace(0);
         for p in self.private[..len].iter().filter_map(Cell::take) {
             if let Err(p) = self.local.push(p) {
                 self.overflow_cold(p);
@@ -955,7 +986,7 @@ impl Worker {
         // the main loop parks at once, so idle workers do not compete for a CPU with threads
         // outside the runtime (on a 2-core machine the `block_on` caller submitting the next
         // batch is such a thread).
-        let busy_budget = (self.last_busy_run.get() / BUSY_SPIN_DIVISOR).min(BUSY_SPIN_MAX);
+        let busy_budget = (self.last_busy_run.get() / BUSY_SPIN_DIVISOR).min(FORK_JOIN_SPIN_MAX);
         let spin = match condition {
             Some(c) => self.spin_for(Some(c), busy_budget, false),
             None => {
