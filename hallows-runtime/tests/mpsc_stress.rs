@@ -109,3 +109,61 @@ fn values_left_in_the_queue_are_dropped_exactly_once() {
     drop(tx);
     assert!(drops.iter().all(|d| d.load(Ordering::Relaxed) == 1));
 }
+
+/// Bursty producers and a consumer that sometimes sleeps, through a 4-slot queue: both sides
+/// keep giving up their bounded wait and parking (the consumer in `pop_blocking`, producers in
+/// `push`), in every order. A lost wake-up would hang, so the work runs on its own thread and
+/// the test fails if it has not finished within a generous deadline.
+#[test]
+fn bursts_and_sleeps_never_lose_a_wake_up() {
+    const BURST_PRODUCERS: usize = 2;
+    let rounds = if cfg!(miri) { 2 } else { 40 };
+    let per_round = if cfg!(miri) { 6 } else { 500 };
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let (tx, mut rx) = mpsc::bounded::<usize>(4).unwrap();
+        let producers: Vec<_> = (0..BURST_PRODUCERS)
+            .map(|p| {
+                let tx = tx.clone();
+                std::thread::spawn(move || {
+                    let mut x = 0x9E37_79B9_u32.wrapping_mul(p as u32 + 1) | 1;
+                    for r in 0..rounds {
+                        for i in 0..per_round {
+                            tx.push((p * rounds + r) * per_round + i).unwrap();
+                            x ^= x << 13;
+                            x ^= x >> 17;
+                            x ^= x << 5;
+                            // Now and then go quiet long enough for the consumer to park.
+                            if x.is_multiple_of(97) {
+                                std::thread::sleep(std::time::Duration::from_micros(
+                                    u64::from(x % 3) * 700,
+                                ));
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        drop(tx);
+        let total = BURST_PRODUCERS * rounds * per_round;
+        let mut seen = vec![false; total];
+        let mut got = 0_usize;
+        while let Some(v) = rx.pop_blocking() {
+            assert!(!seen[v], "value {v} popped twice");
+            seen[v] = true;
+            got += 1;
+            // Now and then stop consuming so the producers fill the queue and park.
+            if got.is_multiple_of(331) {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        }
+        for p in producers {
+            p.join().unwrap();
+        }
+        done_tx.send((got, total)).unwrap();
+    });
+    let (got, total) = done_rx
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("no progress for 120 s: a parked side was never woken (lost wake-up)");
+    assert_eq!(got, total);
+}

@@ -38,13 +38,15 @@
 //! 2. Move the value out.
 //! 3. Store `seq = p + cap` (Release) and advance `head`.
 //!
-//! Blocking push: after [`SPIN_LIMIT`] failed attempts (exponential spinning, then yielding) a
+//! Blocking push: when the queue stays full through the bounded wait (below, "Waiting") a
 //! producer parks. It increments `waiting` (under the `parking` mutex), issues `fence(SeqCst)` and
 //! retries once before waiting on the condvar; the consumer, after freeing a slot, issues
-//! `fence(SeqCst)` and reads `waiting`; if non-zero it takes the mutex and notifies. The two
+//! `fence(SeqCst)` and reads `waiting`; if non-zero it takes and releases the mutex and
+//! notifies (after the release, so the woken producer does not block again on it). The two
 //! SeqCst fences forbid the "producer sees full, consumer sees no waiter" outcome (the classic
 //! Dekker pattern), and holding the mutex from the re-check to the wait means the notification
-//! cannot fall between them. A pop wakes one parked producer, a batch pop all of them. Dropping the consumer
+//! cannot fall between them (a notifier that has taken the mutex after the re-check finds the
+//! waiter inside `wait`, where a notification reaches it). A pop wakes one parked producer, a batch pop all of them. Dropping the consumer
 //! closes the queue and wakes every parked producer, so `push` returns an error instead of blocking forever.
 //!
 //! Blocking pop ([`Consumer::pop_blocking`]) is the mirror image: the consumer sets
@@ -54,12 +56,39 @@
 //! store buffer is empty there, so the fence is cheap, whereas after the `seq` store of step 3
 //! it would wait for that store) and, after publishing its slot, reads `consumer_parked`: either
 //! the consumer's load of `tail` sees the claim, or the producer sees the flag, and the producer
-//! whose `swap(false)` finds it set takes the mutex and notifies (so one producer, not every
-//! one, pays for the wake-up). If the consumer sees a claimed but unpublished position
+//! whose `swap(false)` finds it set takes and releases the mutex and notifies (so one producer,
+//! not every one, pays for the wake-up). When the consumer is not parked, a push's whole
+//! wake-up cost is that Relaxed load of a flag no one writes (its line stays shared in every
+//! producer's cache) behind a fence that is free on x86_64. If the consumer sees a claimed but unpublished position
 //! (`tail != head`, slot not full) it does not sleep: it unlocks, yields and re-checks, since
 //! that producer may have read the flag before it was set. The consumer re-arms the flag before
 //! each re-check. The last [`Producer`] to drop (tracked by `producers`, decremented with
 //! AcqRel) wakes the consumer, which then drains what is left and returns `None`.
+//!
+//! # Waiting
+//!
+//! Before parking, a blocking operation waits in two bounded phases (`wait_briefly`):
+//! [`SPIN_ROUNDS`] rounds of exponential spinning (1 + 2 + ... + 32 = 63 `pause`s), then
+//! yielding the time slice between attempts until a *yield budget* (time since the first
+//! yield) is spent. Parking costs a futex wait and a wake-up (two system calls, and on a VM an
+//! inter-processor interrupt to a halted vCPU, which took milliseconds in session 9's slow
+//! rounds), so a wait that ends soon after the park is cheaper spent yielding; a peer that is
+//! really idle should not keep us yielding. Each side therefore adapts its budget from how long
+//! its parks actually lasted (`adapt_budget`): a park that ended within [`YIELD_BUDGET_MAX`]
+//! (1 ms) was one yielding could have avoided, so the budget grows to at least that park's
+//! length (at least doubling); a longer park halves it, down to [`YIELD_BUDGET_MIN`] (4 µs).
+//! New queues start at [`YIELD_BUDGET_INITIAL`] (100 µs). This is competitive spinning
+//! (Karlin, Li, Manasse, Owicki, "Empirical Studies of Competitive Spinning for a
+//! Shared-Memory Multiprocessor", SOSP 1991: spin about as long as blocking costs, adapting
+//! the limit to the waits observed), with yielding instead of pure spinning so that on an
+//! oversubscribed machine the awaited thread can run on our core. crossbeam's `Backoff` (used
+//! by its channels) spins 7 rounds and yields 4 times before blocking, with no adaptation;
+//! crossbeam's `ArrayQueue` has no blocking operations at all (the bench's driver yields).
+//! The consumer keeps its budget in its own handle; producers share one in the queue
+//! (Relaxed: a hint, touched only on the waiting path). The budget never affects correctness:
+//! the park protocol above is the same after any number of attempts, which the loom models
+//! check with a budget of one or two yield rounds (loom has no clock; there a per-thread
+//! counter ticks once per reading).
 //!
 //! # Slipping
 //!
@@ -120,12 +149,119 @@ use core::marker::PhantomData;
 use core::mem::MaybeUninit;
 
 use crate::padding::CachePadded;
-use crate::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+use crate::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use crate::sync::{spin_loop, thread, Arc, Condvar, Mutex, UnsafeCell, MAX_BACKOFF_EXP};
 
-/// Failed `try_push` attempts (with exponential spinning) before a blocking `push` parks
-/// (2 under loom, to keep the models small).
-pub const SPIN_LIMIT: u32 = if cfg!(loom) { 2 } else { 10 };
+/// Rounds of exponential spinning (1, 2, 4, ... `pause`s) a blocking `push` or `pop_blocking`
+/// makes before it starts yielding (2 under loom, to keep the models small).
+pub const SPIN_ROUNDS: u32 = if cfg!(loom) { 2 } else { 6 };
+
+/// Smallest yield budget (module docs, "Waiting"): nanoseconds, or clock ticks under loom.
+pub const YIELD_BUDGET_MIN: u32 = if cfg!(loom) { 1 } else { 4_000 };
+/// Yield budget of a new queue, for its producers and for its consumer.
+pub const YIELD_BUDGET_INITIAL: u32 = if cfg!(loom) { 1 } else { 100_000 };
+/// Largest yield budget, and the longest park still counted as "short" (one that yielding
+/// a little longer would have avoided).
+pub const YIELD_BUDGET_MAX: u32 = if cfg!(loom) { 2 } else { 1_000_000 };
+
+/// The yield budget after a wait that gave up yielding and then stayed parked for `parked`
+/// (module docs, "Waiting"): a short park (at most [`YIELD_BUDGET_MAX`]) means the budget was
+/// too small, so it grows to cover that park (at least doubling); a longer one means the peer
+/// was really idle, so it halves. Always within [`YIELD_BUDGET_MIN`]..=[`YIELD_BUDGET_MAX`].
+fn adapt_budget(budget: u32, parked: u64) -> u32 {
+    let budget = budget.clamp(YIELD_BUDGET_MIN, YIELD_BUDGET_MAX);
+    if parked <= u64::from(YIELD_BUDGET_MAX) {
+        // `parked` fits in u32 here (at most YIELD_BUDGET_MAX).
+        budget
+            .saturating_mul(2)
+            .max(parked as u32)
+            .min(YIELD_BUDGET_MAX)
+    } else {
+        (budget / 2).max(YIELD_BUDGET_MIN)
+    }
+}
+
+/// The clock the wait budgets are measured with: [`std::time::Instant`] in nanoseconds, or,
+/// under loom (which has no time), a per-thread counter that advances one tick per reading, so
+/// the models run the same budget code with a budget of one or two yield rounds.
+mod clock {
+    #[cfg(not(loom))]
+    pub(super) type Stamp = std::time::Instant;
+
+    #[cfg(not(loom))]
+    #[inline]
+    pub(super) fn now() -> Stamp {
+        std::time::Instant::now()
+    }
+
+    /// Nanoseconds since `start`, saturated to `u64`.
+    #[cfg(not(loom))]
+    #[inline]
+    pub(super) fn since(start: Stamp) -> u64 {
+        u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    #[cfg(loom)]
+    pub(super) type Stamp = u64;
+
+    #[cfg(loom)]
+    crate::sync::thread_local! {
+        static TICKS: core::cell::Cell<u64> = core::cell::Cell::new(0);
+    }
+
+    #[cfg(loom)]
+    pub(super) fn now() -> Stamp {
+        TICKS.with(|t| {
+            let v = t.get() + 1;
+            t.set(v);
+            v
+        })
+    }
+
+    #[cfg(loom)]
+    pub(super) fn since(start: Stamp) -> u64 {
+        now() - start
+    }
+}
+
+/// What one attempt of a bounded wait (`wait_briefly`) found.
+enum Step<R> {
+    /// Finished with this result.
+    Done(R),
+    /// Not yet: keep waiting.
+    Retry,
+    /// Stop waiting and go to the parking path now (it handles the case, e.g. disconnection).
+    Park,
+}
+
+/// The bounded part of a blocking operation (module docs, "Waiting"): calls `attempt`, first
+/// between [`SPIN_ROUNDS`] rounds of exponential spinning, then between yields until `budget`
+/// (nanoseconds) has passed since the yielding began. `None`: the caller parks.
+#[inline]
+fn wait_briefly<R>(budget: u32, mut attempt: impl FnMut() -> Step<R>) -> Option<R> {
+    for round in 0..SPIN_ROUNDS {
+        match attempt() {
+            Step::Done(r) => return Some(r),
+            Step::Park => return None,
+            Step::Retry => {}
+        }
+        for _ in 0..(1_u32 << round.min(MAX_BACKOFF_EXP)) {
+            spin_loop();
+        }
+    }
+    let start = clock::now();
+    loop {
+        match attempt() {
+            Step::Done(r) => return Some(r),
+            Step::Park => return None,
+            Step::Retry => {}
+        }
+        if clock::since(start) >= u64::from(budget) {
+            return None;
+        }
+        thread::yield_now();
+    }
+}
 
 /// Fewest slots a queue has: with one slot, "full for position `p`" (`seq = p + 1`) and "empty
 /// for position `p + 1`" (`seq = p + cap`) would be the same state.
@@ -252,6 +388,10 @@ struct Shared<T> {
     producers: AtomicUsize,
     /// The consumer is parked (or about to park) in `pop_blocking`.
     consumer_parked: AtomicBool,
+    /// The producers' yield budget (module docs, "Waiting"), shared by every `Producer`:
+    /// read and written Relaxed, only on the waiting path; a lost update costs one
+    /// adaptation step, nothing else.
+    producer_budget: AtomicU32,
     parking: Mutex<()>,
     not_full: Condvar,
     not_empty: Condvar,
@@ -326,6 +466,7 @@ pub fn bounded<T: Send>(capacity: usize) -> Result<(Producer<T>, Consumer<T>), C
         waiting: AtomicUsize::new(0),
         producers: AtomicUsize::new(1),
         consumer_parked: AtomicBool::new(false),
+        producer_budget: AtomicU32::new(YIELD_BUDGET_INITIAL),
         parking: Mutex::new(()),
         not_full: Condvar::new(),
         not_empty: Condvar::new(),
@@ -336,6 +477,7 @@ pub fn bounded<T: Send>(capacity: usize) -> Result<(Producer<T>, Consumer<T>), C
     let consumer = Consumer {
         shared,
         head: 0,
+        budget: YIELD_BUDGET_INITIAL,
         _not_sync: PhantomData,
     };
     Ok((producer, consumer))
@@ -463,11 +605,15 @@ impl<T: Send> Producer<T> {
 
     #[cold]
     fn wake_consumer_cold(&self) {
-        let _guard = self
-            .shared
-            .parking
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Taking and releasing `parking` waits until the consumer, which set the flag under
+        // it, is inside `wait` (it holds the lock from its re-check to the wait); notifying
+        // after the unlock spares the woken consumer from blocking again on a lock we hold.
+        drop(
+            self.shared
+                .parking
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
         self.shared.not_empty.notify_one();
     }
 
@@ -478,16 +624,45 @@ impl<T: Send> Producer<T> {
     ///
     /// [`PushError::Disconnected`] (with the value) if the consumer is dropped first.
     pub fn push(&self, value: T) -> Result<(), PushError<T>> {
-        let mut value = value;
-        for attempt in 0..SPIN_LIMIT {
-            match self.try_push(value) {
-                Ok(()) => return Ok(()),
-                Err(PushError::Full(v)) => value = v,
-                Err(e @ PushError::Disconnected(_)) => return Err(e),
-            }
-            backoff(attempt);
+        match self.try_push(value) {
+            Err(PushError::Full(v)) => self.push_waiting(v),
+            done => done,
         }
-        self.push_cold(value)
+    }
+
+    /// The queue was full: spin, yield within the producers' budget, then park (module
+    /// docs, "Waiting").
+    #[cold]
+    fn push_waiting(&self, value: T) -> Result<(), PushError<T>> {
+        let shared = &*self.shared;
+        let budget = shared.producer_budget.load(Ordering::Relaxed);
+        let mut value = Some(value);
+        let waited = wait_briefly(budget, || {
+            let v = value
+                .take()
+                .expect("the value is put back after every failed attempt");
+            match self.try_push(v) {
+                Ok(()) => Step::Done(Ok(())),
+                Err(PushError::Full(v)) => {
+                    value = Some(v);
+                    Step::Retry
+                }
+                Err(e @ PushError::Disconnected(_)) => Step::Done(Err(e)),
+            }
+        });
+        if let Some(result) = waited {
+            return result;
+        }
+        let value = value.expect("the value is put back after every failed attempt");
+        let parked_at = clock::now();
+        let result = self.push_cold(value);
+        if result.is_ok() {
+            shared.producer_budget.store(
+                adapt_budget(budget, clock::since(parked_at)),
+                Ordering::Relaxed,
+            );
+        }
+        result
     }
 
     #[cold]
@@ -529,6 +704,8 @@ impl<T: Send> Producer<T> {
 pub struct Consumer<T> {
     shared: Arc<Shared<T>>,
     head: usize,
+    /// The consumer's yield budget (module docs, "Waiting").
+    budget: u32,
     /// `pop` takes `&mut self`, but `Consumer` must also not be shared by reference across
     /// threads (its `head` is private state).
     _not_sync: PhantomData<core::cell::Cell<()>>,
@@ -600,14 +777,31 @@ impl<T: Send> Consumer<T> {
         if let Some(v) = self.pop() {
             return Some(v);
         }
+        self.pop_waiting()
+    }
+
+    /// The queue was empty: slip, spin, yield within the consumer's budget, then park
+    /// (module docs, "Waiting").
+    #[cold]
+    fn pop_waiting(&mut self) -> Option<T> {
         self.slip();
-        for attempt in 0..SPIN_LIMIT {
-            if let Some(v) = self.pop() {
-                return Some(v);
-            }
-            backoff(attempt);
+        let budget = self.budget;
+        let waited = wait_briefly(budget, || match self.pop() {
+            Some(v) => Step::Done(v),
+            // ORDERING: Acquire pairs with the AcqRel decrement in `Producer::drop`; here only
+            // a reason to stop yielding: the parking path drains and ends.
+            None if self.shared.producers.load(Ordering::Acquire) == 0 => Step::Park,
+            None => Step::Retry,
+        });
+        if waited.is_some() {
+            return waited;
         }
-        self.pop_blocking_cold()
+        let parked_at = clock::now();
+        let result = self.pop_blocking_cold();
+        if result.is_some() {
+            self.budget = adapt_budget(budget, clock::since(parked_at));
+        }
+        result
     }
 
     #[cold]
@@ -726,10 +920,14 @@ impl<T: Send> Consumer<T> {
     #[cold]
     fn wake_producers_cold(&self, all: bool) {
         let shared = &*self.shared;
-        let _guard = shared
-            .parking
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // As in `Producer::wake_consumer_cold`: taking and releasing the lock orders us after
+        // the parking producer's `wait`; notifying after the unlock spares it a second block.
+        drop(
+            shared
+                .parking
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
         if all {
             shared.not_full.notify_all();
         } else {
@@ -825,6 +1023,78 @@ mod tests {
         }
         producer.join().unwrap();
         assert_eq!(got, (0..n).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn budget_grows_after_short_parks_and_shrinks_after_long_ones() {
+        // A short park doubles the budget, or raises it to the park's length if longer.
+        assert_eq!(adapt_budget(10_000, 5_000), 20_000);
+        assert_eq!(adapt_budget(10_000, 300_000), 300_000);
+        // Capped at the maximum, which is also the longest "short" park.
+        assert_eq!(adapt_budget(800_000, 10), YIELD_BUDGET_MAX);
+        assert_eq!(
+            adapt_budget(YIELD_BUDGET_MAX, u64::from(YIELD_BUDGET_MAX)),
+            YIELD_BUDGET_MAX
+        );
+        // A long park halves it, down to the minimum.
+        assert_eq!(adapt_budget(100_000, 5_000_000), 50_000);
+        assert_eq!(adapt_budget(YIELD_BUDGET_MIN, u64::MAX), YIELD_BUDGET_MIN);
+        // Out-of-range inputs are clamped first.
+        assert_eq!(adapt_budget(0, u64::MAX), YIELD_BUDGET_MIN);
+        assert_eq!(adapt_budget(u32::MAX, u64::MAX), YIELD_BUDGET_MAX / 2);
+        // Repeated idle waits bring the initial budget down to the minimum.
+        let mut b = YIELD_BUDGET_INITIAL;
+        for _ in 0..32 {
+            b = adapt_budget(b, 10_000_000);
+        }
+        assert_eq!(b, YIELD_BUDGET_MIN);
+    }
+
+    #[test]
+    fn bounded_wait_spins_yields_then_gives_up() {
+        // Succeeds on the tenth attempt: past the spin rounds, inside a one-second budget.
+        let mut calls = 0;
+        let got = wait_briefly(1_000_000_000, || {
+            calls += 1;
+            if calls == 10 {
+                Step::Done(calls)
+            } else {
+                Step::Retry
+            }
+        });
+        assert_eq!(got, Some(10));
+        // A zero budget: every spin round, then one attempt after the clock is read.
+        let mut calls = 0;
+        let got: Option<()> = wait_briefly(0, || {
+            calls += 1;
+            Step::Retry
+        });
+        assert_eq!(got, None);
+        assert_eq!(calls, SPIN_ROUNDS + 1);
+        // `Park` ends the wait at once.
+        let mut calls = 0;
+        let got: Option<()> = wait_briefly(1_000_000_000, || {
+            calls += 1;
+            Step::Park
+        });
+        assert_eq!((got, calls), (None, 1));
+    }
+
+    #[test]
+    fn a_long_idle_wait_halves_the_consumer_budget() {
+        let (tx, mut rx) = bounded::<u32>(2).unwrap();
+        assert_eq!(rx.budget, YIELD_BUDGET_INITIAL);
+        let producer = std::thread::spawn(move || {
+            // Far longer than the initial budget plus the 1 ms "short park" limit.
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            tx.push(5).unwrap();
+        });
+        assert_eq!(rx.pop_blocking(), Some(5));
+        assert_eq!(rx.budget, YIELD_BUDGET_INITIAL / 2);
+        producer.join().unwrap();
+        // Disconnection does not adapt the budget.
+        assert_eq!(rx.pop_blocking(), None);
+        assert_eq!(rx.budget, YIELD_BUDGET_INITIAL / 2);
     }
 
     #[test]
