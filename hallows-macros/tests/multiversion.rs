@@ -280,7 +280,8 @@ fn every_runnable_clone_of_a_trait_method_agrees_with_the_baseline() {
 /// A sum with x86-64-v4 (AVX-512) as the first target.
 #[multiversion(targets("x86-64-v4", "x86-64-v3", "x86-64-v2"))]
 fn sum_v4(xs: &[u32]) -> u32 {
-    xs.iter().fold(0u32, |a, &x| a.wrapping_add(x.wrapping_mul(x)))
+    xs.iter()
+        .fold(0u32, |a, &x| a.wrapping_add(x.wrapping_mul(x)))
 }
 
 /// x86-64-v4 is detected exactly when the CPU reports all five AVX-512 features of the level,

@@ -241,8 +241,7 @@ fn every_argument_reaches_every_version_while_measuring() {
         })
         .collect();
     let deadline = Instant::now() + Duration::from_secs(10);
-    while summed.calls.iter().any(|c| c.load(Ordering::Relaxed) == 0) && Instant::now() < deadline
-    {
+    while summed.calls.iter().any(|c| c.load(Ordering::Relaxed) == 0) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
     }
     done.store(true, Ordering::Relaxed);
