@@ -10,7 +10,7 @@ mod kernel;
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use kernel::{crate_mv, hallows, plain, LEN};
+use kernel::{crate_mv, hallows, hallows_v4, plain, LEN};
 
 fn cpu_features(c: &mut Criterion) {
     let xs: Vec<u32> = (0..LEN as u32)
@@ -18,6 +18,7 @@ fn cpu_features(c: &mut Criterion) {
         .collect();
     assert_eq!(plain(&xs), hallows(&xs));
     assert_eq!(plain(&xs), crate_mv(&xs));
+    assert_eq!(plain(&xs), hallows_v4(&xs));
     let mut group = c.benchmark_group("multiversion/sum_of_squares_4096");
     group.throughput(Throughput::Elements(LEN as u64));
     group.bench_function("baseline", |b| b.iter(|| plain(black_box(&xs))));
@@ -25,6 +26,7 @@ fn cpu_features(c: &mut Criterion) {
     group.bench_function("multiversion_crate", |b| {
         b.iter(|| crate_mv(black_box(&xs)))
     });
+    group.bench_function("hallows_v4", |b| b.iter(|| hallows_v4(black_box(&xs))));
     group.finish();
 }
 

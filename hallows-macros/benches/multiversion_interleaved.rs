@@ -22,7 +22,7 @@ mod stats;
 use std::hint::black_box;
 use std::time::Instant;
 
-use kernel::{crate_mv, hallows, plain, LEN};
+use kernel::{crate_mv, hallows, hallows_v4, plain, LEN};
 use stats::median;
 
 /// Calls per variant per round: about 0.5 ms of the AVX2 clone, long against the clock reads
@@ -30,7 +30,7 @@ use stats::median;
 const CALLS: u32 = 2_000;
 /// Rounds by default (about 1 s per variant in all).
 const ROUNDS: usize = 2_000;
-const VARIANTS: [&str; 3] = ["baseline", "hallows", "multiversion_crate"];
+const VARIANTS: [&str; 4] = ["baseline", "hallows", "multiversion_crate", "hallows_v4"];
 
 /// Nanoseconds per call of `f` over [`CALLS`] calls.
 fn time(f: fn(&[u32]) -> u32, xs: &[u32]) -> f64 {
@@ -60,7 +60,8 @@ fn main() {
         .collect();
     assert_eq!(plain(&xs), hallows(&xs));
     assert_eq!(plain(&xs), crate_mv(&xs));
-    let fns: [fn(&[u32]) -> u32; 3] = [plain, hallows, crate_mv];
+    assert_eq!(plain(&xs), hallows_v4(&xs));
+    let fns: [fn(&[u32]) -> u32; 4] = [plain, hallows, crate_mv, hallows_v4];
     // Warm-up: detection, page faults, frequency.
     for f in fns {
         time(f, &xs);
@@ -85,5 +86,13 @@ fn main() {
         "\nhallows / crate (median of per-round ratios): {hallows_crate:.4}; hallows faster in {below} of {rounds} rounds; baseline / hallows {:.2}, baseline / crate {:.2}; {rounds} rounds of {CALLS} calls per variant",
         ratio(0, 1),
         ratio(0, 2)
+    );
+    let v4 = hallows_runtime::cpu_features::mask_of(&[
+        "avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl",
+    ])
+    .is_some_and(hallows_runtime::cpu_features::supports);
+    println!(
+        "hallows_v4 (targets x86-64-v4, v3, v2) / hallows (v3, v2): {:.4}; CPU has the x86-64-v4 features: {v4}",
+        ratio(3, 1)
     );
 }

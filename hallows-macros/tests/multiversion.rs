@@ -276,3 +276,36 @@ fn every_runnable_clone_of_a_trait_method_agrees_with_the_baseline() {
         );
     }
 }
+
+/// A sum with x86-64-v4 (AVX-512) as the first target.
+#[multiversion(targets("x86-64-v4", "x86-64-v3", "x86-64-v2"))]
+fn sum_v4(xs: &[u32]) -> u32 {
+    xs.iter()
+        .fold(0u32, |a, &x| a.wrapping_add(x.wrapping_mul(x)))
+}
+
+/// x86-64-v4 is detected exactly when the CPU reports all five AVX-512 features of the level,
+/// and the v4 clone (run directly when detected) computes what the dispatcher and the baseline
+/// compute. Session 10 ran on an AVX-512 CPU (AMD Zen 4), where the v4 clone is exercised.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn x86_64_v4_is_detected_from_the_avx512_features_and_its_clone_agrees() {
+    use hallows_runtime::cpu_features::{mask_of, supports};
+    use std::arch::is_x86_feature_detected as has;
+    let v4 = mask_of(&["avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"]).unwrap();
+    let std_says = has!("avx512f")
+        && has!("avx512bw")
+        && has!("avx512cd")
+        && has!("avx512dq")
+        && has!("avx512vl");
+    assert_eq!(supports(v4), std_says);
+    let xs: Vec<u32> = (0..1000u32).map(|i| i.wrapping_mul(2654435761)).collect();
+    let baseline = __hallows_mv_sum_v4_baseline(&xs);
+    assert_eq!(sum_v4(&xs), baseline);
+    if std_says {
+        // SAFETY: the CPU has every x86-64-v4 feature this clone is compiled for.
+        assert_eq!(unsafe { __hallows_mv_sum_v4_0(&xs) }, baseline);
+    } else {
+        eprintln!("note: this CPU lacks x86-64-v4; its clone was not run");
+    }
+}

@@ -181,6 +181,84 @@ fn results_stay_exact_while_the_dispatcher_switches_between_running_threads() {
     assert_eq!(tracked.value.load(Ordering::Relaxed), total);
 }
 
+/// Versions with several arguments of different kinds (their closure in the dispatcher's arms
+/// is passed by reference), each counting its calls and reporting contention so that the
+/// dispatcher keeps searching: every argument must reach every version, also through the
+/// measuring arm (which reads the mode word again instead of capturing it).
+struct Summed {
+    calls: [std::sync::atomic::AtomicU64; 3],
+}
+
+#[hallows_macros::multiversion_contention]
+impl Summed {
+    #[contention_versions(sum_a, sum_b, sum_c)]
+    fn sum(&self, a: u64, b: u32, c: u8, tag: &str) -> u64 {}
+
+    fn sum_a(&self, a: u64, b: u32, c: u8, tag: &str, probe: contention::Probe) -> u64 {
+        self.calls[0].fetch_add(1, Ordering::Relaxed);
+        probe.contended(1);
+        a + u64::from(b) + u64::from(c) + tag.len() as u64
+    }
+
+    fn sum_b(&self, a: u64, b: u32, c: u8, tag: &str, probe: contention::Probe) -> u64 {
+        self.calls[1].fetch_add(1, Ordering::Relaxed);
+        probe.contended(1);
+        tag.len() as u64 + u64::from(c) + u64::from(b) + a
+    }
+
+    fn sum_c(&self, a: u64, b: u32, c: u8, tag: &str, probe: contention::Probe) -> u64 {
+        self.calls[2].fetch_add(1, Ordering::Relaxed);
+        probe.contended(1);
+        u64::from(b) + a + tag.len() as u64 + u64::from(c)
+    }
+}
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "timing-driven: runs until the dispatcher's search has run every version"
+)]
+fn every_argument_reaches_every_version_while_measuring() {
+    let summed = Arc::new(Summed {
+        calls: Default::default(),
+    });
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let handles: Vec<_> = (0..threads() as u64)
+        .map(|t| {
+            let (s, done) = (summed.clone(), done.clone());
+            std::thread::spawn(move || {
+                let tags = ["", "x", "yz", "abc"];
+                let (mut n, mut wrong) = (0u64, 0u64);
+                while !done.load(Ordering::Relaxed) {
+                    let (a, b, c) = (n * 1000 + t, (n % 7) as u32 * 100, (n % 5) as u8);
+                    let tag = tags[(n % 4) as usize];
+                    let expected = a + u64::from(b) + u64::from(c) + tag.len() as u64;
+                    wrong += u64::from(s.sum(a, b, c, tag) != expected);
+                    n += 1;
+                }
+                (n, wrong)
+            })
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while summed.calls.iter().any(|c| c.load(Ordering::Relaxed) == 0) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    done.store(true, Ordering::Relaxed);
+    let results: Vec<(u64, u64)> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let calls: Vec<u64> = summed
+        .calls
+        .iter()
+        .map(|c| c.load(Ordering::Relaxed))
+        .collect();
+    assert!(calls.iter().all(|&c| c > 0), "{calls:?}");
+    assert_eq!(
+        calls.iter().sum::<u64>(),
+        results.iter().map(|r| r.0).sum::<u64>()
+    );
+    assert_eq!(results.iter().map(|r| r.1).sum::<u64>(), 0, "wrong results");
+}
+
 #[test]
 #[cfg_attr(
     miri,

@@ -1,6 +1,7 @@
 //! The CPU-features kernel shared by `benches/multiversion.rs` (criterion) and
 //! `benches/multiversion_interleaved.rs`: a SIMD-friendly reduction compiled for the baseline
-//! target, with Hallows' `#[multiversion]` and with the `multiversion` crate (same target sets).
+//! target, with Hallows' `#[multiversion]` and with the `multiversion` crate (same target sets),
+//! and with Hallows' attribute with x86-64-v4 in front.
 
 /// Elements per call: 16 KiB of `u32`, resident in L1.
 pub const LEN: usize = 4096;
@@ -24,6 +25,14 @@ pub fn plain(xs: &[u32]) -> u32 {
 #[hallows_macros::multiversion(targets("x86-64-v3", "x86-64-v2"))]
 #[inline(never)]
 pub fn hallows(xs: &[u32]) -> u32 {
+    kernel_body(xs)
+}
+
+/// Hallows' attribute with x86-64-v4 (AVX-512) first: on a CPU with AVX-512 (session 10's Zen 4)
+/// the dispatcher picks the v4 clone, 16 lanes per vector.
+#[hallows_macros::multiversion(targets("x86-64-v4", "x86-64-v3", "x86-64-v2"))]
+#[inline(never)]
+pub fn hallows_v4(xs: &[u32]) -> u32 {
     kernel_body(xs)
 }
 

@@ -8,8 +8,8 @@
 //!         0 => Self::version_0(args, DISPATCHER.probe(0)),          // inlined
 //!         1 => outlined(move || Self::version_1(args, DISPATCHER.probe(1))),
 //!         ..
-//!         word => outlined(move || {              // measuring bit set: a search runs
-//!             let r = match word & VERSION_MASK { 0 => .., _ => .. };
+//!         _ => outlined(move || {                 // measuring bit set: a search runs
+//!             let r = match DISPATCHER.word() & VERSION_MASK { 0 => .., _ => .. };
 //!             DISPATCHER.count(&SAMPLER);         // thread-local countdown; a sample at zero
 //!             r
 //!         }),
@@ -79,6 +79,15 @@ fn expand_impl(mut imp: syn::ItemImpl, dispatches: &[Dispatch]) -> TokenStream {
         // Version 0 (the cheapest uncontended) is inlined; the others and the measuring arm run
         // out of line, so the registers and stack frame they need are not saved and restored on
         // version 0's path (see `outlined`).
+        //
+        // The measuring arm reads the mode word again inside `outlined` instead of capturing
+        // the word matched (session 10, Zen 4): a closure of the arguments *and* the word is,
+        // for a method of two scalar arguments, three words, which Rust passes by reference,
+        // so the dispatcher reserved a stack frame for it (`sub $0x18,%rsp`) on every call,
+        // version 0's too. Without the word every arm's closure holds just the arguments, and
+        // version 0's path has the fixed version's own frame. The second load runs only while
+        // a search measures; a word changed in between runs another version, which is correct
+        // (versions are correct next to each other) and is counted like any call.
         let fast_arms = (0..count).map(|k| {
             let k_u8 = proc_macro2::Literal::u8_unsuffixed(k as u8);
             let call = call(k);
@@ -88,8 +97,17 @@ fn expand_impl(mut imp: syn::ItemImpl, dispatches: &[Dispatch]) -> TokenStream {
                 quote!(#k_u8 => #p::outlined(move || #call),)
             }
         });
+        // While measuring, each version runs the way its fast arm runs it: version 0 inlined,
+        // the others out of line. With all of them inlined here, this function saved the
+        // callee-saved registers the largest needs on every measured call, version 0's too, so
+        // a duel measured version 0 slower than it runs outside a search.
         let measured_arms = (0..count).map(|k| {
             let call = call(k);
+            let call = if k == 0 {
+                call
+            } else {
+                quote!(#p::outlined(move || #call))
+            };
             if k + 1 == count {
                 quote!(_ => #call,)
             } else {
@@ -106,8 +124,8 @@ fn expand_impl(mut imp: syn::ItemImpl, dispatches: &[Dispatch]) -> TokenStream {
             #[allow(unreachable_code)]
             match DISPATCHER.word() {
                 #(#fast_arms)*
-                __hallows_word => #p::outlined(move || {
-                    let __hallows_result = match __hallows_word & #p::VERSION_MASK {
+                _ => #p::outlined(move || {
+                    let __hallows_result = match DISPATCHER.word() & #p::VERSION_MASK {
                         #(#measured_arms)*
                     };
                     DISPATCHER.count(&SAMPLER);
