@@ -1,7 +1,9 @@
 //! Whether and how far ahead to prefetch one load site: the pure decision, from the address
 //! shape (from the IR), the site's profile, and its loop. No LLVM types, unit-tested.
 
-use super::model::distance::{self, Distance, DistanceInput, STATIC_MISS_LATENCY_NS};
+use super::model::distance::{
+    self, Distance, DistanceInput, PARALLELISM_HEADROOM, STATIC_MISS_LATENCY_NS,
+};
 use super::model::pattern::AddressPattern;
 use super::model::profile::SiteProfile;
 
@@ -190,8 +192,11 @@ pub fn decide(shape: &ShapeKind, profile: ProfileView<'_>, l: &LoopContext) -> D
             iter_ns,
             latency_bound,
             parallelism_bound,
+            capped,
         } => {
-            let bounds = if parallelism_bound > 0 {
+            let bounds = if capped {
+                format!(" (latency {latency_bound}, memory parallelism {parallelism_bound}; the core's miss throughput limits the loop, so no further than {PARALLELISM_HEADROOM} times the parallelism bound)")
+            } else if parallelism_bound > 0 {
                 format!(" (latency {latency_bound}, memory parallelism {parallelism_bound})")
             } else {
                 String::new()

@@ -21,11 +21,32 @@
 //! latency under that load is longer than the idle latency the first bound uses). The distance
 //! is the larger of the two. Measured on the AMD Zen 5 VM (session 5, hand-tuned variant):
 //! RandomAccess 16 ahead gained 1-13%, 64 ahead 47-54%.
+//!
+//! The same throughput limit also bounds the distance from above. A core that keeps `mlp`
+//! misses in flight at idle latency `L` completes at most `mlp / L` misses per ns, so a loop
+//! with `m` misses per iteration cannot run faster than `m * L / mlp` per iteration however far
+//! ahead it prefetches. The latency bound `L / work` of a loop whose work is shorter than that
+//! is computed from an iteration time the loop never reaches: at the time it does reach, `L`
+//! is covered by `mlp / m` iterations, and every prefetch issued further ahead waits for a
+//! miss buffer, holds a line in L1 longer and is wasted at each entry's end (NAS IS on the Zen 3
+//! VM, session 9: 2.0 ns of work, 196 ns profiled latency, so 99 ahead where 24 keep its
+//! measured parallelism busy; hand-tuned 64 ahead gained more in two of three runs). Under
+//! that load the latency itself grows past the idle figure (by Little's law the core then has
+//! more than `mlp` misses outstanding), so the cap leaves [`PARALLELISM_HEADROOM`] times the
+//! parallelism bound: the distance is the latency bound clamped to
+//! `parallelism..=PARALLELISM_HEADROOM * parallelism`. This also makes the choice robust to the
+//! profiled latency, which moves by 2x between calibrations on a shared VM (106-242 ns on the
+//! Zen 4 VM, session 10), while the parallelism bound is a ratio of two latencies of the same
+//! calibration.
 
 /// Outstanding L1 misses one core sustains: 10 line-fill buffers on Intel cores since Nehalem
 /// (Intel 64 and IA-32 Architectures Optimization Reference Manual, §2.x "Load and store
 /// operation"); AMD Zen has 22 miss address buffers, so 10 is conservative.
 pub const MEMORY_LEVEL_PARALLELISM: f64 = 10.0;
+/// How far beyond the parallelism bound a fast loop's distance may go (see the module doc): the
+/// loaded latency at the core's peak miss throughput, as a multiple of the idle latency the
+/// parallelism was measured with, that the look-ahead still covers.
+pub const PARALLELISM_HEADROOM: f64 = 2.0;
 /// Shortest useful distance: closer prefetches cannot hide a miss.
 pub const MIN_DISTANCE: u32 = 2;
 /// Longest distance: prefetched lines must survive in L1 until used; 128 lines are 8 KiB, a
@@ -79,6 +100,9 @@ pub enum Distance {
         /// Iterations that keep the core's memory-level parallelism busy (0: no bound; see
         /// [`parallelism_bound`]).
         parallelism_bound: u32,
+        /// Whether the latency bound was cut to [`PARALLELISM_HEADROOM`] times the
+        /// parallelism bound (the loop is limited by the core's miss throughput).
+        capped: bool,
     },
     /// The loop runs too few iterations per entry for any distance to help.
     TripCountTooSmall(f64),
@@ -117,7 +141,14 @@ pub fn choose(input: &DistanceInput) -> Distance {
     };
     let latency_bound = (input.miss_latency_ns / iter_ns).ceil();
     let mlp_bound = parallelism_bound(input);
-    let ideal = latency_bound.max(mlp_bound);
+    // The parallelism bound is 0 without a measured parallelism or misses: then no cap applies.
+    let cap = if mlp_bound > 0.0 {
+        PARALLELISM_HEADROOM * mlp_bound
+    } else {
+        f64::INFINITY
+    };
+    let capped = latency_bound > cap;
+    let ideal = latency_bound.min(cap).max(mlp_bound);
     let mut d = if ideal.is_finite() {
         ideal.clamp(f64::from(MIN_DISTANCE), f64::from(MAX_DISTANCE)) as u32
     } else {
@@ -139,6 +170,7 @@ pub fn choose(input: &DistanceInput) -> Distance {
         iter_ns,
         latency_bound: as_count(latency_bound),
         parallelism_bound: as_count(mlp_bound),
+        capped,
     }
 }
 
@@ -166,6 +198,7 @@ mod tests {
                 iter_ns: 10.0,
                 latency_bound: 10,
                 parallelism_bound: 0,
+                capped: false,
             }
         );
         let slow = DistanceInput {
@@ -179,6 +212,7 @@ mod tests {
                 iter_ns: 40.0,
                 latency_bound: 3,
                 parallelism_bound: 0,
+                capped: false,
             }
         );
     }
@@ -198,6 +232,7 @@ mod tests {
                 iter_ns: 2.0,
                 latency_bound: 50,
                 parallelism_bound: 0,
+                capped: false,
             }
         );
     }
@@ -243,6 +278,7 @@ mod tests {
                 iter_ns: 5.0,
                 latency_bound: 20,
                 parallelism_bound: 0,
+                capped: false,
             }
         );
         let noisy = DistanceInput {
@@ -276,8 +312,10 @@ mod tests {
                 iter_ns,
                 latency_bound,
                 parallelism_bound,
+                capped,
             } => {
                 assert_eq!((iterations, latency_bound, parallelism_bound), (33, 29, 33));
+                assert!(!capped);
                 assert!((iter_ns - 3.8).abs() < 1e-9, "{iter_ns}");
             }
             other => panic!("{other:?}"),
@@ -332,6 +370,76 @@ mod tests {
                 ..randacc
             }),
             Distance::Ahead { iterations: 20, .. }
+        ));
+    }
+
+    #[test]
+    fn a_loop_limited_by_miss_throughput_is_not_prefetched_beyond_it() {
+        // NAS IS's counting loop as profiled on the Zen 3 VM (session 9): 2.0 ns of work
+        // (the static floor of its 12 instructions), one miss per iteration (0.98) of 196 ns,
+        // 22.7 misses in flight. The latency alone asks for 99 ahead (what the pass chose then,
+        // against a hand-tuned 64); the core's miss throughput keeps the loop at >= 8.5 ns per
+        // iteration, where 24 ahead cover the latency, so the distance stops at 2 * 24.
+        let nas_is = DistanceInput {
+            miss_latency_ns: 196.2,
+            measured_iter_ns: Some(12.4),
+            stall_ns: 0.98 * 196.2,
+            body_instructions: 12,
+            trip_count: Some(16_777_216.0),
+            memory_parallelism: Some(22.7),
+        };
+        assert_eq!(
+            choose(&nas_is),
+            Distance::Ahead {
+                iterations: 48,
+                iter_ns: 2.0,
+                latency_bound: 99,
+                parallelism_bound: 24,
+                capped: true,
+            }
+        );
+        // The same loop profiled at half the latency (106 ns, session 10): the latency bound
+        // (54) is past the cap too, so the choice does not follow the latency's noise.
+        let quieter = DistanceInput {
+            miss_latency_ns: 106.5,
+            stall_ns: 0.98 * 106.5,
+            ..nas_is
+        };
+        assert!(matches!(
+            choose(&quieter),
+            Distance::Ahead {
+                iterations: 48,
+                latency_bound: 54,
+                capped: true,
+                ..
+            }
+        ));
+        // Within the headroom the latency bound stands: 40 ahead cover it.
+        let within = DistanceInput {
+            miss_latency_ns: 80.0,
+            stall_ns: 0.98 * 80.0,
+            ..nas_is
+        };
+        assert!(matches!(
+            choose(&within),
+            Distance::Ahead {
+                iterations: 40,
+                parallelism_bound: 24,
+                capped: false,
+                ..
+            }
+        ));
+        // Without a measured parallelism nothing caps the latency bound.
+        assert!(matches!(
+            choose(&DistanceInput {
+                memory_parallelism: None,
+                ..nas_is
+            }),
+            Distance::Ahead {
+                iterations: 99,
+                capped: false,
+                ..
+            }
         ));
     }
 
