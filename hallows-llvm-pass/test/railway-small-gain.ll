@@ -21,9 +21,9 @@
 ; CHECK:       hot:
 ; CHECK:       join:
 
-; REPORT: hallows: hallows-railway: marked-hot `small_gain` (railway-small-gain): left in PGO's order: the ext-TSP layout would gain 0.{{[0-9]+}}% (score {{[0-9]+}} -> {{[0-9]+}}), below the 1% threshold (MIN_RELATIVE_SCORE_GAIN); the function is hot;
+; REPORT: hallows: hallows-railway: marked-hot `small_gain` (railway): left in PGO's order: the ext-TSP layout would gain 0.{{[0-9]+}}% (score {{[0-9]+}} -> {{[0-9]+}}), below the 1% threshold (MIN_RELATIVE_SCORE_GAIN); the function is hot;
 ; REPORT-SAME: "blocks_moved":0
-; REPORT: hallows: hallows-railway: skipped `estimated_only` (railway-small-gain): left as PGO has it: no measured entry count (its branch weights are estimates); {"blocks":4}
+; REPORT: hallows: hallows-railway: skipped `estimated_only` (railway): left as PGO has it: no measured entry count (its branch weights are estimates); {"blocks":4}
 define i64 @small_gain(i64 %n, i64 %x) !prof !0 {
 entry:
   br label %head
