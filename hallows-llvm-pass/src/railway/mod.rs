@@ -61,6 +61,7 @@ use crate::ir::{Function, Module};
 use crate::options::{
     Options, HOT_FUNCTION_DIVISOR, MAX_COLD_SPLITS_PER_FUNCTION, MAX_RAILWAY_BLOCKS,
     MESSAGE_PREFIX, MIN_COLD_SPLIT_BYTES, MIN_RELATIVE_SCORE_GAIN,
+    THREADED_MIN_RELATIVE_SCORE_GAIN,
 };
 use crate::report::ModuleReport;
 use crate::shim::{self, Analyses};
@@ -137,7 +138,6 @@ struct LayoutPlan<'m> {
     score_after: f64,
     apply_order: bool,
     regions: Vec<ColdRegion>,
-    has_entry_count: bool,
     max_count: u64,
 }
 
@@ -179,12 +179,20 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
         .functions()
         .into_iter()
         .filter(|f| !f.is_declaration())
-        .map(|f| plan_function(module, f, analyses, prof_kind))
+        .map(|f| {
+            let name = f.name();
+            let threaded = [&dispatch, &merges].iter().any(|fields| {
+                fields
+                    .get(&name)
+                    .is_some_and(|field| field["threaded"] == Value::Bool(true))
+            });
+            plan_function(module, f, analyses, prof_kind, threaded)
+        })
         .collect();
     let module_max = plans
         .iter()
         .filter_map(|p| match p {
-            Plan::Layout(l) if l.has_entry_count => Some(l.max_count),
+            Plan::Layout(l) => Some(l.max_count),
             _ => None,
         })
         .max()
@@ -265,6 +273,7 @@ fn plan_function<'m>(
     function: Function<'m>,
     analyses: &Analyses<'m>,
     prof_kind: u32,
+    threaded: bool,
 ) -> Plan<'m> {
     let symbol = function.name();
     let blocks = function.block_count();
@@ -290,7 +299,17 @@ fn plan_function<'m>(
             "left alone: no profile data (no entry count, no measured branch weights)".to_owned(),
         );
     }
-    if entry_count == Some(0) {
+    let Some(entry_count) = entry_count else {
+        // Branch weights without an entry count are estimates (`#[cold]` paths, `likely`
+        // hints, or a function the profile does not cover): block counts scaled from them are
+        // synthetic, so a layout computed on them would only replace the backend's own guess
+        // with another guess. Leave the function exactly as PGO has it.
+        return skip(
+            "left as PGO has it: no measured entry count (its branch weights are estimates)"
+                .to_owned(),
+        );
+    };
+    if entry_count == 0 {
         return Plan::NeverExecuted { function, symbol };
     }
     if blocks > MAX_RAILWAY_BLOCKS {
@@ -318,8 +337,14 @@ fn plan_function<'m>(
     let identity: Vec<usize> = (0..cfg.graph.len()).collect();
     let score_before = ext_tsp_score(&cfg.graph, &identity);
     let score_after = ext_tsp_score(&cfg.graph, &layout.order);
-    let better =
-        score_after > score_before * (1.0 + MIN_RELATIVE_SCORE_GAIN) && layout.order != identity;
+    // Threading appended copies to the function, so PGO's order no longer exists there: lay it
+    // out whenever the search found anything better.
+    let threshold = if threaded {
+        THREADED_MIN_RELATIVE_SCORE_GAIN
+    } else {
+        MIN_RELATIVE_SCORE_GAIN
+    };
+    let better = score_after > score_before * (1.0 + threshold) && layout.order != identity;
     let regions = if outlining_enabled() && may_outline_from(function) {
         find_cold_regions(
             &cfg.graph,
@@ -340,7 +365,6 @@ fn plan_function<'m>(
         score_after,
         apply_order: better,
         regions,
-        has_entry_count: entry_count.is_some(),
         max_count,
     }))
 }
@@ -447,7 +471,6 @@ fn apply_layout<'m>(
         score_after,
         apply_order,
         regions,
-        has_entry_count,
         max_count,
     } = plan;
     let graph = &cfg.graph;
@@ -489,8 +512,7 @@ fn apply_layout<'m>(
             None => regions_refused += 1,
         }
     }
-    let hot = has_entry_count
-        && max_count > 0
+    let hot = max_count > 0
         && u128::from(max_count) * u128::from(HOT_FUNCTION_DIVISOR) >= u128::from(module_max);
     let prefix = (hot && try_set_prefix(function, PREFIX_HOT)).then_some(PREFIX_HOT);
     let cold_blocks = graph
@@ -499,6 +521,22 @@ fn apply_layout<'m>(
         .enumerate()
         .filter(|(b, c)| *b != 0 && **c == 0)
         .count();
+    // Why the order was kept: the search found nothing better, or its gain is below the
+    // threshold under which railway leaves PGO's order alone.
+    let kept = if layout.order == identity
+        || score_after <= score_before * (1.0 + THREADED_MIN_RELATIVE_SCORE_GAIN)
+    {
+        "the block order already scores best".to_owned()
+    } else {
+        format!(
+            "left in PGO's order: the ext-TSP layout would gain {:.3}% (score {:.0} -> {:.0}), \
+             below the {}% threshold (MIN_RELATIVE_SCORE_GAIN)",
+            (score_after / score_before - 1.0) * 100.0,
+            score_before,
+            score_after,
+            MIN_RELATIVE_SCORE_GAIN * 100.0
+        )
+    };
     let dispatch = threading.dispatch.as_ref();
     let threaded = dispatch.is_some_and(|d| d["threaded"] == Value::Bool(true));
     let merged = threading.merged();
@@ -520,28 +558,16 @@ fn apply_layout<'m>(
     } else if regions_split > 0 {
         (
             "split-cold",
-            format!("{regions_split} cold region(s) moved to cold functions; the block order already scores best"),
+            format!("{regions_split} cold region(s) moved to cold functions; {kept}"),
         )
     } else if threaded {
-        (
-            "dispatch-threaded",
-            "the block order already scores best".to_owned(),
-        )
+        ("dispatch-threaded", kept)
     } else if merged {
-        (
-            "merge-threaded",
-            "the block order already scores best".to_owned(),
-        )
+        ("merge-threaded", kept)
     } else if prefix.is_some() {
-        (
-            "marked-hot",
-            "the block order already scores best; the function is hot".to_owned(),
-        )
+        ("marked-hot", format!("{kept}; the function is hot"))
     } else {
-        (
-            "unchanged",
-            "the block order already scores best".to_owned(),
-        )
+        ("unchanged", kept)
     };
     if let Some(d) = dispatch.filter(|_| threaded) {
         reason.push_str(&format!(
