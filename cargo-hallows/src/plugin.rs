@@ -99,22 +99,19 @@ pub fn short_hash(bytes: &[u8]) -> String {
 /// profiles: `<hash>.profdata`, `<hash>.prefetch`) against that name: a file truncated or
 /// modified since it was written no longer matches. Names that are not such a hash (a file the
 /// user put there) are not checked. `what` names the file in the error, `hint` says what to do.
-pub fn check_content_name(path: &Path, bytes: &[u8], what: &str, hint: &str) -> Result<()> {
-    let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
-        return Ok(());
-    };
-    let named_by_hash = stem.len() == HASH_HEX_LEN
-        && stem
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+/// Returns the content's [`short_hash`].
+pub fn check_content_name(path: &Path, bytes: &[u8], what: &str, hint: &str) -> Result<String> {
     let actual = short_hash(bytes);
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    let named_by_hash =
+        stem.len() == HASH_HEX_LEN && stem.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
     if named_by_hash && stem != actual {
         bail!(
             "{what} {} is damaged: its content hashes to {actual}, not to the {stem} it was written with (truncated, or changed since `cargo hallows profile` wrote it); {hint}",
             path.display()
         );
     }
-    Ok(())
+    Ok(actual)
 }
 
 /// The content hash of the embedded sources and the toolchain.

@@ -141,14 +141,14 @@ pub fn newest(target_dir: &Path) -> Result<Option<PrefetchProfile>> {
     };
     let bytes = fs::read(&path).with_context(|| format!("failed to read {}", path.display()))?;
     let profile = check(&path, &bytes)?;
-    plugin::check_content_name(
+    let hash = plugin::check_content_name(
         &path,
         &bytes,
         "the prefetch profile",
         "delete it or re-run `cargo hallows profile`, or build with `--no-profile`",
     )?;
     Ok(Some(PrefetchProfile {
-        hash: plugin::short_hash(&bytes),
+        hash,
         sites: profile.sites.len(),
         path,
     }))

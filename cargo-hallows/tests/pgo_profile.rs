@@ -70,39 +70,33 @@ fn profile_then_build_uses_it() {
     // indexed-profile magic (rustc alone would only warn and build without it).
     let good = fs::read(&profdata[0]).unwrap();
     fs::write(&profdata[0], &good[..good.len() / 2]).unwrap();
-    let out = output(
-        hallows(&dir)
-            .args(["build", "--release", "--target-dir"])
-            .arg(&target),
-    );
-    assert!(!out.status.success());
+    let stderr = failed_release_build(&dir, &target);
     assert!(
-        text(&out).1.contains("is damaged") && text(&out).1.contains("--no-profile"),
-        "{}",
-        text(&out).1
+        stderr.contains("is damaged") && stderr.contains("--no-profile"),
+        "{stderr}"
     );
     fs::write(&profdata[0], b"garbage, not a profile").unwrap();
-    let out = output(
-        hallows(&dir)
-            .args(["build", "--release", "--target-dir"])
-            .arg(&target),
-    );
-    assert!(!out.status.success());
+    let stderr = failed_release_build(&dir, &target);
     assert!(
-        text(&out).1.contains("corrupt") && text(&out).1.contains("--no-profile"),
-        "{}",
-        text(&out).1
+        stderr.contains("corrupt") && stderr.contains("--no-profile"),
+        "{stderr}"
     );
     fs::write(&profdata[0], b"").unwrap();
-    let out = output(
-        hallows(&dir)
-            .args(["build", "--release", "--target-dir"])
-            .arg(&target),
-    );
-    assert!(!out.status.success());
-    assert!(text(&out).1.contains("is empty"), "{}", text(&out).1);
+    let stderr = failed_release_build(&dir, &target);
+    assert!(stderr.contains("is empty"), "{stderr}");
     // Debug builds are not affected by a release profile.
     hallows_ok(&dir, &target, &["build"]);
+}
+
+/// Runs `cargo hallows build --release` in `dir`, expects it to fail and returns its stderr.
+fn failed_release_build(dir: &std::path::Path, target: &std::path::Path) -> String {
+    let out = output(
+        hallows(dir)
+            .args(["build", "--release", "--target-dir"])
+            .arg(target),
+    );
+    assert!(!out.status.success());
+    text(&out).1
 }
 
 #[test]

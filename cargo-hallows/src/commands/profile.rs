@@ -139,7 +139,7 @@ pub fn current(target_dir: &Path, profile_dir: &str, workspace_root: &Path) -> R
         }
     };
     check_profdata(&path, &bytes)?;
-    plugin::check_content_name(
+    let hash = plugin::check_content_name(
         &path,
         &bytes,
         "the PGO profile",
@@ -152,10 +152,7 @@ pub fn current(target_dir: &Path, profile_dir: &str, workspace_root: &Path) -> R
             current.program
         ));
     }
-    Ok(Some(Pgo {
-        hash: plugin::short_hash(&bytes),
-        path,
-    }))
+    Ok(Some(Pgo { hash, path }))
 }
 
 /// The newest access-pattern profile under `target_dir`, for builds of `profile_dir` (it is

@@ -154,7 +154,11 @@ use crate::sync::{spin_loop, thread, Arc, Condvar, Mutex, UnsafeCell, MAX_BACKOF
 
 /// Rounds of exponential spinning (1, 2, 4, ... `pause`s) a blocking `push` or `pop_blocking`
 /// makes before it starts yielding (2 under loom, to keep the models small).
-pub const SPIN_ROUNDS: u32 = if cfg!(loom) { 2 } else { 6 };
+pub const SPIN_ROUNDS: u32 = if cfg!(loom) {
+    2
+} else {
+    SPIN_ROUNDS_BEFORE_YIELD
+};
 
 /// Smallest yield budget (module docs, "Waiting"): nanoseconds, or clock ticks under loom.
 pub const YIELD_BUDGET_MIN: u32 = if cfg!(loom) { 1 } else { 4_000 };
@@ -245,9 +249,8 @@ fn wait_briefly<R>(budget: u32, mut attempt: impl FnMut() -> Step<R>) -> Option<
             Step::Park => return None,
             Step::Retry => {}
         }
-        for _ in 0..(1_u32 << round.min(MAX_BACKOFF_EXP)) {
-            spin_loop();
-        }
+        // Spins: `round < SPIN_ROUNDS <= SPIN_ROUNDS_BEFORE_YIELD`.
+        backoff(round);
     }
     let start = clock::now();
     loop {
