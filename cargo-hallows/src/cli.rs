@@ -87,7 +87,8 @@ pub struct ReportArgs {
     /// Print JSON lines instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// Only this crate.
+    /// Only this crate: its functions, and other crates' functions compiled into it (generic
+    /// instances, inlined callees).
     #[arg(long = "crate", value_name = "CRATE")]
     pub krate: Option<String>,
     /// Only functions whose path contains this.

@@ -190,6 +190,15 @@ impl Reports {
     }
 }
 
+impl Record {
+    /// The crate whose codegen unit this record's function was compiled in, when the module is
+    /// named like rustc's codegen units; it differs from [`Record::krate`] for generic instances
+    /// and functions of other crates compiled in this one (`<alloc::vec::Vec<T>>::push` in `app`).
+    pub fn compiled_in(&self) -> Option<&str> {
+        module_crate_hash(&self.module).map(|(krate, _)| krate)
+    }
+}
+
 /// Length of the crate hash in rustc's codegen-unit names.
 const CRATE_HASH_LEN: usize = 16;
 
@@ -238,7 +247,8 @@ fn parse_line(line: &str) -> Result<Record, String> {
 /// What `cargo hallows report` shows.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
-    /// Exact crate name.
+    /// Exact crate name: records of this crate's functions, and records of other crates'
+    /// functions (generic instances, inlined callees) compiled into this crate's modules.
     pub krate: Option<String>,
     /// Substring of the function path.
     pub function: Option<String>,
@@ -249,7 +259,11 @@ pub struct Filter {
 impl Filter {
     /// Whether `record` passes the filter.
     pub fn matches(&self, record: &Record) -> bool {
-        if self.krate.as_ref().is_some_and(|c| *c != record.krate) {
+        if self
+            .krate
+            .as_ref()
+            .is_some_and(|c| *c != record.krate && record.compiled_in() != Some(c.as_str()))
+        {
             return false;
         }
         if self
@@ -306,8 +320,12 @@ pub fn render_table(records: &[&Record]) -> String {
                 (false, true) => r.reason.clone(),
                 (true, _) => numbers,
             };
+            let krate = match r.compiled_in() {
+                Some(host) if host != r.krate => format!("{} (in {host})", r.krate),
+                _ => r.krate.clone(),
+            };
             vec![
-                r.krate.clone(),
+                krate,
                 crate::term::ellipsize(&r.function, FUNCTION_COLUMN_MAX),
                 r.pass.clone(),
                 r.action.clone(),

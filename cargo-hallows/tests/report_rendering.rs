@@ -238,6 +238,62 @@ fn filters_select_crate_function_and_pass() {
 }
 
 #[test]
+fn crate_filter_includes_other_crates_functions_compiled_in_it() {
+    let file = [
+        line_in(
+            "app.0123456789abcdef-cgu.2",
+            "app",
+            "app::run",
+            "hallows-prefetch",
+            "a",
+            "inserted",
+            1,
+        ),
+        // A generic instance of alloc's code, monomorphised in app's codegen unit.
+        line_in(
+            "app.0123456789abcdef-cgu.2",
+            "alloc",
+            "<alloc::vec::Vec<T>>::extend",
+            "hallows-prefetch",
+            "b",
+            "inserted",
+            1,
+        ),
+        line_in(
+            "dep.fedcba9876543210-cgu.0",
+            "dep",
+            "dep::parse",
+            "hallows-prefetch",
+            "c",
+            "skipped",
+            1,
+        ),
+    ];
+    let reports = reports(&[&file]);
+    let mut all = reports.deduplicated();
+    report::sort_for_display(&mut all);
+    let pick = |krate: &str| {
+        let filter = Filter {
+            krate: Some(krate.into()),
+            ..Filter::default()
+        };
+        all.iter()
+            .filter(|r| filter.matches(r))
+            .map(|r| r.function.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(pick("app"), ["<alloc::vec::Vec<T>>::extend", "app::run"]);
+    assert_eq!(pick("alloc"), ["<alloc::vec::Vec<T>>::extend"]);
+    assert_eq!(pick("dep"), ["dep::parse"]);
+    let table = report::render_table(&all);
+    assert!(
+        table.lines().any(|l| l.starts_with("alloc (in app) ")),
+        "{table}"
+    );
+    assert!(table.lines().any(|l| l.starts_with("app ")), "{table}");
+}
+
+#[test]
 fn table_is_aligned_and_sorted() {
     let file = [
         line("zeta", "zeta::f", "hallows-railway", "a", "reordered", 1),
