@@ -7,13 +7,17 @@
 //! `mpsc` runs twice: with the blocking driver (`hallows_mpsc`) and with the yielding one
 //! (`hallows_mpsc_yielding`, driven exactly like `ArrayQueue`).
 //!
-//! `cargo bench -p hallows-runtime --bench lockfree_pairs -- [ROUNDS] [mpsc|map]`
+//! With `blocks`, each `mpsc` pair is timed instead like criterion times it: blocks of
+//! consecutive iterations of one side, alternated ([`lockfree::blocks`]; ROUNDS is then the
+//! number of blocks), and the ratio of the means is what criterion's two estimates give.
+//!
+//! `cargo bench -p hallows-runtime --bench lockfree_pairs -- [ROUNDS] [mpsc|map] [blocks]`
 
 mod lockfree;
 
 use lockfree::{
-    crossbeam_array_queue, dashmap_mix, hallows_map_mix, hallows_mpsc, hallows_mpsc_yielding,
-    pairs, prefilled_dashmap, prefilled_hallows_map,
+    blocks, crossbeam_array_queue, dashmap_mix, hallows_map_mix, hallows_mpsc,
+    hallows_mpsc_yielding, pairs, prefilled_dashmap, prefilled_hallows_map,
 };
 
 const DEFAULT_ROUNDS: usize = 300;
@@ -26,9 +30,27 @@ fn main() {
         .iter()
         .find_map(|a| a.parse().ok())
         .unwrap_or(DEFAULT_ROUNDS);
-    let only = args.iter().find(|a| a.parse::<usize>().is_err());
+    let in_blocks = args.iter().any(|a| a == "blocks");
+    let only = args
+        .iter()
+        .find(|a| a.parse::<usize>().is_err() && *a != "blocks");
     let wants = |n: &str| only.is_none_or(|o| o == n);
-    if wants("mpsc") {
+    if wants("mpsc") && in_blocks {
+        blocks(
+            "mpsc",
+            "array_queue",
+            rounds,
+            &hallows_mpsc,
+            &crossbeam_array_queue,
+        );
+        blocks(
+            "mpsc_yielding",
+            "array_queue",
+            rounds,
+            &hallows_mpsc_yielding,
+            &crossbeam_array_queue,
+        );
+    } else if wants("mpsc") {
         pairs(
             "mpsc",
             "array_queue",

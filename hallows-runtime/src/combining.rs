@@ -120,6 +120,21 @@ pub const MIN_POLLS_PER_LOCK_CHECK: u32 = if cfg!(loom) { 1 } else { 128 };
 /// (1024 `spin_loop` hints). 0 under loom.
 pub const MAX_POLL_DOUBLINGS: u32 = if cfg!(loom) { 0 } else { 3 };
 
+/// Polls of its own record a waiting thread makes in wait round `rounds` (step 2a) before it
+/// checks the lock again: [`MIN_POLLS_PER_LOCK_CHECK`] doubled per round, at most
+/// [`MAX_POLL_DOUBLINGS`] times.
+#[cfg_attr(
+    loom,
+    expect(
+        clippy::unnecessary_min_or_max,
+        reason = "MAX_POLL_DOUBLINGS is 0 under loom (keeps the models small)"
+    )
+)]
+#[inline]
+fn polls_before_lock_check(rounds: u32) -> u32 {
+    MIN_POLLS_PER_LOCK_CHECK << rounds.min(MAX_POLL_DOUBLINGS)
+}
+
 const IDLE: u8 = 0;
 const PENDING: u8 = 1;
 const DONE: u8 = 2;
@@ -403,7 +418,7 @@ impl<S: Sequential> CombinerHandle<'_, S> {
         loop {
             // Step 2a: wait on our own record only (its line stays in our cache until the
             // combiner writes it), polling the shared lock line once per round.
-            for _ in 0..(MIN_POLLS_PER_LOCK_CHECK << rounds.min(MAX_POLL_DOUBLINGS)) {
+            for _ in 0..polls_before_lock_check(rounds) {
                 // ORDERING: Acquire pairs with the combiner's Release store of DONE.
                 if rec.status.load(Ordering::Acquire) == DONE {
                     // SAFETY: DONE hands `output` back to the owner exclusively.

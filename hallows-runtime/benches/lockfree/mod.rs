@@ -200,6 +200,58 @@ fn median(v: &mut [f64]) -> f64 {
     v[v.len() / 2]
 }
 
+/// The mean of `v`.
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len().max(1) as f64
+}
+
+/// Iterations per block in [`blocks`].
+pub const BLOCK_ITERATIONS: usize = 25;
+
+/// Criterion-like probe: like criterion's `b.iter`, runs [`BLOCK_ITERATIONS`] iterations of one
+/// side back to back and times the block, then a block of the other side (alternating which
+/// goes first), `blocks` times after one untimed block each. Prints the per-iteration mean of
+/// each side over all blocks, their ratio rival ÷ Hallows (what criterion's two estimates
+/// give), the median and spread of the per-block-pair ratios, and the blocks Hallows won.
+pub fn blocks(name: &str, rival: &str, blocks: usize, h: &dyn Fn(), r: &dyn Fn()) {
+    let block = |f: &dyn Fn()| {
+        let start = Instant::now();
+        for _ in 0..BLOCK_ITERATIONS {
+            f();
+        }
+        start.elapsed().as_secs_f64() * 1e3 / BLOCK_ITERATIONS as f64
+    };
+    block(h);
+    block(r);
+    let (mut th, mut tr, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..blocks {
+        let (a, b) = if i % 2 == 0 {
+            let a = block(h);
+            (a, block(r))
+        } else {
+            let b = block(r);
+            (block(h), b)
+        };
+        th.push(a);
+        tr.push(b);
+        ratio.push(b / a);
+    }
+    let won = ratio.iter().filter(|&&x| x > 1.0).count();
+    let (mean_h, mean_r) = (mean(&th), mean(&tr));
+    let mut sorted = ratio.clone();
+    sorted.sort_by(|a, b| a.partial_cmp(b).expect("timings are not NaN"));
+    let pct = |p: usize| sorted[(sorted.len() - 1) * p / 100];
+    println!(
+        "{name} blocks of {BLOCK_ITERATIONS}: hallows {mean_h:.3} ms, {rival} {mean_r:.3} ms per \
+         iteration, ratio of means {:.3}; per-block ratio p10 {:.3} p50 {:.3} p90 {:.3}, \
+         hallows won {won}/{blocks}",
+        mean_r / mean_h,
+        pct(10),
+        pct(50),
+        pct(90),
+    );
+}
+
 /// Voluntary and involuntary context switches of the whole process so far.
 fn switches() -> (i64, i64) {
     // SAFETY: `rusage` is plain data; `getrusage` only writes it.
@@ -255,6 +307,13 @@ pub fn pairs(name: &str, rival: &str, rounds: usize, h: &dyn Fn(), r: &dyn Fn())
         ratio.push(b / a);
     }
     let won = ratio.iter().filter(|&&x| x > 1.0).count();
+    // Criterion's estimate is a slope over summed iteration times, i.e. a mean, which slow
+    // rounds move and a median does not: print the means too.
+    let (mean_h, mean_r) = (mean(&th), mean(&tr));
+    println!(
+        "  {name} means: hallows {mean_h:.3} ms, {rival} {mean_r:.3} ms, ratio of means {:.3}",
+        mean_r / mean_h
+    );
     let mut sorted = th.clone();
     sorted.sort_by(|a, b| a.partial_cmp(b).expect("timings are not NaN"));
     let pct = |p: usize| sorted[(sorted.len() - 1) * p / 100];

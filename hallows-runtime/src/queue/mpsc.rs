@@ -275,6 +275,13 @@ pub const MIN_SLOTS: usize = 2;
 pub const SPIN_ROUNDS_BEFORE_YIELD: u32 = 6;
 
 /// One round of the blocking operations' backoff: exponential spinning, then yielding.
+#[cfg_attr(
+    loom,
+    expect(
+        clippy::unnecessary_min_or_max,
+        reason = "MAX_BACKOFF_EXP is 0 under loom (one spin per round keeps the models small)"
+    )
+)]
 fn backoff(attempt: u32) {
     if attempt < SPIN_ROUNDS_BEFORE_YIELD {
         for _ in 0..(1_u32 << attempt.min(MAX_BACKOFF_EXP)) {
