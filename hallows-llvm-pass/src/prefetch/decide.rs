@@ -90,6 +90,14 @@ pub enum ProfileView<'a> {
     None,
     /// A profile is loaded but has no record of this site.
     Missing,
+    /// A profile is loaded and has sites of a function with this function's name, but none of
+    /// this function's: a stale profile, or another monomorphised copy of a generic function
+    /// (copies in other crates share the unhashed name and differ in shape). The profile says
+    /// nothing about these loads, so they are left alone; static heuristics apply only to
+    /// builds without a profile, where the user asked for nothing better (a profiled build
+    /// must not silently get unprofiled prefetches: session 10 found 6 static ones in
+    /// `Vec::drop` copies of `hallows-runtime` in the nas_is, nas_cg and randacc builds).
+    Uncovered,
     /// The site's record.
     Site(&'a SiteProfile),
 }
@@ -118,6 +126,12 @@ pub fn decide(shape: &ShapeKind, profile: ProfileView<'_>, l: &LoopContext) -> D
     let (input, what) = match profile {
         ProfileView::Missing => {
             return Decision::Skip("cold: the site never ran while profiling".into())
+        }
+        ProfileView::Uncovered => {
+            return Decision::Skip(
+                "not covered by the profile: it has sites of a function of this name but none of this one's (stale, or another monomorphised copy); static heuristics are only used without a profile"
+                    .into(),
+            )
         }
         ProfileView::Site(p) => {
             if p.execs < MIN_HOT_EXECUTIONS {
@@ -476,6 +490,31 @@ mod tests {
             Decision::Insert { reason, .. } => assert!(!reason.contains("parallelism"), "{reason}"),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn uncovered_sites_of_a_profiled_build_get_no_static_prefetch() {
+        // The same indirect load that static heuristics prefetch without a profile is left
+        // alone when a profile is loaded that does not cover its function.
+        assert!(matches!(
+            decide(&ShapeKind::Indirect, ProfileView::None, &ctx()),
+            Decision::Insert { .. }
+        ));
+        for shape in [
+            ShapeKind::Indirect,
+            ShapeKind::Recurrence,
+            ShapeKind::Strided,
+        ] {
+            match decide(&shape, ProfileView::Uncovered, &ctx()) {
+                Decision::Skip(r) => assert!(r.starts_with("not covered by the profile"), "{r}"),
+                other => panic!("{shape:?}: {other:?}"),
+            }
+        }
+        // Shapes that are never prefetched keep their own reasons.
+        assert!(matches!(
+            decide(&ShapeKind::PointerChase, ProfileView::Uncovered, &ctx()),
+            Decision::Skip(ref r) if r.starts_with("pointer chasing")
+        ));
     }
 
     #[test]

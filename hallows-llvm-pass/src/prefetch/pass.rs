@@ -95,7 +95,7 @@ fn window_plan<'p>(
         .into_iter()
         .all(|load| match profile_of(load) {
             ProfileView::Site(p) => matches!(p.pattern, AddressPattern::Strided(_)),
-            ProfileView::Missing => false,
+            ProfileView::Missing | ProfileView::Uncovered => false,
             ProfileView::None => true,
         });
     if !strided {
@@ -427,7 +427,10 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
         let raw = function.raw();
         let views = FunctionLoopViews::new(raw, &facts);
         let (stem, sites) = load_sites(raw, &symbol, &views.innermost);
-        let mut use_profile = profile.clone();
+        // A profile with sites of a function of this name but none of this one's: stale, or
+        // another monomorphised copy (same unhashed symbol, other shape). Its loads are left
+        // alone (`ProfileView::Uncovered`), never given static heuristics in a profiled build.
+        let mut uncovered = false;
         if let Some(p) = &profile {
             let ids: HashSet<u64> = sites.iter().map(|s| s.id).collect();
             let profiled: Vec<u64> = p
@@ -441,15 +444,17 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
                     &symbol,
                     "warning",
                     format!(
-                        "stale profile: {} profiled load site(s) of this function match none of its current sites \
-                         (the source or flags changed since profiling); using static heuristics here, re-run `cargo hallows profile`",
+                        "stale profile or another copy: {} profiled load site(s) of a function of this name match none of this function's sites \
+                         (the source or flags changed since profiling, or this is another monomorphised copy); its loads are not prefetched \
+                         (no static heuristics in a profiled build); re-run `cargo hallows profile` if the source changed",
                         profiled.len()
                     ),
                     json!({ "profiled_sites": profiled.len() }),
                 );
-                use_profile = None;
+                uncovered = true;
             }
         }
+        let use_profile = profile.as_ref();
         // Analyse every site first; the IR changes only after all decisions.
         let mut analysed = Vec::new();
         for site in &sites {
@@ -470,16 +475,16 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
             }
             analysed.push((site, shape, chain, inductions, bounded));
         }
-        let prof_of = |id: u64| match &use_profile {
+        let prof_of = |id: u64| match use_profile {
             None => ProfileView::None,
+            Some(_) if uncovered => ProfileView::Uncovered,
             Some(p) => p
                 .sites
                 .get(&id)
                 .map_or(ProfileView::Missing, ProfileView::Site),
         };
-        let memory_parallelism = use_profile
-            .as_ref()
-            .map_or(MAX_OVERLAPPED_MISSES, |p| p.machine.memory_parallelism);
+        let memory_parallelism =
+            use_profile.map_or(MAX_OVERLAPPED_MISSES, |p| p.machine.memory_parallelism);
         let mut stall: HashMap<usize, f64> = HashMap::new();
         for (site, ..) in &analysed {
             if let ProfileView::Site(p) = prof_of(site.id) {
