@@ -1395,7 +1395,10 @@ mod tests {
         let reported = flushed(d);
         drop(held);
         waiter.join().unwrap();
-        assert!(reported > 0, "no contention reported while the lock was held");
+        assert!(
+            reported > 0,
+            "no contention reported while the lock was held"
+        );
         assert_eq!(*m.lock().unwrap(), 1);
     }
 
