@@ -20,10 +20,12 @@
 //! 2. **Contention events.** A version reports through its [`Probe`] an operation that found the
 //!    data contended (a failed CAS, a lock found held, a wait in the mutex's queue). That path
 //!    is slow anyway (a cache-line transfer at least), and there a thread-local tally counts the
-//!    event (and whether it was hot, for the report); every [`EVENT_BATCH`] events it adds them
-//!    to the dispatcher's shared counts (a relaxed `fetch_add` or two) and reads the clock.
-//!    Nothing shared is written per event. An operation that went through at once costs
-//!    nothing.
+//!    event (and whether it was hot, for the report); every [`EVENT_BATCH`] events (a hot one
+//!    weighs [`HOT_EVENT_WEIGHT`]), and when the thread exits, it adds them to the
+//!    dispatcher's shared counts (a relaxed `fetch_add` or two) and reads the clock. Nothing
+//!    shared is written per event. An operation that went through at once costs nothing. The
+//!    derived lock versions report while they wait too (at each yield), not only once they
+//!    have the lock.
 //! 3. **Watching.** While no measurement runs, time is cut into *watch epochs*
 //!    ([`MIN_WATCH_EPOCH`] and longer, see 6.), ended by the event flush that finds the epoch
 //!    over. The first epoch after a search gives the reference rate of events per nanosecond of
@@ -114,6 +116,16 @@ const STALE_WINDOW: Duration = Duration::from_millis(100);
 /// the clock: the flush costs a shared `fetch_add` and a clock read, each event at least one
 /// cache-line transfer, so the flush adds a few percent to the slow path only.
 pub const EVENT_BATCH: u32 = 32;
+/// What one hot event (at least [`HOT_RETRIES`] failed attempts, or a wait of
+/// `QUEUED_HOT_WAIT`) counts towards a thread's [`EVENT_BATCH`]: four of them flush the tally.
+/// A hot event has already paid eight cache-line transfers or a long wait, so a flush per four
+/// of them costs no more, relative to the contention paid, than one per [`EVENT_BATCH`] plain
+/// events. Why (session 11, Zen 4 VM): with the lock held almost all the time (map long, 4-8
+/// threads on 2 cores) and the spinning version, the thread that holds the lock re-takes it at
+/// once after each release, and the others get it only when it is descheduled, each after
+/// dozens of failed `try_lock`s and a yield: a thread saw fewer than [`EVENT_BATCH`] events in
+/// a 150 ms burst, never flushed, and the dispatcher never learnt of the contention.
+pub const HOT_EVENT_WEIGHT: u32 = 8;
 /// Length of one slot of a duel: a few scheduler time slices (about 3 ms each with 8 threads on
 /// 2 cores), so that every thread ran in it.
 pub const DUEL_SLOT: Duration = Duration::from_millis(8);
@@ -457,7 +469,10 @@ impl Dispatcher {
 /// Hot operations are tallied here too, not added to the shared `hot_ops` one by one: that
 /// line is written by every contending thread, so a shared `fetch_add` per hot operation was
 /// one more contended cache-line transfer on the slow path of the versions, next to the data's
-/// own line.
+/// own line. They weigh [`HOT_EVENT_WEIGHT`] towards the batch, and a thread that exits hands
+/// what it tallied to the dispatcher (`Drop`): until session 11 the events of a thread that
+/// ended before its batch was full were lost, so short-lived threads with few but long
+/// contended operations never started a search.
 struct Tally {
     dispatcher: Cell<Option<&'static Dispatcher>>,
     events: Cell<u32>,
@@ -490,7 +505,7 @@ impl Tally {
         }
         let events = self.events.get() + 1;
         let hot = self.hot.get() + u32::from(hot);
-        if events < EVENT_BATCH {
+        if events + hot * (HOT_EVENT_WEIGHT - 1) < EVENT_BATCH {
             self.events.set(events);
             self.hot.set(hot);
             return;
@@ -499,6 +514,20 @@ impl Tally {
         self.hot.set(0);
         dispatcher.add_events(events, hot);
         dispatcher.decide_if_due(now_ns());
+    }
+}
+
+impl Drop for Tally {
+    /// The thread ends: its events so far count (and may end an epoch, start a search).
+    fn drop(&mut self) {
+        let events = self.events.replace(0);
+        if events == 0 {
+            return;
+        }
+        if let Some(dispatcher) = self.dispatcher.take() {
+            dispatcher.add_events(events, self.hot.replace(0));
+            dispatcher.decide_if_due(now_ns());
+        }
     }
 }
 
@@ -935,6 +964,14 @@ const SPINS_BEFORE_YIELD: u32 = 64;
 const MAX_BACKOFF_SPINS: u32 = 1024;
 
 /// Version 0 of a derived critical section: spin on `try_lock` (no backoff).
+///
+/// Each yield reports the failed attempts before it as a contention event, and the
+/// acquisition the ones since the last yield. A waiter that never gets the lock still reports:
+/// with more threads than cores and a section that holds the lock nearly all the time (map
+/// long, 4 threads on 2 cores, session 11), the holder re-takes the lock at once after each
+/// release and the others spin and yield for whole bursts without acquiring it, so reporting
+/// only at the acquisition told the dispatcher nothing (no search at all, while backoff was
+/// faster).
 pub fn lock_spinning<'m, T>(mutex: &'m Mutex<T>, probe: Probe) -> MutexGuard<'m, T> {
     let mut failed = 0u32;
     loop {
@@ -945,7 +982,9 @@ pub fn lock_spinning<'m, T>(mutex: &'m Mutex<T>, probe: Probe) -> MutexGuard<'m,
             }
             Err(TryLockError::WouldBlock) => {
                 failed += 1;
-                if failed.is_multiple_of(SPINS_BEFORE_YIELD) {
+                if failed == SPINS_BEFORE_YIELD {
+                    probe.contended(failed);
+                    failed = 0;
                     std::thread::yield_now();
                 } else {
                     core::hint::spin_loop();
@@ -957,6 +996,9 @@ pub fn lock_spinning<'m, T>(mutex: &'m Mutex<T>, probe: Probe) -> MutexGuard<'m,
 }
 
 /// Version 1 of a derived critical section: `try_lock` with exponential backoff.
+///
+/// Like [`lock_spinning`], each yield reports the failed attempts before it, so a waiter that
+/// does not get the lock for a long time still reports contention.
 pub fn lock_backoff<'m, T>(mutex: &'m Mutex<T>, probe: Probe) -> MutexGuard<'m, T> {
     let mut failed = 0u32;
     let mut backoff = 1u32;
@@ -973,6 +1015,8 @@ pub fn lock_backoff<'m, T>(mutex: &'m Mutex<T>, probe: Probe) -> MutexGuard<'m, 
             Err(TryLockError::WouldBlock) => {
                 failed += 1;
                 if backoff >= MAX_BACKOFF_SPINS {
+                    probe.contended(failed);
+                    failed = 0;
                     std::thread::yield_now();
                 } else {
                     for _ in 0..backoff {
@@ -1046,6 +1090,14 @@ pub fn outlined<R>(f: impl FnOnce() -> R) -> R {
 }
 
 /// [`lock_adaptive`] while the dispatcher measures: the version, then the count.
+///
+/// Each version runs here the way [`lock_adaptive`]'s fast arm runs it: spinning (version 0)
+/// inlined, backoff and blocking through [`outlined`]. With all three inlined into this
+/// function, it would save the callee-saved registers and reserve the stack frame that the
+/// largest of them needs on every measured call, version 0's too, so a duel would measure
+/// version 0 slower than it runs outside a search (the macro's measuring arm had that
+/// problem until session 10). Whether LLVM inlines them here depends on the caller's crate
+/// and the lock's type, so the shape is written out rather than left to the inliner.
 #[inline(never)]
 fn lock_measured<'m, T>(
     dispatcher: &'static Dispatcher,
@@ -1055,8 +1107,8 @@ fn lock_measured<'m, T>(
 ) -> MutexGuard<'m, T> {
     let guard = match word & VERSION_MASK {
         0 => lock_spinning(mutex, dispatcher.probe(0)),
-        1 => lock_backoff(mutex, dispatcher.probe(1)),
-        _ => lock_blocking(mutex, dispatcher.probe(2)),
+        1 => outlined(|| lock_backoff(mutex, dispatcher.probe(1))),
+        _ => outlined(|| lock_blocking(mutex, dispatcher.probe(2))),
     };
     dispatcher.count(sampler);
     guard
@@ -1283,6 +1335,124 @@ mod tests {
 
     // The dispatcher end to end (a measurably faster version is adopted, logged and reported)
     // is tested in hallows-macros/tests/multiversion_contention.rs.
+
+    /// Contention events flushed to `d`'s shared count so far.
+    fn flushed(d: &Dispatcher) -> u64 {
+        d.shared.events.load(Ordering::Relaxed)
+    }
+
+    #[test]
+    fn a_thread_that_exits_hands_over_the_events_it_tallied() {
+        static D: Dispatcher = Dispatcher::new("tests::exit", 2);
+        std::thread::spawn(|| {
+            for _ in 0..3 {
+                D.probe(0).contended(1);
+            }
+            // Fewer than a batch: nothing flushed while the thread runs.
+            assert_eq!(flushed(&D), 0);
+        })
+        .join()
+        .unwrap();
+        assert_eq!(flushed(&D), 3);
+    }
+
+    #[test]
+    fn hot_events_fill_the_batch_sooner() {
+        static D: Dispatcher = Dispatcher::new("tests::hot", 2);
+        std::thread::spawn(|| {
+            let hot_per_batch = EVENT_BATCH.div_ceil(HOT_EVENT_WEIGHT);
+            for _ in 1..hot_per_batch {
+                D.probe(0).contended(HOT_RETRIES);
+            }
+            assert_eq!(flushed(&D), 0);
+            D.probe(0).contended(HOT_RETRIES);
+            assert_eq!(flushed(&D), u64::from(hot_per_batch));
+            assert_eq!(
+                D.shared.hot_ops.load(Ordering::Relaxed),
+                u64::from(hot_per_batch)
+            );
+        })
+        .join()
+        .unwrap();
+    }
+
+    /// A waiter that does not get the lock reports contention while it waits (the holder here
+    /// keeps the lock until the dispatcher has heard of it).
+    fn waiter_reports_before_it_acquires(
+        d: &'static Dispatcher,
+        lock: fn(&Mutex<u64>, Probe) -> MutexGuard<'_, u64>,
+    ) {
+        let m = std::sync::Arc::new(Mutex::new(0u64));
+        let held = m.lock().unwrap();
+        let waiter = {
+            let m = m.clone();
+            std::thread::spawn(move || *lock(&m, d.probe(0)) += 1)
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while flushed(d) == 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let reported = flushed(d);
+        drop(held);
+        waiter.join().unwrap();
+        assert!(
+            reported > 0,
+            "no contention reported while the lock was held"
+        );
+        assert_eq!(*m.lock().unwrap(), 1);
+    }
+
+    #[test]
+    fn a_spinning_waiter_reports_before_it_acquires() {
+        static D: Dispatcher = Dispatcher::new("tests::spinning_waiter", LOCK_VERSIONS);
+        waiter_reports_before_it_acquires(&D, lock_spinning);
+    }
+
+    #[test]
+    fn a_backoff_waiter_reports_before_it_acquires() {
+        static D: Dispatcher = Dispatcher::new("tests::backoff_waiter", LOCK_VERSIONS);
+        waiter_reports_before_it_acquires(&D, lock_backoff);
+    }
+
+    #[test]
+    fn measured_lock_calls_run_every_version_exclusively_and_are_counted() {
+        static D: Dispatcher = Dispatcher::new("tests::measured", LOCK_VERSIONS);
+        std::thread_local! {
+            static SAMPLER: Sampler = const { Sampler::new() };
+        }
+        // No decision in this test: the word stays as set.
+        D.shared.epoch_end_ns.store(u64::MAX, Ordering::Relaxed);
+        let m = std::sync::Arc::new(Mutex::new(0u64));
+        for version in 0..LOCK_VERSIONS {
+            D.mode.store(MEASURING | version, Ordering::Relaxed);
+            let ops_before = D.shared.ops.load(Ordering::Relaxed);
+            let threads: Vec<_> = (0..4)
+                .map(|_| {
+                    let m = m.clone();
+                    std::thread::spawn(move || {
+                        for _ in 0..1000 {
+                            let mut g = lock_adaptive(&D, &SAMPLER, &m);
+                            let v = *g;
+                            std::hint::black_box(&v);
+                            *g = v + 1;
+                        }
+                    })
+                })
+                .collect();
+            for t in threads {
+                t.join().unwrap();
+            }
+            assert_eq!(D.word(), MEASURING | version);
+            // Each thread's samples after its first count the calls between them (its second
+            // comes MIN_SAMPLE_INTERVAL calls after the first).
+            let counted = D.shared.ops.load(Ordering::Relaxed) - ops_before;
+            assert!(
+                (4 * u64::from(MIN_SAMPLE_INTERVAL)..=4000).contains(&counted),
+                "version {version}: {counted} calls counted"
+            );
+        }
+        assert_eq!(*m.lock().unwrap(), 3 * 4000);
+    }
 
     #[test]
     fn every_lock_version_excludes_the_others() {
