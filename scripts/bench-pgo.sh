@@ -5,17 +5,23 @@
 #   scripts/bench-pgo.sh [--reps N] [--small] [--workloads "interp json lexer"] [--no-hallows]
 #                        [--callgrind] [--no-build]
 #
-# Every variant gets its own target directory under $BENCH_TARGET_DIR (default target/bench-pgo):
+# Every variant gets its own target directory under $BENCH_TARGET_DIR (default target/bench-pgo).
+# Both PGO variants train on the same input: the training workloads `hallows-examples` declares in
+# `[[package.metadata.hallows.training]]` (interp, json and lexer, each with `--seed 1`), all
+# three merged into one profile, whatever `--workloads` and `--small` say (those choose the
+# evaluation runs only). So the PGO and hallows builds differ in the railway pass alone; the
+# script checks that the two merged profiles hold the same counts (`llvm-profdata overlap`).
 #   plain    cargo build --release
 #   pgo      the cargo-pgo recipe on stable rustc: build with `-C profile-generate=DIR`, run each
-#            workload on the training input (`--seed 1`), `llvm-profdata-NN merge`, rebuild with
-#            `-C profile-use=FILE` (NN = the LLVM major version of rustc, from `rustc -vV`); the
-#            raw profiles that build scripts and proc macros write while the instrumented build
-#            runs are kept out of DIR (`LLVM_PROFILE_FILE` of the build), so only the training
-#            runs count
-#   hallows  per workload: `cargo hallows profile --bin W -- --seed 1` (instrumented build,
-#            training run, merge), then `cargo hallows build --release --passes
-#            inventory,railway --bin W` (PGO profile plus the railway layout pass)
+#            declared training workload, `llvm-profdata-NN merge` all their raw profiles, rebuild
+#            with `-C profile-use=FILE` (NN = the LLVM major version of rustc, from `rustc -vV`);
+#            the raw profiles that build scripts and proc macros write while the instrumented
+#            build runs are kept out of DIR (`LLVM_PROFILE_FILE` of the build), so only the
+#            training runs count
+#   hallows  `cargo hallows profile -p hallows-examples --no-prefetch-profile` (instrumented
+#            build, every declared training workload, one merged profile), then `cargo hallows
+#            build --release --passes inventory,railway --bins` (that profile plus the railway
+#            layout pass)
 # Then every binary runs on the evaluation input (the default seed 42, different from the
 # training input) N times (default 5), the variants interleaved (plain, pgo, hallows, plain, ...)
 # so machine noise hits them alike; every run must print the same result line. The Markdown
@@ -61,7 +67,19 @@ base=${BENCH_TARGET_DIR:-$root/target/bench-pgo}
 mkdir -p "$base"
 log=$base/build.log
 [ "$no_build" = yes ] || : >"$log"
-training_args=(--seed 1)
+# The declared training workloads, one `BIN ARGS...` line each, from examples/Cargo.toml (the
+# same tables `cargo hallows profile` reads): both PGO variants train on exactly these.
+training=$(awk '
+    /^\[\[package\.metadata\.hallows\.training\]\]/ { if (bin != "") print bin args; bin = ""; args = ""; t = 1; next }
+    /^\[/ { if (bin != "") print bin args; bin = ""; args = ""; t = 0; next }
+    t && /^bin *= *"/ { bin = $0; sub(/^bin *= *"/, "", bin); sub(/".*/, "", bin) }
+    t && /^args *= *\[/ { a = $0; sub(/^args *= *\[/, "", a); sub(/\].*/, "", a); gsub(/[",]/, " ", a); gsub(/  */, " ", a); sub(/ $/, "", a); args = a }
+    END { if (bin != "") print bin args }
+' examples/Cargo.toml)
+if [ -z "$training" ]; then
+    echo "error: examples/Cargo.toml declares no [[package.metadata.hallows.training]] workload" >&2
+    exit 1
+fi
 
 llvm_major=$(rustc -vV | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p')
 profdata=$(command -v "llvm-profdata-$llvm_major" || command -v llvm-profdata || true)
@@ -89,7 +107,7 @@ if [ "$no_build" = yes ]; then
     if [ "$want_hallows" != no ]; then
         have_hallows=yes
         for w in $workloads; do
-            if [ ! -x "$base/hallows-$w/release/$w" ]; then
+            if [ ! -x "$base/hallows/release/$w" ]; then
                 have_hallows=no
                 hallows_note="no hallows binary for $w (run once without \`--no-build\` first)"
             fi
@@ -119,15 +137,18 @@ else
     LLVM_PROFILE_FILE="$raw-build-time/%m-%p.profraw" \
         build "instrumented (-C profile-generate)" "$base/pgo-gen" "-Cprofile-generate=$raw"
     rm -rf "$raw-build-time"
-    for w in $workloads; do
-        echo "bench-pgo: training run: $w ${training_args[*]}" >&2
-        LLVM_PROFILE_FILE="$raw/$w-%p-%m.profraw" "$base/pgo-gen/release/$w" "${size_args[@]}" \
-            "${training_args[@]}" >/dev/null 2>>"$log"
-    done
-    "$profdata" merge -o "$base/pgo.profdata" "$raw"/*.profraw 2>>"$log"
-    build "PGO (-C profile-use)" "$base/pgo" "-Cprofile-use=$base/pgo.profdata"
+    while read -r w args; do
+        echo "bench-pgo: training run: $w $args" >&2
+        # shellcheck disable=SC2086 # the declared args are words without spaces
+        LLVM_PROFILE_FILE="$raw/$w-%p-%m.profraw" "$base/pgo-gen/release/$w" $args >/dev/null 2>>"$log"
+    done <<<"$training"
+    "$profdata" merge -o "$base/pgo.profdata.new" "$raw"/*.profraw 2>>"$log"
+    # Named by content, so cargo rebuilds when the profile changes (the flag names the file).
+    pgo_hash=$(sha256sum "$base/pgo.profdata.new" | cut -c1-16)
+    mv "$base/pgo.profdata.new" "$base/pgo-$pgo_hash.profdata"
+    build "PGO (-C profile-use)" "$base/pgo" "-Cprofile-use=$base/pgo-$pgo_hash.profdata"
 
-    # 3. cargo hallows: profile then build, per workload (the CLI keeps one profile per target dir).
+    # 3. cargo hallows: one profile over the declared training workloads, then every bin with it.
     if [ "$want_hallows" != no ]; then
         cli=${HALLOWS_CLI:-}
         if [ -z "$cli" ]; then
@@ -140,21 +161,25 @@ else
         fi
         if [ -n "$cli" ]; then
             have_hallows=yes
-            for w in $workloads; do
-                echo "bench-pgo: cargo hallows profile + build --passes inventory,railway: $w" >&2
-                if ! "$cli" hallows profile -p hallows-examples --bin "$w" --target-dir "$base/hallows-$w" \
-                    -- "${size_args[@]}" "${training_args[@]}" >>"$log" 2>&1; then
-                    hallows_note="\`cargo hallows profile --bin $w\` failed (see $log)"
-                    have_hallows=no
-                    break
+            echo "bench-pgo: cargo hallows profile (declared training workloads) + build --passes inventory,railway" >&2
+            if ! "$cli" hallows profile -p hallows-examples --no-prefetch-profile --target-dir "$base/hallows" \
+                >>"$log" 2>&1; then
+                hallows_note="\`cargo hallows profile -p hallows-examples\` failed (see $log)"
+                have_hallows=no
+            elif ! "$cli" hallows build --passes inventory,railway --release -p hallows-examples --bins \
+                --target-dir "$base/hallows" >>"$log" 2>&1; then
+                hallows_note="\`cargo hallows build --passes inventory,railway --bins\` failed (see $log)"
+                have_hallows=no
+            else
+                # Same training, same counts: only the railway pass may differ between the arms.
+                hprof=$(sed -n 's/.*"file": *"\([^"]*\)".*/\1/p' "$base/hallows/hallows/profiles/current.json")
+                overlap=$("$profdata" overlap "$base/pgo-$pgo_hash.profdata" \
+                    "$base/hallows/hallows/profiles/$hprof" 2>&1 | sed -n 's/^ *Edge profile overlap: *//p' | head -n 1)
+                echo "bench-pgo: PGO and hallows profiles: edge profile overlap $overlap" | tee -a "$log" >&2
+                if [ "$overlap" != "100.000%" ]; then
+                    echo "warning: the PGO and hallows profiles differ (edge overlap $overlap): the comparison is not of the railway pass alone" >&2
                 fi
-                if ! "$cli" hallows build --passes inventory,railway --release -p hallows-examples --bin "$w" \
-                    --target-dir "$base/hallows-$w" >>"$log" 2>&1; then
-                    hallows_note="\`cargo hallows build --passes inventory,railway --bin $w\` failed (see $log)"
-                    have_hallows=no
-                    break
-                fi
-            done
+            fi
         fi
         if [ "$have_hallows" = no ]; then
             echo "bench-pgo: no hallows column: $hallows_note" >&2
@@ -166,7 +191,7 @@ bin_of() { # bin_of VARIANT WORKLOAD
     case $1 in
         plain) echo "$base/plain/release/$2" ;;
         pgo) echo "$base/pgo/release/$2" ;;
-        hallows) echo "$base/hallows-$2/release/$2" ;;
+        hallows) echo "$base/hallows/release/$2" ;;
     esac
 }
 variants="plain pgo"
@@ -199,7 +224,7 @@ done
 
 echo
 echo "Branchy workloads, median kernel CPU time of $reps interleaved runs on the evaluation input"
-echo "(seed 42; training seed 1; $(date -u +%Y-%m-%d), $(nproc) cores). Ratio < 1 is faster."
+echo "(seed 42; both PGO variants trained on the declared workloads, one merged profile; $(date -u +%Y-%m-%d), $(nproc) cores). Ratio < 1 is faster."
 echo
 header="| workload | plain (s) | PGO (s) |"
 rule="|---|---:|---:|"
