@@ -50,6 +50,15 @@ fn functions(records: &[&Record]) -> Vec<String> {
         .collect()
 }
 
+/// The functions of the records `filter` selects, in order.
+fn matching(records: &[&Record], filter: &Filter) -> Vec<String> {
+    records
+        .iter()
+        .filter(|r| filter.matches(r))
+        .map(|r| r.function.clone())
+        .collect()
+}
+
 #[test]
 fn older_file_of_a_re_split_codegen_unit_is_dropped() {
     let sym = "_ZN3app1f17h0123456789abcdefE";
@@ -196,12 +205,7 @@ fn filters_select_crate_function_and_pass() {
     ];
     let reports = reports(&[&file]);
     let all = reports.deduplicated();
-    let pick = |filter: Filter| {
-        all.iter()
-            .filter(|r| filter.matches(r))
-            .map(|r| r.function.clone())
-            .collect::<Vec<_>>()
-    };
+    let pick = |filter: Filter| matching(&all, &filter);
     assert_eq!(
         pick(Filter {
             krate: Some("app".into()),
@@ -277,10 +281,7 @@ fn crate_filter_includes_other_crates_functions_compiled_in_it() {
             krate: Some(krate.into()),
             ..Filter::default()
         };
-        all.iter()
-            .filter(|r| filter.matches(r))
-            .map(|r| r.function.clone())
-            .collect::<Vec<_>>()
+        matching(&all, &filter)
     };
     assert_eq!(pick("app"), ["<alloc::vec::Vec<T>>::extend", "app::run"]);
     assert_eq!(pick("alloc"), ["<alloc::vec::Vec<T>>::extend"]);
