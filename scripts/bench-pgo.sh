@@ -67,15 +67,16 @@ base=${BENCH_TARGET_DIR:-$root/target/bench-pgo}
 mkdir -p "$base"
 log=$base/build.log
 [ "$no_build" = yes ] || : >"$log"
-# The declared training workloads, one `BIN ARGS...` line each, from examples/Cargo.toml (the
-# same tables `cargo hallows profile` reads): both PGO variants train on exactly these.
-training=$(awk '
-    /^\[\[package\.metadata\.hallows\.training\]\]/ { if (bin != "") print bin args; bin = ""; args = ""; t = 1; next }
-    /^\[/ { if (bin != "") print bin args; bin = ""; args = ""; t = 0; next }
-    t && /^bin *= *"/ { bin = $0; sub(/^bin *= *"/, "", bin); sub(/".*/, "", bin) }
-    t && /^args *= *\[/ { a = $0; sub(/^args *= *\[/, "", a); sub(/\].*/, "", a); gsub(/[",]/, " ", a); gsub(/  */, " ", a); sub(/ $/, "", a); args = a }
-    END { if (bin != "") print bin args }
-' examples/Cargo.toml)
+# The declared training workloads, one `BIN ARGS...` line each, from examples/Cargo.toml as cargo
+# parses it (the tables `cargo hallows profile` reads): both PGO variants train on exactly these.
+training=$(cargo metadata --format-version 1 --no-deps --manifest-path examples/Cargo.toml |
+    python3 -c '
+import json, sys
+for p in json.load(sys.stdin)["packages"]:
+    if p["name"] == "hallows-examples":
+        for t in ((p.get("metadata") or {}).get("hallows") or {}).get("training", []):
+            print(" ".join([t["bin"], *t.get("args", [])]))
+')
 if [ -z "$training" ]; then
     echo "error: examples/Cargo.toml declares no [[package.metadata.hallows.training]] workload" >&2
     exit 1
