@@ -119,11 +119,21 @@ fn queued_tasks_never_polled_are_cancelled_and_their_cycles_broken() {
     let dropped = Arc::new(AtomicUsize::new(0));
     let rt = Runtime::builder().workers(1).report(false).build().unwrap();
     let (started_tx, started_rx) = std::sync::mpsc::channel();
+    let handle = rt.handle();
     drop(rt.spawn(async move {
         started_tx.send(()).unwrap();
-        // Long enough for the main thread to spawn two tasks and begin the shutdown (Miri
-        // interprets those steps some thousand times slower).
-        std::thread::sleep(Duration::from_millis(if cfg!(miri) { 3000 } else { 50 }));
+        // Keep the only worker busy until the shutdown has begun, whatever the speed of the
+        // machine or of Miri: a spawn on a runtime that is shutting down comes back already
+        // cancelled, so probe with empty spawns (queued behind the two tasks below, and
+        // released with them) until one does. A fixed sleep raced the main thread under Miri.
+        loop {
+            let probe = handle.spawn(async {});
+            if probe.is_finished() {
+                break;
+            }
+            drop(probe);
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }));
     started_rx.recv().unwrap();
     // A task holding its own handle: a cycle (cell → future → handle → cell).
