@@ -610,6 +610,16 @@ fn stalled_reader_report() {
     });
 }
 
+/// Prints what was wrong with the command line and how to call the driver, then exits with
+/// status 2 (bad usage) instead of panicking.
+fn usage_error(what: &str) -> ! {
+    eprintln!(
+        "reclaim: {what}\nusage: reclaim --driver hallows_epoch|hallows_epoch_recycling|\
+         crossbeam_epoch ROUNDS\n       reclaim --probe ROUNDS [recycling]"
+    );
+    std::process::exit(2)
+}
+
 /// `--driver NAME ROUNDS`: runs only `NAME`'s two-thread pairs `ROUNDS` times, no criterion
 /// (for `valgrind --tool=callgrind`). `--probe ROUNDS`: hallows epochs and crossbeam-epoch
 /// interleaved round by round (alternating which goes first); prints both medians and the
@@ -623,9 +633,15 @@ fn driver(args: &[String]) -> bool {
     }
     COUNTING.store(false, Ordering::Relaxed);
     let rounds = |i: usize| -> usize {
-        args.get(i)
-            .and_then(|a| a.parse().ok())
-            .expect("expected a round count")
+        match args.get(i).map(|a| a.parse::<usize>()) {
+            Some(Ok(n)) => n,
+            _ => usage_error(&format!(
+                "expected a round count (a whole number) as argument {}, got {}",
+                i + 1,
+                args.get(i)
+                    .map_or("nothing".to_string(), |a| format!("{a:?}"))
+            )),
+        }
     };
     // `--probe ROUNDS recycling` and `--driver hallows_epoch_recycling` use the recycling stack.
     let recycling = args.get(2).map(String::as_str) == Some("recycling")
@@ -640,16 +656,22 @@ fn driver(args: &[String]) -> bool {
     };
     match args.first().map(String::as_str) {
         Some("--driver") => {
+            let name = args.get(1).map(String::as_str);
+            if !matches!(
+                name,
+                Some("hallows_epoch" | "hallows_epoch_recycling" | "crossbeam_epoch")
+            ) {
+                usage_error(&format!(
+                    "unknown driver {}: expected hallows_epoch, hallows_epoch_recycling \
+                     or crossbeam_epoch",
+                    name.map_or("(none given)".to_string(), |o| format!("{o:?}"))
+                ));
+            }
             let n = rounds(2);
-            match args.get(1).map(String::as_str) {
-                Some("hallows_epoch" | "hallows_epoch_recycling") => {
-                    (0..n).for_each(|_| run_pairs(&hallows));
-                }
-                Some("crossbeam_epoch") => (0..n).for_each(|_| run_pairs(&cb)),
-                other => panic!(
-                    "unknown driver {other:?}: hallows_epoch, hallows_epoch_recycling or \
-                     crossbeam_epoch"
-                ),
+            if name == Some("crossbeam_epoch") {
+                (0..n).for_each(|_| run_pairs(&cb));
+            } else {
+                (0..n).for_each(|_| run_pairs(&hallows));
             }
             eprintln!("hallows epoch advances: {}", hallows.collector.epoch());
             true
