@@ -49,7 +49,9 @@ fn pinned_reader_is_never_handed_a_destroyed_object() {
         handle.flush();
         reader.join().unwrap();
         drop(handle);
-        let slot = Arc::try_unwrap(slot).ok().expect("reader finished");
+        let Ok(slot) = Arc::try_unwrap(slot) else {
+            panic!("the reader finished, yet the slot is still shared");
+        };
         // SAFETY: no other reference to the slot remains.
         drop(unsafe { slot.into_owned() });
     });
@@ -89,7 +91,9 @@ fn reader_extending_its_interval_across_advances_stays_safe() {
         reader.join().unwrap();
         drop(handle);
         drop(collector);
-        let slot = Arc::try_unwrap(slot).ok().expect("reader finished");
+        let Ok(slot) = Arc::try_unwrap(slot) else {
+            panic!("the reader finished, yet the slot is still shared");
+        };
         // SAFETY: no other reference to the slot remains.
         drop(unsafe { slot.into_owned() });
     });

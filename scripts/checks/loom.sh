@@ -37,6 +37,9 @@ done
 # Its own target dir (cfg flags differ), inside CARGO_TARGET_DIR when one is set.
 target_dir="${CARGO_TARGET_DIR:-target}/loom"
 start=$SECONDS
+# Clippy sees the `cfg(loom)` code paths only under this flag; the workspace clippy run does not.
+echo "loom: clippy on the library and the ${#LOOM_TESTS[@]} targets under --cfg loom" >&2
+cargo clippy -p hallows-runtime --release --target-dir "$target_dir" --lib "${args[@]}" -- -D warnings
 echo "loom: building ${#LOOM_TESTS[@]} targets (LOOM_MAX_PREEMPTIONS=$LOOM_MAX_PREEMPTIONS)" >&2
 cargo test -p hallows-runtime --release --target-dir "$target_dir" "${args[@]}" --no-run
 status=0
