@@ -643,6 +643,15 @@ fn driver(args: &[String]) -> bool {
             )),
         }
     };
+    // `--driver NAME ROUNDS` takes nothing after the round count, `--probe ROUNDS` only
+    // `recycling`: a stray word is a typo, not something to ignore.
+    let allowed = match args.first().map(String::as_str) {
+        Some("--probe") if args.get(2).map(String::as_str) == Some("recycling") => 3,
+        _ => 2 + usize::from(args.first().map(String::as_str) == Some("--driver")),
+    };
+    if let Some(extra) = args.get(allowed) {
+        usage_error(&format!("unexpected argument {extra:?}"));
+    }
     // `--probe ROUNDS recycling` and `--driver hallows_epoch_recycling` use the recycling stack.
     let recycling = args.get(2).map(String::as_str) == Some("recycling")
         || args.get(1).map(String::as_str) == Some("hallows_epoch_recycling");
@@ -700,7 +709,11 @@ fn driver(args: &[String]) -> bool {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // `cargo bench` adds `--bench` after the user's arguments; the drivers ignore it.
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     if driver(&args) {
         return;
     }
