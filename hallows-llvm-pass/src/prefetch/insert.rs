@@ -44,6 +44,16 @@ extern "C" {
         clamps: *mut Value,
         nclamps: u32,
     ) -> u32;
+    fn hallows_pf_split_loop(
+        blocks: *mut Bb,
+        n: u32,
+        phis: *mut Value,
+        excl: *mut Value,
+        ntests: u32,
+        dists: *mut Value,
+        distances: *const u64,
+        ndists: u32,
+    ) -> u32;
 }
 
 /// What to insert for one load.
@@ -79,6 +89,8 @@ pub struct Plan<'a> {
     /// When the look-ahead may cross the inner loop's end: the window the chain's induction
     /// variable walks; `inductions` is then ignored.
     pub window: Option<WindowPlan>,
+    /// Whether the loop has no inner loop, so [`split_loops`] may copy it.
+    pub innermost: bool,
 }
 
 /// An inner loop's first access, prefetched from the outer loop.
@@ -129,6 +141,32 @@ pub struct WindowClamp {
     pub fits: Value,
     /// The clamp `umin(iv + d * step, last)` in the inner loop.
     pub clamp: Value,
+}
+
+/// A loop's clamped distance that [`split_loops`] can remove from a copy of the loop.
+#[derive(Clone, Debug)]
+pub struct SplitClamp {
+    /// The loop's header.
+    pub header: Bb,
+    /// The loop's blocks, the header first.
+    pub blocks: Vec<Bb>,
+    /// The clamped distance `min(d, (L - iv) / step, ...)` (an `i64`) in the loop.
+    pub distance: Value,
+    /// The unclamped distance `d`.
+    pub unclamped: u32,
+    /// Per upper bound: the induction variable's header phi and `usub.sat(L, d * step - 1)` (an
+    /// `i64` computed before the loop); `pos(phi) < that` for every bound is `d' = d`.
+    pub tests: Vec<(Value, Value)>,
+}
+
+/// What [`insert`] leaves for a pass over the whole function: a clamp that a copy of the loop
+/// can drop.
+#[derive(Clone, Debug)]
+pub enum Clamp {
+    /// An inner loop's window clamp, for [`version_windows`].
+    Window(WindowClamp),
+    /// A loop's clamped distance, for [`split_loops`].
+    Split(SplitClamp),
 }
 
 /// The margin of the once-per-entry test `usub.sat(last, limit) >= margin` that every look-ahead
@@ -229,13 +267,15 @@ fn clamp_int(
     v
 }
 
-/// The look-ahead distance in iterations, clamped to the iterations left (an `i64`).
+/// The look-ahead distance in iterations, clamped to the iterations left (an `i64`), and per
+/// upper bound the induction variable's header phi, the last value `L` it may take (an `i64`)
+/// and whether `L` was computed before the loop.
 fn clamped_distance(
     b: LLVMBuilderRef,
     limits: &Limits<'_>,
     module: LLVMModuleRef,
     plan: &Plan<'_>,
-) -> Value {
+) -> (Value, Vec<(Induction, Value, bool)>) {
     // SAFETY: (whole block) the builder is positioned in the live function; every operand is a
     // value of that function or a constant of its context, with the types the builders expect.
     unsafe {
@@ -246,6 +286,7 @@ fn clamped_distance(
         let umin = intrinsic(module, "llvm.umin", std::slice::from_mut(&mut ty));
         let mut ty = i64t;
         let usub_sat = intrinsic(module, "llvm.usub.sat", std::slice::from_mut(&mut ty));
+        let mut lasts = Vec::new();
         for (iv, bounds) in &plan.inductions {
             let base = ll::name(iv.phi);
             let as_i64 = |v: Value, builder: LLVMBuilderRef, what: &str| -> Value {
@@ -259,6 +300,7 @@ fn clamped_distance(
             let here = as_i64(iv.phi, b, "pos");
             for bound in bounds {
                 let hb = limits.builder_for(bound.limit);
+                let hoisted = limits.hoisted == Some(hb);
                 let limit = as_i64(bound.limit, hb, "end");
                 let last = if bound.minus == 0 {
                     limit
@@ -271,6 +313,7 @@ fn clamped_distance(
                         &format!("{base}.last"),
                     )
                 };
+                lasts.push((*iv, last, hoisted));
                 let left = call(b, usub_sat, &mut [last, here], &format!("{base}.left"));
                 let steps = if iv.step == 1 {
                     left
@@ -281,8 +324,22 @@ fn clamped_distance(
                 d = call(b, umin, &mut [d, steps], "hpf.dist");
             }
         }
-        d
+        (d, lasts)
     }
+}
+
+/// The margin `m` of the per-iteration test `pos < usub.sat(L, m)` of [`split_loops`]' copy
+/// that the clamped distance `min(d, usub.sat(L, pos) / step)` is `d`: `m = d * step - 1`. For
+/// `d * step >= 1`, `usub.sat(L, pos) / step >= d` iff `L - pos >= d * step` (and `L >= pos`)
+/// iff `pos <= L - d * step` iff `pos < L - m`, where `L - m` saturating at 0 makes the test
+/// false for `L < d * step`, when no `pos` fits. `None` for a step that is not positive, a
+/// zero distance or overflow.
+pub fn split_margin(distance: u32, step: i64) -> Option<u64> {
+    if step < 1 || distance == 0 {
+        return None;
+    }
+    let reach = i64::from(distance).checked_mul(step)?;
+    u64::try_from(reach - 1).ok()
 }
 
 /// The look-ahead copy of a window's (`i64`) induction variable: `min(iv + d * step, last)`,
@@ -594,29 +651,88 @@ fn window_fits(module: LLVMModuleRef, w: &WindowPlan, distance: u32, last: Value
     Some(fits)
 }
 
+/// What a copy of the loop could drop, from [`clone_ahead`].
+enum Removable {
+    /// A window's clamp with its once-per-entry test.
+    Window { fits: Value, clamp: Value },
+    /// The clamped distance, with the tests of [`split_loops`]' copy.
+    Split {
+        distance: Value,
+        tests: Vec<(Value, Value)>,
+    },
+}
+
+/// The per-iteration tests of [`split_loops`]' copy for a plan's clamped distance, built
+/// before the preheader's terminator: per upper bound `(phi, usub.sat(L, d * step - 1))`.
+/// `None` when the loop cannot be split this way: it has an inner loop (the copy would copy
+/// it), the prefetch is an inner loop's entry (the distance counts outer iterations but the
+/// clamp is built in the inner loop's entry), there is no preheader, a limit is computed in
+/// the loop (it would not dominate the copy's header), or a step has no margin.
+fn split_tests(
+    limits: &Limits<'_>,
+    module: LLVMModuleRef,
+    plan: &Plan<'_>,
+    lasts: &[(Induction, Value, bool)],
+) -> Option<Vec<(Value, Value)>> {
+    let h = limits.hoisted?;
+    if !plan.innermost || plan.entry.is_some() || lasts.is_empty() {
+        return None;
+    }
+    let margins = lasts
+        .iter()
+        .map(|(iv, _, hoisted)| split_margin(plan.distance, iv.step).filter(|_| *hoisted))
+        .collect::<Option<Vec<u64>>>()?;
+    // SAFETY: `h` is positioned before the preheader's terminator, after every hoisted `last`
+    // (built with it); the operands are `i64` values as the intrinsic expects.
+    let ctx = unsafe { LLVMGetTypeContext(ll::type_of(plan.at)) };
+    // SAFETY: `ctx` is the live context of the function.
+    let i64t = unsafe { LLVMInt64TypeInContext(ctx) };
+    let mut ty = i64t;
+    let usub_sat = intrinsic(module, "llvm.usub.sat", std::slice::from_mut(&mut ty));
+    let tests = lasts
+        .iter()
+        .zip(margins)
+        .map(|((iv, last, _), margin)| {
+            let base = ll::name(iv.phi);
+            let excl = call(
+                h,
+                usub_sat,
+                &mut [*last, const_of(i64t, margin as i64)],
+                &format!("{base}.split"),
+            );
+            (iv.phi, excl)
+        })
+        .collect();
+    Some(tests)
+}
+
 /// The plan's chain cloned `d` iterations ahead (each induction variable advanced by the
 /// clamped distance, or a window's by its own clamp): the map from original to cloned values,
-/// and for a window the clamp with its once-per-entry test (`(fits, clamp)`).
+/// and what a copy of the loop could drop (a window's clamp with its once-per-entry test, or
+/// the clamped distance with the tests of [`split_loops`]).
 fn clone_ahead(
     b: LLVMBuilderRef,
     limits: &Limits<'_>,
     module: LLVMModuleRef,
     plan: &Plan<'_>,
-) -> (HashMap<Value, Value>, Option<(Value, Value)>) {
+) -> (HashMap<Value, Value>, Option<Removable>) {
     let mut map: HashMap<Value, Value> = HashMap::new();
-    let mut check = None;
+    let removable;
     match &plan.window {
         Some(w) => {
             let last = window_last(module, w);
             let clamp = window_ahead(b, module, w, plan.distance, last);
-            check = window_fits(module, w, plan.distance, last).map(|fits| (fits, clamp));
+            removable = window_fits(module, w, plan.distance, last)
+                .map(|fits| Removable::Window { fits, clamp });
             map.insert(w.iv.phi, clamp);
         }
         None => {
-            let d = clamped_distance(b, limits, module, plan);
+            let (d, lasts) = clamped_distance(b, limits, module, plan);
             for iv in &plan.chain_inductions {
                 map.insert(iv.phi, ahead(b, iv, d));
             }
+            removable = split_tests(limits, module, plan, &lasts)
+                .map(|tests| Removable::Split { distance: d, tests });
         }
     }
     clone_clamped(
@@ -627,7 +743,7 @@ fn clone_ahead(
         &plan.chain.clamps,
         &mut map,
     );
-    (map, check)
+    (map, removable)
 }
 
 /// A short inner loop's accesses prefetched from the outer loop (see `GatherPlan`).
@@ -732,7 +848,7 @@ pub fn insert_gather(module: LLVMModuleRef, g: &Gather<'_>) {
 }
 
 /// Inserts the clone and the prefetch before `plan.at`; returns a window's clamp for
-/// [`version_windows`].
+/// [`version_windows`] or a clamped distance for [`split_loops`].
 ///
 /// `shared` keeps the look-ahead copies of recurrences already started in this function, so
 /// the copies of an unrolled loop body share one.
@@ -740,7 +856,7 @@ pub fn insert(
     module: LLVMModuleRef,
     plan: &Plan<'_>,
     shared: &mut HashMap<Value, Value>,
-) -> Option<WindowClamp> {
+) -> Option<Clamp> {
     if let Some(phi) = plan.chain.recurrence {
         insert_recurrence(module, plan, phi, shared);
         return None;
@@ -765,14 +881,22 @@ pub fn insert(
     if let Some(h) = limits.hoisted {
         ll::dispose_builder(h);
     }
-    let (fits, clamp) = check?;
     let mut blocks = vec![plan.header];
     blocks.extend(plan.loop_blocks.iter().filter(|&&bb| bb != plan.header));
-    Some(WindowClamp {
-        header: plan.header,
-        blocks,
-        fits,
-        clamp,
+    Some(match check? {
+        Removable::Window { fits, clamp } => Clamp::Window(WindowClamp {
+            header: plan.header,
+            blocks,
+            fits,
+            clamp,
+        }),
+        Removable::Split { distance, tests } => Clamp::Split(SplitClamp {
+            header: plan.header,
+            blocks,
+            distance,
+            unclamped: plan.distance,
+            tests,
+        }),
     })
 }
 
@@ -784,6 +908,7 @@ pub fn version_refusal(code: u32) -> &'static str {
         3 => "a block of the loop has its address taken",
         4 => "the loop calls a function that must not be duplicated",
         5 => "the loop defines a token value",
+        6 => "the loop's header is an exception-handling pad",
         _ => "the loop could not be copied",
     }
 }
@@ -819,6 +944,60 @@ pub fn version_windows(clamps: &[WindowClamp]) -> Vec<Result<(), &'static str>> 
                 fits.len() as u32,
                 calls.as_mut_ptr(),
                 calls.len() as u32,
+            )
+        };
+        for i in members {
+            done[i] = if code == 0 {
+                Ok(())
+            } else {
+                Err(version_refusal(code))
+            };
+        }
+    }
+    done
+}
+
+/// Splits each loop with clamped distances at its look-ahead limit (see the module doc): a
+/// copy of the loop whose distances are the constants `d` runs while every test holds at the
+/// top of an iteration, then the clamped loop runs the remaining iterations. Returns, per
+/// clamp, `Ok` when its loop was split, else why not (see [`version_refusal`]; the clamped
+/// loop then runs every iteration, as before).
+pub fn split_loops(clamps: &[SplitClamp]) -> Vec<Result<(), &'static str>> {
+    let mut done = vec![Ok(()); clamps.len()];
+    let mut headers: Vec<Bb> = Vec::new();
+    for c in clamps {
+        if !headers.contains(&c.header) {
+            headers.push(c.header);
+        }
+    }
+    for header in headers {
+        let members: Vec<usize> = (0..clamps.len())
+            .filter(|&i| clamps[i].header == header)
+            .collect();
+        let mut blocks = clamps[members[0]].blocks.clone();
+        let (mut phis, mut excl): (Vec<Value>, Vec<Value>) = members
+            .iter()
+            .flat_map(|&i| clamps[i].tests.iter().copied())
+            .unzip();
+        let mut dists: Vec<Value> = members.iter().map(|&i| clamps[i].distance).collect();
+        let distances: Vec<u64> = members
+            .iter()
+            .map(|&i| u64::from(clamps[i].unclamped))
+            .collect();
+        // SAFETY: the blocks are the live blocks of one loop of the function, header first;
+        // `phis` are header phis of that loop and `excl` `i64` values computed before its
+        // preheader's terminator (so they dominate the header); `dists` are `i64` values in the
+        // loop, one per entry of `distances`; the lengths are those of the arrays.
+        let code = unsafe {
+            hallows_pf_split_loop(
+                blocks.as_mut_ptr(),
+                blocks.len() as u32,
+                phis.as_mut_ptr(),
+                excl.as_mut_ptr(),
+                phis.len() as u32,
+                dists.as_mut_ptr(),
+                distances.as_ptr(),
+                dists.len() as u32,
             )
         };
         for i in members {
