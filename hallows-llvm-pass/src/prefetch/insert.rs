@@ -66,7 +66,8 @@ pub struct Plan<'a> {
     pub chain_inductions: Vec<Induction>,
     /// Iterations ahead.
     pub distance: u32,
-    /// Terminator of the loop's preheader, where loop-invariant limits are computed once.
+    /// Terminator of the loop's only entering block (its preheader, or a block that also
+    /// branches elsewhere), where loop-invariant limits are computed once.
     pub hoist_before: Option<Value>,
     /// Blocks of the loop (to tell loop-invariant limits).
     pub loop_blocks: &'a HashSet<Bb>,
@@ -195,8 +196,11 @@ struct Limits<'p> {
 
 impl Limits<'_> {
     fn builder_for(&self, limit: Value) -> LLVMBuilderRef {
-        let invariant =
-            ll::opcode(limit).is_none() || !self.loop_blocks.contains(&ll::block_of(limit));
+        // A terminator (an invoke's result) is not available before the hoisting point, the
+        // terminator of the loop's entering block.
+        let invariant = ll::opcode(limit).is_none()
+            || (!self.loop_blocks.contains(&ll::block_of(limit))
+                && ll::terminator(ll::block_of(limit)) != limit);
         match self.hoisted {
             Some(h) if invariant => h,
             _ => self.at,
@@ -666,7 +670,7 @@ enum Removable {
 /// before the preheader's terminator: per upper bound `(phi, usub.sat(L, d * step - 1))`.
 /// `None` when the loop cannot be split this way: it has an inner loop (the copy would copy
 /// it), the prefetch is an inner loop's entry (the distance counts outer iterations but the
-/// clamp is built in the inner loop's entry), there is no preheader, a limit is computed in
+/// clamp is built in the inner loop's entry), the loop has several entering blocks, a limit is computed in
 /// the loop (it would not dominate the copy's header), or a step has no margin.
 fn split_tests(
     limits: &Limits<'_>,
@@ -957,12 +961,24 @@ pub fn version_windows(clamps: &[WindowClamp]) -> Vec<Result<(), &'static str>> 
     done
 }
 
+/// `umin(a, b)` of two `i64` limits built before the preheader's terminator (both are, see
+/// [`split_tests`]), built after the later of them.
+fn combine_limits(module: LLVMModuleRef, a: Value, b: Value) -> Value {
+    let builder = ll::builder_before(ll::terminator(ll::block_of(a)));
+    let mut ty = ll::type_of(a);
+    let umin = intrinsic(module, "llvm.umin", std::slice::from_mut(&mut ty));
+    let name = format!("{}.min", ll::name(a));
+    let v = call(builder, umin, &mut [a, b], &name);
+    ll::dispose_builder(builder);
+    v
+}
+
 /// Splits each loop with clamped distances at its look-ahead limit (see the module doc): a
 /// copy of the loop whose distances are the constants `d` runs while every test holds at the
 /// top of an iteration, then the clamped loop runs the remaining iterations. Returns, per
 /// clamp, `Ok` when its loop was split, else why not (see [`version_refusal`]; the clamped
 /// loop then runs every iteration, as before).
-pub fn split_loops(clamps: &[SplitClamp]) -> Vec<Result<(), &'static str>> {
+pub fn split_loops(module: LLVMModuleRef, clamps: &[SplitClamp]) -> Vec<Result<(), &'static str>> {
     let mut done = vec![Ok(()); clamps.len()];
     let mut headers: Vec<Bb> = Vec::new();
     for c in clamps {
@@ -975,10 +991,16 @@ pub fn split_loops(clamps: &[SplitClamp]) -> Vec<Result<(), &'static str>> {
             .filter(|&i| clamps[i].header == header)
             .collect();
         let mut blocks = clamps[members[0]].blocks.clone();
-        let (mut phis, mut excl): (Vec<Value>, Vec<Value>) = members
-            .iter()
-            .flat_map(|&i| clamps[i].tests.iter().copied())
-            .unzip();
+        // One test per phi: `pos < a && pos < b` is `pos < umin(a, b)`, computed before the
+        // loop.
+        let mut tests: Vec<(Value, Value)> = Vec::new();
+        for &(phi, excl) in members.iter().flat_map(|&i| clamps[i].tests.iter()) {
+            match tests.iter_mut().find(|(p, _)| *p == phi) {
+                Some((_, e)) => *e = combine_limits(module, *e, excl),
+                None => tests.push((phi, excl)),
+            }
+        }
+        let (mut phis, mut excl): (Vec<Value>, Vec<Value>) = tests.into_iter().unzip();
         let mut dists: Vec<Value> = members.iter().map(|&i| clamps[i].distance).collect();
         let distances: Vec<u64> = members
             .iter()

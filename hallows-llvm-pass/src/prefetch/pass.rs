@@ -796,7 +796,15 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
                             .map(|&i| l.inductions[i].0)
                             .collect(),
                         distance,
-                        hoist_before: l.preheader.map(ll::terminator),
+                        // The loop's only entering block, even when it also branches
+                        // elsewhere (no preheader after SimplifyCFG): a value computed outside
+                        // the loop and used in it dominates the header, hence that block (every
+                        // path to the header passes through it last); the hoisted limits are
+                        // pure and merely unused on its other edges.
+                        hoist_before: match views.entering_blocks(l).as_slice() {
+                            [p] => Some(ll::terminator(*p)),
+                            _ => None,
+                        },
                         loop_blocks: &l.blocks,
                         header: l.header,
                         latch: l.latch,
@@ -877,7 +885,7 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
                     }
                 }
             }
-            let split = insert::split_loops(&splits);
+            let split = insert::split_loops(raw_module, &splits);
             for (record, outcome) in split_records.into_iter().zip(split) {
                 if let Some(r) = report.records_mut().get_mut(record) {
                     r.data["split"] = json!(outcome.is_ok());
