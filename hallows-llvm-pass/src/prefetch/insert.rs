@@ -174,7 +174,8 @@ pub struct SplitClamp {
     /// The unclamped distance `d`.
     pub unclamped: u32,
     /// Per upper bound: the induction variable's header phi and `usub.sat(L, d * step - 1)` (an
-    /// `i64` computed before the loop); `pos(phi) < that` for every bound is `d' = d`.
+    /// `i64` computed in the loop's only entering block); `pos(phi) < that` for every bound is
+    /// `d' = d` (see [`split_margin`]).
     pub tests: Vec<(Value, Value)>,
 }
 
@@ -204,8 +205,8 @@ pub fn version_margin(distance: u32, step: i64, minus: i64) -> Option<u64> {
     u64::try_from(margin).ok().filter(|m| *m >= 1)
 }
 
-/// Where `limit - minus` values are built: before the preheader's terminator when the limit is
-/// loop-invariant, else at the insertion point.
+/// Where `limit - minus` values are built: before the terminator of the loop's only entering
+/// block when the limit is loop-invariant, else at the insertion point.
 struct Limits<'p> {
     at: LLVMBuilderRef,
     hoisted: Option<LLVMBuilderRef>,
@@ -685,7 +686,7 @@ enum Removable {
 }
 
 /// The per-iteration tests of [`split_loops`]' copy for a plan's clamped distance, built
-/// before the preheader's terminator: per upper bound `(phi, usub.sat(L, d * step - 1))`.
+/// before the terminator of the loop's only entering block: per upper bound `(phi, usub.sat(L, d * step - 1))`.
 /// `None` when the loop cannot be split this way: it has an inner loop (the copy would copy
 /// it), the prefetch is an inner loop's entry (the distance counts outer iterations but the
 /// clamp is built in the inner loop's entry), the loop has several entering blocks, a limit is computed in
@@ -704,8 +705,7 @@ fn split_tests(
         .iter()
         .map(|(iv, _, hoisted)| split_margin(plan.distance, iv.step).filter(|_| *hoisted))
         .collect::<Option<Vec<u64>>>()?;
-    // SAFETY: `h` is positioned before the preheader's terminator, after every hoisted `last`
-    // (built with it); the operands are `i64` values as the intrinsic expects.
+    // SAFETY: `plan.at` is a live instruction, so its type belongs to a live context.
     let ctx = unsafe { LLVMGetTypeContext(ll::type_of(plan.at)) };
     // SAFETY: `ctx` is the live context of the function.
     let i64t = unsafe { LLVMInt64TypeInContext(ctx) };
@@ -716,6 +716,8 @@ fn split_tests(
         .zip(margins)
         .map(|((iv, last, _), margin)| {
             let base = ll::name(iv.phi);
+            // `h` is positioned before the entering block's terminator, after every hoisted
+            // `last` (built with it); `margin < i64::MAX` (it is `d * step - 1` of an `i64`).
             let excl = call(
                 h,
                 usub_sat,
@@ -979,8 +981,8 @@ pub fn version_windows(clamps: &[WindowClamp]) -> Vec<Result<(), &'static str>> 
     done
 }
 
-/// `umin(a, b)` of two `i64` limits built before the preheader's terminator (both are, see
-/// [`split_tests`]), built after the later of them.
+/// `umin(a, b)` of two `i64` limits built before the terminator of the loop's entering block
+/// (both are, see [`split_tests`]), built there after both.
 fn combine_limits(module: LLVMModuleRef, a: Value, b: Value) -> Value {
     let builder = ll::builder_before(ll::terminator(ll::block_of(a)));
     let mut ty = ll::type_of(a);
@@ -1025,8 +1027,8 @@ pub fn split_loops(module: LLVMModuleRef, clamps: &[SplitClamp]) -> Vec<Result<(
             .map(|&i| u64::from(clamps[i].unclamped))
             .collect();
         // SAFETY: the blocks are the live blocks of one loop of the function, header first;
-        // `phis` are header phis of that loop and `excl` `i64` values computed before its
-        // preheader's terminator (so they dominate the header); `dists` are `i64` values in the
+        // `phis` are header phis of that loop and `excl` `i64` values computed before the
+        // terminator of its only entering block (so they dominate the header); `dists` are `i64` values in the
         // loop, one per entry of `distances`; the lengths are those of the arrays.
         let code = unsafe {
             hallows_pf_split_loop(
