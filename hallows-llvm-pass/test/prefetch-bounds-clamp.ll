@@ -16,7 +16,9 @@
 ; CHECK:       entry:
 ; CHECK-NEXT:    %i.last = call i64 @llvm.usub.sat.i64(i64 %n, i64 1)
 ; CHECK:         %bx.last = sub i64 %len_a, 1
-; CHECK-NEXT:    br label %loop
+; The loop is split at the look-ahead limit (see prefetch-split-loop.ll); this is the clamped
+; loop that runs the last iterations.
+; CHECK:         br label %loop.unclamped
 ; The first prefetch (a[b[i+d]]) needs no clamp on a[]'s index: it is only prefetched.
 ; CHECK:         %ap.ahead = getelementptr i32, ptr %a, i64 %bx.ahead
 ; CHECK-NEXT:    call void @llvm.prefetch.p0(ptr %ap.ahead, i32 0, i32 3, i32 1)
@@ -63,7 +65,11 @@ exit:
 ; CHECK-LABEL: define i32 @unbounded(
 ; CHECK-NOT:   @llvm.prefetch
 ; CHECK-LABEL: define i32 @unguarded(
-; CHECK:       call void @llvm.prefetch.p0(ptr %ap.ahead
+; CHECK:       call void @llvm.prefetch.p0(ptr %ap.ahead,
+; CHECK-NOT:   @llvm.prefetch
+; CHECK:       loop.unclamped:
+; CHECK-NOT:   @llvm.prefetch
+; CHECK:       call void @llvm.prefetch.p0(ptr %ap.ahead.unclamped,
 ; CHECK-NOT:   @llvm.prefetch
 ; CHECK-LABEL: declare void @abort()
 define i32 @unbounded(ptr %a, ptr %b, ptr %flags) {

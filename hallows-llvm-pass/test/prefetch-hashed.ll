@@ -7,10 +7,14 @@
 ; REPORT: inserted `probe` {{.*}}hashed-indirect: {{.*}}"pattern":"hashed-indirect"
 
 ; CHECK-LABEL: define i64 @probe(
+; The limit is computed once, in the loop's entering block (which also branches to the exit);
+; the loop is also split at its look-ahead limit (see prefetch-split-loop.ll): this is the
+; clamped loop.
+; CHECK:       entry:
+; CHECK:         %p.end = ptrtoint ptr %end to i64
+; CHECK-NEXT:    %p.last = call i64 @llvm.usub.sat.i64(i64 %p.end, i64 8)
 ; CHECK:       next:
 ; CHECK:         %p.pos = ptrtoint ptr %p to i64
-; CHECK-NEXT:    %p.end = ptrtoint ptr %end to i64
-; CHECK-NEXT:    %p.last = call i64 @llvm.usub.sat.i64(i64 %p.end, i64 8)
 ; CHECK-NEXT:    %p.left = call i64 @llvm.usub.sat.i64(i64 %p.last, i64 %p.pos)
 ; CHECK-NEXT:    %p.iters = udiv i64 %p.left, 8
 ; CHECK-NEXT:    %hpf.dist = call i64 @llvm.umin.i64(i64 {{[0-9]+}}, i64 %p.iters)

@@ -8,9 +8,13 @@
 ; REPORT: inserted `count` {{.*}}indirect: static heuristics{{.*}}"distance":{{[0-9]+}}{{.*}}"pattern":"indirect"
 
 ; CHECK-LABEL: define void @count(
-; CHECK:       body:
+; The limit is computed once, in the loop's entering block (which also branches to the exit);
+; the loop is also split at its look-ahead limit (see prefetch-split-loop.ll): this is the
+; clamped loop.
+; CHECK:       entry:
 ; CHECK:         %i.last = call i64 @llvm.usub.sat.i64(i64 %n, i64 1)
-; CHECK-NEXT:    %i.left = call i64 @llvm.usub.sat.i64(i64 %i.last, i64 %i)
+; CHECK:       body:
+; CHECK:         %i.left = call i64 @llvm.usub.sat.i64(i64 %i.last, i64 %i)
 ; CHECK-NEXT:    %hpf.dist = call i64 @llvm.umin.i64(i64 {{[0-9]+}}, i64 %i.left)
 ; CHECK-NEXT:    %i.ahead = add i64 %i, %hpf.dist
 ; CHECK-NEXT:    %kp.ahead = getelementptr i32, ptr %keys, i64 %i.ahead

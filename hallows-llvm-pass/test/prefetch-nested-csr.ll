@@ -7,14 +7,18 @@
 ; REPORT: inserted `spmv` {{.*}}indirect in a nested loop: {{.*}}"loop_depth":2{{.*}}"pattern":"indirect"
 
 ; CHECK-LABEL: define void @spmv(
-; CHECK:       gather:
+; The limits are computed once per row, in the inner loop's entering block (which also branches
+; to the row's end); the loop is also split at its look-ahead limit (see prefetch-split-loop.ll): this is the
+; clamped loop.
+; CHECK:       row:
 ; CHECK:         %e.last = call i64 @llvm.usub.sat.i64(i64 %hi, i64 1)
-; CHECK-NEXT:    %e.left = call i64 @llvm.usub.sat.i64(i64 %e.last, i64 %e)
-; CHECK-NEXT:    %hpf.dist = call i64 @llvm.umin.i64(i64 {{[0-9]+}}, i64 %e.left)
 ; CHECK-NEXT:    %e.last1 = call i64 @llvm.usub.sat.i64(i64 %ncol, i64 1)
+; CHECK-NEXT:    %e.last4 = call i64 @llvm.usub.sat.i64(i64 %nval, i64 1)
+; CHECK:       gather:
+; CHECK:         %e.left = call i64 @llvm.usub.sat.i64(i64 %e.last, i64 %e)
+; CHECK-NEXT:    %hpf.dist = call i64 @llvm.umin.i64(i64 {{[0-9]+}}, i64 %e.left)
 ; CHECK-NEXT:    %e.left2 = call i64 @llvm.usub.sat.i64(i64 %e.last1, i64 %e)
 ; CHECK-NEXT:    %hpf.dist3 = call i64 @llvm.umin.i64(i64 %hpf.dist, i64 %e.left2)
-; CHECK-NEXT:    %e.last4 = call i64 @llvm.usub.sat.i64(i64 %nval, i64 1)
 ; CHECK-NEXT:    %e.left5 = call i64 @llvm.usub.sat.i64(i64 %e.last4, i64 %e)
 ; CHECK-NEXT:    %hpf.dist6 = call i64 @llvm.umin.i64(i64 %hpf.dist3, i64 %e.left5)
 ; CHECK-NEXT:    %e.ahead = add i64 %e, %hpf.dist6

@@ -10,9 +10,13 @@
 ; REPORT: inserted `probe` {{.*}}"pattern":"hashed-indirect"
 
 ; CHECK-LABEL: define i64 @probe(
+; The limit is computed once, in the loop's entering block (which also branches to the exit).
+; CHECK:       entry:
 ; CHECK:         %cur.end = ptrtoint ptr %end to i64
 ; CHECK-NEXT:    %cur.last = call i64 @llvm.usub.sat.i64(i64 %cur.end, i64 8)
-; CHECK-NEXT:    %cur.left = call i64 @llvm.usub.sat.i64(i64 %cur.last, i64 %cur.pos)
+; The clamped loop (the loop is also split at its look-ahead limit, see prefetch-split-loop.ll).
+; CHECK:       loop:
+; CHECK:         %cur.left = call i64 @llvm.usub.sat.i64(i64 %cur.last, i64 %cur.pos)
 ; CHECK-NEXT:    %cur.iters = udiv i64 %cur.left, 8
 ; CHECK-NEXT:    %hpf.dist = call i64 @llvm.umin.i64(i64 {{[0-9]+}}, i64 %cur.iters)
 ; CHECK:         %cur.ahead = getelementptr i8, ptr %cur, i64

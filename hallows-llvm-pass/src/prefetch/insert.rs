@@ -23,6 +23,24 @@
 //! exit test, so `L + d * step <= last` covers them all; see [`version_margin`]); when it is, a
 //! copy of the inner loop runs whose look-ahead index is `iv + d * step` with no clamp, else the
 //! clamped loop.
+//!
+//! The clamp of a top-level loop's distance costs more still: `usub.sat`, a division by the
+//! step and a `umin` on every iteration, and, because the look-ahead offset is no longer a
+//! constant, an extra induction variable or two where the backend cannot fold `iv + d * step`
+//! into an addressing mode (measured on NAS IS's counting loop: 18 instructions per key against
+//! 10 for the hand-tuned loop, which splits the loop instead). Such a loop, when innermost, is
+//! therefore split at its look-ahead limit ([`split_loops`]), index-set splitting (Wolfe, *High
+//! Performance Compilers for Parallel Computing*, 1996) in the form of LLVM's inductive
+//! range-check elimination (`InductiveRangeCheckElimination.cpp`, a main loop then a post loop):
+//! a copy of the loop is entered first; at the top of each of its iterations it tests that
+//! this iteration's look-ahead is inside every bound, `iv + d * step <= L`, as
+//! `pos(iv) < usub.sat(L, d * step - 1)` with the right-hand side computed once before the loop
+//! ([`split_margin`]), which is exactly when the clamp would give `d`; while it holds, the
+//! iteration runs with the constant distance `d`. When it fails, the copy branches to the
+//! original loop with its current phi values, and the clamped loop runs the last iterations
+//! (at most `d` of them when the loop's own exit bound is the tightest). Both loops execute the
+//! same iterations in the same order as the one loop did, and in every iteration of the copy
+//! the look-ahead equals the clamped one, so the cloned loads read what they read before.
 
 use std::collections::{HashMap, HashSet};
 
@@ -44,6 +62,16 @@ extern "C" {
         clamps: *mut Value,
         nclamps: u32,
     ) -> u32;
+    fn hallows_pf_split_loop(
+        blocks: *mut Bb,
+        n: u32,
+        phis: *mut Value,
+        excl: *mut Value,
+        ntests: u32,
+        dists: *mut Value,
+        distances: *const u64,
+        ndists: u32,
+    ) -> u32;
 }
 
 /// What to insert for one load.
@@ -56,7 +84,8 @@ pub struct Plan<'a> {
     pub chain_inductions: Vec<Induction>,
     /// Iterations ahead.
     pub distance: u32,
-    /// Terminator of the loop's preheader, where loop-invariant limits are computed once.
+    /// Terminator of the loop's only entering block (its preheader, or a block that also
+    /// branches elsewhere), where loop-invariant limits are computed once.
     pub hoist_before: Option<Value>,
     /// Blocks of the loop (to tell loop-invariant limits).
     pub loop_blocks: &'a HashSet<Bb>,
@@ -79,6 +108,8 @@ pub struct Plan<'a> {
     /// When the look-ahead may cross the inner loop's end: the window the chain's induction
     /// variable walks; `inductions` is then ignored.
     pub window: Option<WindowPlan>,
+    /// Whether the loop has no inner loop, so [`split_loops`] may copy it.
+    pub innermost: bool,
 }
 
 /// An inner loop's first access, prefetched from the outer loop.
@@ -131,6 +162,33 @@ pub struct WindowClamp {
     pub clamp: Value,
 }
 
+/// A loop's clamped distance that [`split_loops`] can remove from a copy of the loop.
+#[derive(Clone, Debug)]
+pub struct SplitClamp {
+    /// The loop's header.
+    pub header: Bb,
+    /// The loop's blocks, the header first.
+    pub blocks: Vec<Bb>,
+    /// The clamped distance `min(d, (L - iv) / step, ...)` (an `i64`) in the loop.
+    pub distance: Value,
+    /// The unclamped distance `d`.
+    pub unclamped: u32,
+    /// Per upper bound: the induction variable's header phi and `usub.sat(L, d * step - 1)` (an
+    /// `i64` computed in the loop's only entering block); `pos(phi) < that` for every bound is
+    /// `d' = d` (see [`split_margin`]).
+    pub tests: Vec<(Value, Value)>,
+}
+
+/// What [`insert`] leaves for a pass over the whole function: a clamp that a copy of the loop
+/// can drop.
+#[derive(Clone, Debug)]
+pub enum Clamp {
+    /// An inner loop's window clamp, for [`version_windows`].
+    Window(WindowClamp),
+    /// A loop's clamped distance, for [`split_loops`].
+    Split(SplitClamp),
+}
+
 /// The margin of the once-per-entry test `usub.sat(last, limit) >= margin` that every look-ahead
 /// index `iv + d * step` of an entry is at most `last` (the range's last index from the
 /// window's start), for an inner loop whose exit test bounds `iv <= limit - minus` in every
@@ -147,8 +205,8 @@ pub fn version_margin(distance: u32, step: i64, minus: i64) -> Option<u64> {
     u64::try_from(margin).ok().filter(|m| *m >= 1)
 }
 
-/// Where `limit - minus` values are built: before the preheader's terminator when the limit is
-/// loop-invariant, else at the insertion point.
+/// Where `limit - minus` values are built: before the terminator of the loop's only entering
+/// block when the limit is loop-invariant, else at the insertion point.
 struct Limits<'p> {
     at: LLVMBuilderRef,
     hoisted: Option<LLVMBuilderRef>,
@@ -157,8 +215,11 @@ struct Limits<'p> {
 
 impl Limits<'_> {
     fn builder_for(&self, limit: Value) -> LLVMBuilderRef {
-        let invariant =
-            ll::opcode(limit).is_none() || !self.loop_blocks.contains(&ll::block_of(limit));
+        // A terminator (an invoke's result) is not available before the hoisting point, the
+        // terminator of the loop's entering block.
+        let invariant = ll::opcode(limit).is_none()
+            || (!self.loop_blocks.contains(&ll::block_of(limit))
+                && ll::terminator(ll::block_of(limit)) != limit);
         match self.hoisted {
             Some(h) if invariant => h,
             _ => self.at,
@@ -229,13 +290,15 @@ fn clamp_int(
     v
 }
 
-/// The look-ahead distance in iterations, clamped to the iterations left (an `i64`).
+/// The look-ahead distance in iterations, clamped to the iterations left (an `i64`), and per
+/// upper bound the induction variable's header phi, the last value `L` it may take (an `i64`)
+/// and whether `L` was computed before the loop.
 fn clamped_distance(
     b: LLVMBuilderRef,
     limits: &Limits<'_>,
     module: LLVMModuleRef,
     plan: &Plan<'_>,
-) -> Value {
+) -> (Value, Vec<(Induction, Value, bool)>) {
     // SAFETY: (whole block) the builder is positioned in the live function; every operand is a
     // value of that function or a constant of its context, with the types the builders expect.
     unsafe {
@@ -246,6 +309,7 @@ fn clamped_distance(
         let umin = intrinsic(module, "llvm.umin", std::slice::from_mut(&mut ty));
         let mut ty = i64t;
         let usub_sat = intrinsic(module, "llvm.usub.sat", std::slice::from_mut(&mut ty));
+        let mut lasts = Vec::new();
         for (iv, bounds) in &plan.inductions {
             let base = ll::name(iv.phi);
             let as_i64 = |v: Value, builder: LLVMBuilderRef, what: &str| -> Value {
@@ -259,6 +323,7 @@ fn clamped_distance(
             let here = as_i64(iv.phi, b, "pos");
             for bound in bounds {
                 let hb = limits.builder_for(bound.limit);
+                let hoisted = limits.hoisted == Some(hb);
                 let limit = as_i64(bound.limit, hb, "end");
                 let last = if bound.minus == 0 {
                     limit
@@ -271,6 +336,7 @@ fn clamped_distance(
                         &format!("{base}.last"),
                     )
                 };
+                lasts.push((*iv, last, hoisted));
                 let left = call(b, usub_sat, &mut [last, here], &format!("{base}.left"));
                 let steps = if iv.step == 1 {
                     left
@@ -281,8 +347,22 @@ fn clamped_distance(
                 d = call(b, umin, &mut [d, steps], "hpf.dist");
             }
         }
-        d
+        (d, lasts)
     }
+}
+
+/// The margin `m` of the per-iteration test `pos < usub.sat(L, m)` of [`split_loops`]' copy
+/// that the clamped distance `min(d, usub.sat(L, pos) / step)` is `d`: `m = d * step - 1`. For
+/// `d * step >= 1`, `usub.sat(L, pos) / step >= d` iff `L - pos >= d * step` (and `L >= pos`)
+/// iff `pos <= L - d * step` iff `pos < L - m`, where `L - m` saturating at 0 makes the test
+/// false for `L < d * step`, when no `pos` fits. `None` for a step that is not positive, a
+/// zero distance or overflow.
+pub fn split_margin(distance: u32, step: i64) -> Option<u64> {
+    if step < 1 || distance == 0 {
+        return None;
+    }
+    let reach = i64::from(distance).checked_mul(step)?;
+    u64::try_from(reach - 1).ok()
 }
 
 /// The look-ahead copy of a window's (`i64`) induction variable: `min(iv + d * step, last)`,
@@ -594,29 +674,89 @@ fn window_fits(module: LLVMModuleRef, w: &WindowPlan, distance: u32, last: Value
     Some(fits)
 }
 
+/// What a copy of the loop could drop, from [`clone_ahead`].
+enum Removable {
+    /// A window's clamp with its once-per-entry test.
+    Window { fits: Value, clamp: Value },
+    /// The clamped distance, with the tests of [`split_loops`]' copy.
+    Split {
+        distance: Value,
+        tests: Vec<(Value, Value)>,
+    },
+}
+
+/// The per-iteration tests of [`split_loops`]' copy for a plan's clamped distance, built
+/// before the terminator of the loop's only entering block: per upper bound `(phi, usub.sat(L, d * step - 1))`.
+/// `None` when the loop cannot be split this way: it has an inner loop (the copy would copy
+/// it), the prefetch is an inner loop's entry (the distance counts outer iterations but the
+/// clamp is built in the inner loop's entry), the loop has several entering blocks, a limit is computed in
+/// the loop (it would not dominate the copy's header), or a step has no margin.
+fn split_tests(
+    limits: &Limits<'_>,
+    module: LLVMModuleRef,
+    plan: &Plan<'_>,
+    lasts: &[(Induction, Value, bool)],
+) -> Option<Vec<(Value, Value)>> {
+    let h = limits.hoisted?;
+    if !plan.innermost || plan.entry.is_some() || lasts.is_empty() {
+        return None;
+    }
+    let margins = lasts
+        .iter()
+        .map(|(iv, _, hoisted)| split_margin(plan.distance, iv.step).filter(|_| *hoisted))
+        .collect::<Option<Vec<u64>>>()?;
+    // SAFETY: `plan.at` is a live instruction, so its type belongs to a live context.
+    let ctx = unsafe { LLVMGetTypeContext(ll::type_of(plan.at)) };
+    // SAFETY: `ctx` is the live context of the function.
+    let i64t = unsafe { LLVMInt64TypeInContext(ctx) };
+    let mut ty = i64t;
+    let usub_sat = intrinsic(module, "llvm.usub.sat", std::slice::from_mut(&mut ty));
+    let tests = lasts
+        .iter()
+        .zip(margins)
+        .map(|((iv, last, _), margin)| {
+            let base = ll::name(iv.phi);
+            // `h` is positioned before the entering block's terminator, after every hoisted
+            // `last` (built with it); `margin < i64::MAX` (it is `d * step - 1` of an `i64`).
+            let excl = call(
+                h,
+                usub_sat,
+                &mut [*last, const_of(i64t, margin as i64)],
+                &format!("{base}.split"),
+            );
+            (iv.phi, excl)
+        })
+        .collect();
+    Some(tests)
+}
+
 /// The plan's chain cloned `d` iterations ahead (each induction variable advanced by the
 /// clamped distance, or a window's by its own clamp): the map from original to cloned values,
-/// and for a window the clamp with its once-per-entry test (`(fits, clamp)`).
+/// and what a copy of the loop could drop (a window's clamp with its once-per-entry test, or
+/// the clamped distance with the tests of [`split_loops`]).
 fn clone_ahead(
     b: LLVMBuilderRef,
     limits: &Limits<'_>,
     module: LLVMModuleRef,
     plan: &Plan<'_>,
-) -> (HashMap<Value, Value>, Option<(Value, Value)>) {
+) -> (HashMap<Value, Value>, Option<Removable>) {
     let mut map: HashMap<Value, Value> = HashMap::new();
-    let mut check = None;
+    let removable;
     match &plan.window {
         Some(w) => {
             let last = window_last(module, w);
             let clamp = window_ahead(b, module, w, plan.distance, last);
-            check = window_fits(module, w, plan.distance, last).map(|fits| (fits, clamp));
+            removable = window_fits(module, w, plan.distance, last)
+                .map(|fits| Removable::Window { fits, clamp });
             map.insert(w.iv.phi, clamp);
         }
         None => {
-            let d = clamped_distance(b, limits, module, plan);
+            let (d, lasts) = clamped_distance(b, limits, module, plan);
             for iv in &plan.chain_inductions {
                 map.insert(iv.phi, ahead(b, iv, d));
             }
+            removable = split_tests(limits, module, plan, &lasts)
+                .map(|tests| Removable::Split { distance: d, tests });
         }
     }
     clone_clamped(
@@ -627,7 +767,7 @@ fn clone_ahead(
         &plan.chain.clamps,
         &mut map,
     );
-    (map, check)
+    (map, removable)
 }
 
 /// A short inner loop's accesses prefetched from the outer loop (see `GatherPlan`).
@@ -732,7 +872,7 @@ pub fn insert_gather(module: LLVMModuleRef, g: &Gather<'_>) {
 }
 
 /// Inserts the clone and the prefetch before `plan.at`; returns a window's clamp for
-/// [`version_windows`].
+/// [`version_windows`] or a clamped distance for [`split_loops`].
 ///
 /// `shared` keeps the look-ahead copies of recurrences already started in this function, so
 /// the copies of an unrolled loop body share one.
@@ -740,7 +880,7 @@ pub fn insert(
     module: LLVMModuleRef,
     plan: &Plan<'_>,
     shared: &mut HashMap<Value, Value>,
-) -> Option<WindowClamp> {
+) -> Option<Clamp> {
     if let Some(phi) = plan.chain.recurrence {
         insert_recurrence(module, plan, phi, shared);
         return None;
@@ -765,14 +905,22 @@ pub fn insert(
     if let Some(h) = limits.hoisted {
         ll::dispose_builder(h);
     }
-    let (fits, clamp) = check?;
     let mut blocks = vec![plan.header];
     blocks.extend(plan.loop_blocks.iter().filter(|&&bb| bb != plan.header));
-    Some(WindowClamp {
-        header: plan.header,
-        blocks,
-        fits,
-        clamp,
+    Some(match check? {
+        Removable::Window { fits, clamp } => Clamp::Window(WindowClamp {
+            header: plan.header,
+            blocks,
+            fits,
+            clamp,
+        }),
+        Removable::Split { distance, tests } => Clamp::Split(SplitClamp {
+            header: plan.header,
+            blocks,
+            distance,
+            unclamped: plan.distance,
+            tests,
+        }),
     })
 }
 
@@ -784,6 +932,7 @@ pub fn version_refusal(code: u32) -> &'static str {
         3 => "a block of the loop has its address taken",
         4 => "the loop calls a function that must not be duplicated",
         5 => "the loop defines a token value",
+        6 => "the loop's header is an exception-handling pad",
         _ => "the loop could not be copied",
     }
 }
@@ -832,9 +981,115 @@ pub fn version_windows(clamps: &[WindowClamp]) -> Vec<Result<(), &'static str>> 
     done
 }
 
+/// `umin(a, b)` of two `i64` limits built before the terminator of the loop's entering block
+/// (both are, see [`split_tests`]), built there after both.
+fn combine_limits(module: LLVMModuleRef, a: Value, b: Value) -> Value {
+    let builder = ll::builder_before(ll::terminator(ll::block_of(a)));
+    let mut ty = ll::type_of(a);
+    let umin = intrinsic(module, "llvm.umin", std::slice::from_mut(&mut ty));
+    let name = format!("{}.min", ll::name(a));
+    let v = call(builder, umin, &mut [a, b], &name);
+    ll::dispose_builder(builder);
+    v
+}
+
+/// Splits each loop with clamped distances at its look-ahead limit (see the module doc): a
+/// copy of the loop whose distances are the constants `d` runs while every test holds at the
+/// top of an iteration, then the clamped loop runs the remaining iterations. Returns, per
+/// clamp, `Ok` when its loop was split, else why not (see [`version_refusal`]; the clamped
+/// loop then runs every iteration, as before).
+pub fn split_loops(module: LLVMModuleRef, clamps: &[SplitClamp]) -> Vec<Result<(), &'static str>> {
+    let mut done = vec![Ok(()); clamps.len()];
+    let mut headers: Vec<Bb> = Vec::new();
+    for c in clamps {
+        if !headers.contains(&c.header) {
+            headers.push(c.header);
+        }
+    }
+    for header in headers {
+        let members: Vec<usize> = (0..clamps.len())
+            .filter(|&i| clamps[i].header == header)
+            .collect();
+        let mut blocks = clamps[members[0]].blocks.clone();
+        // One test per phi: `pos < a && pos < b` is `pos < umin(a, b)`, computed before the
+        // loop.
+        let mut tests: Vec<(Value, Value)> = Vec::new();
+        for &(phi, excl) in members.iter().flat_map(|&i| clamps[i].tests.iter()) {
+            match tests.iter_mut().find(|(p, _)| *p == phi) {
+                Some((_, e)) => *e = combine_limits(module, *e, excl),
+                None => tests.push((phi, excl)),
+            }
+        }
+        let (mut phis, mut excl): (Vec<Value>, Vec<Value>) = tests.into_iter().unzip();
+        let mut dists: Vec<Value> = members.iter().map(|&i| clamps[i].distance).collect();
+        let distances: Vec<u64> = members
+            .iter()
+            .map(|&i| u64::from(clamps[i].unclamped))
+            .collect();
+        // SAFETY: the blocks are the live blocks of one loop of the function, header first;
+        // `phis` are header phis of that loop and `excl` `i64` values computed before the
+        // terminator of its only entering block (so they dominate the header); `dists` are `i64` values in the
+        // loop, one per entry of `distances`; the lengths are those of the arrays.
+        let code = unsafe {
+            hallows_pf_split_loop(
+                blocks.as_mut_ptr(),
+                blocks.len() as u32,
+                phis.as_mut_ptr(),
+                excl.as_mut_ptr(),
+                phis.len() as u32,
+                dists.as_mut_ptr(),
+                distances.as_ptr(),
+                dists.len() as u32,
+            )
+        };
+        for i in members {
+            done[i] = if code == 0 {
+                Ok(())
+            } else {
+                Err(version_refusal(code))
+            };
+        }
+    }
+    done
+}
+
 #[cfg(test)]
 mod tests {
-    use super::version_margin;
+    use super::{split_margin, version_margin};
+
+    #[test]
+    fn split_margin_is_the_reach_less_one() {
+        assert_eq!(split_margin(45, 4), Some(179));
+        assert_eq!(split_margin(1, 1), Some(0));
+        assert_eq!(split_margin(0, 1), None);
+        assert_eq!(split_margin(8, 0), None);
+        assert_eq!(split_margin(8, -4), None);
+        assert_eq!(split_margin(u32::MAX, i64::MAX), None);
+    }
+
+    /// Exhaustively over small values: the copy's test `pos < usub.sat(last, margin)` holds
+    /// exactly when the clamped distance `min(d, usub.sat(last, pos) / step)` is `d`.
+    #[test]
+    fn split_test_holds_exactly_when_the_clamp_gives_the_distance() {
+        for distance in 1..6u32 {
+            for step in 1..5i64 {
+                let margin = split_margin(distance, step).expect("a positive reach");
+                let d = u64::from(distance);
+                let step = step as u64;
+                for last in 0..64u64 {
+                    for pos in 0..70u64 {
+                        let fits = pos < last.saturating_sub(margin);
+                        let clamped = d.min(last.saturating_sub(pos) / step);
+                        assert_eq!(
+                            fits,
+                            clamped == d,
+                            "d {distance} step {step} last {last} pos {pos}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 
     /// The once-per-entry test as the IR computes it.
     fn fits(last: u64, limit: u64, margin: u64) -> bool {

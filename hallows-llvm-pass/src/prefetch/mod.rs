@@ -10,7 +10,7 @@
 //! | [`loops`] | loop membership, induction variables, bounds from exit tests and bounds checks |
 //! | [`chain`] | address chains: stride, indirect, hashed, pointer chase |
 //! | [`sites`] | load sites and their stable ids |
-//! | [`insert`] | cloning a chain ahead, clamped, and inserting `llvm.prefetch` |
+//! | [`insert`] | cloning a chain ahead, clamped, and inserting `llvm.prefetch`; versioning and splitting loops so the clamp runs only near the end |
 //! | [`pass`] | the `hallows-prefetch` driver and its report |
 //! | [`instrument`] | `hallows-prefetch-instrument` and its linked runtime (`runtime.ll`) |
 //! | [`analysis`] | the inventory of loads in loops (analysis only) |

@@ -317,6 +317,8 @@ fn outer_loop_plan<'a>(
         latch: outer.latch,
         entry_preds: Vec::new(),
         window: None,
+        // An outer loop holds the inner loop.
+        innermost: false,
     }
 }
 
@@ -794,12 +796,24 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
                             .map(|&i| l.inductions[i].0)
                             .collect(),
                         distance,
-                        hoist_before: l.preheader.map(ll::terminator),
+                        // The loop's only entering block, even when it also branches
+                        // elsewhere (no preheader after SimplifyCFG): a value computed outside
+                        // the loop and used in it dominates the header, hence that block (every
+                        // path to the header passes through it last); the hoisted limits are
+                        // pure and merely unused on its other edges.
+                        hoist_before: match views.entering_blocks(l).as_slice() {
+                            [p] => Some(ll::terminator(*p)),
+                            _ => None,
+                        },
                         loop_blocks: &l.blocks,
                         header: l.header,
                         latch: l.latch,
                         entry_preds: views.entering_blocks(l),
                         window,
+                        innermost: !facts
+                            .loops
+                            .iter()
+                            .any(|f| f.parent == Some(site.loop_index)),
                     };
                     if chain.recurrence.is_some() && !insert::recurrence_insertable(&plan) {
                         report.push(
@@ -831,16 +845,32 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
             let mut shared = HashMap::new();
             let mut clamps = Vec::new();
             let mut clamp_records = Vec::new();
+            let mut splits = Vec::new();
+            let mut split_records = Vec::new();
             for (plan, &(record, _)) in plans.iter().zip(&plan_targets) {
-                if let Some(c) = insert::insert(raw_module, plan, &mut shared) {
-                    clamps.push(c);
-                    clamp_records.push(record);
+                match insert::insert(raw_module, plan, &mut shared) {
+                    Some(insert::Clamp::Window(c)) => {
+                        clamps.push(c);
+                        clamp_records.push(record);
+                    }
+                    Some(insert::Clamp::Split(c)) => {
+                        splits.push(c);
+                        split_records.push(record);
+                    }
+                    None => {}
                 }
             }
             for g in &gathers {
                 insert::insert_gather(raw_module, g);
             }
-            // After every insertion, so the copies hold every prefetch of their loops.
+            // After every insertion, so the copies hold every prefetch of their loops. A loop
+            // versioned for a window is not split as well (one copy per loop).
+            let windowed: HashSet<ll::Bb> = clamps.iter().map(|c| c.header).collect();
+            let (splits, split_records): (Vec<_>, Vec<_>) = splits
+                .into_iter()
+                .zip(split_records)
+                .filter(|(c, _)| !windowed.contains(&c.header))
+                .unzip();
             let versioned = insert::version_windows(&clamps);
             for (record, outcome) in clamp_records.into_iter().zip(versioned) {
                 if let Some(r) = report.records_mut().get_mut(record) {
@@ -851,6 +881,20 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
                         ),
                         Err(why) => r.reason.push_str(&format!(
                             "; the inner loop is not versioned ({why}), so every iteration clamps"
+                        )),
+                    }
+                }
+            }
+            let split = insert::split_loops(raw_module, &splits);
+            for (record, outcome) in split_records.into_iter().zip(split) {
+                if let Some(r) = report.records_mut().get_mut(record) {
+                    r.data["split"] = json!(outcome.is_ok());
+                    match outcome {
+                        Ok(()) => r.reason.push_str(
+                            "; the loop is split at the look-ahead limit: a copy without the clamp runs while the look-ahead stays within the loop's bounds, the clamped loop runs the last iterations",
+                        ),
+                        Err(why) => r.reason.push_str(&format!(
+                            "; the loop is not split ({why}), so every iteration clamps"
                         )),
                     }
                 }
