@@ -12,10 +12,10 @@
 
 ; REPORT: inserted `bfs` {{.*}}34 iterations ahead (latency 34, memory parallelism 17); staggered to 75 ahead: another prefetch's cloned address chain loads this value 41 ahead, and its line needs 34 iterations to arrive;{{.*}}"distance":75,{{.*}}"load_index":1,{{.*}}"own_distance":34,
 ; The row end (row_start[u + 1]) is read by no clone: its own distance stays.
-; REPORT: inserted `bfs` {{.*}}34 iterations ahead (latency 34, memory parallelism 17); {"address_pattern"{{.*}}"distance":34,{{.*}}"load_index":2,
+; REPORT: inserted `bfs` {{.*}}34 iterations ahead (latency 34, memory parallelism 17); the loop is not split (the loop has an inner loop), so every iteration clamps; {"address_pattern"{{.*}}"distance":34,{{.*}}"load_index":2,
 ; REPORT-NOT: own_distance
-; REPORT: inserted `bfs` {{.*}}the first access of each inner-loop entry is prefetched from the outer loop{{.*}}staggered to 41 ahead: another prefetch's cloned address chain loads this value 7 ahead{{.*}}"distance":41,{{.*}}"own_distance":34,
-; REPORT: inserted `bfs` {{.*}}the first 8 elements of the inner-loop entry 7 outer iterations ahead{{.*}}"distance":7,
+; REPORT: inserted `bfs` {{.*}}the first access of each inner-loop entry is prefetched from the outer loop{{.*}}staggered to 41 ahead: another prefetch's cloned address chain loads this value 7 ahead{{.*}}; the loop is not split (the prefetch is for an inner loop's entry), so every iteration clamps; {{.*}}"distance":41,{{.*}}"own_distance":34,{{.*}}"split":false
+; REPORT: inserted `bfs` {{.*}}the first 8 elements of the inner-loop entry 7 outer iterations ahead{{.*}}; the loop is not split (the loop has an inner loop), so every iteration clamps; {{.*}}"distance":7,{{.*}}"split":false
 ; REPORT-NOT: own_distance
 
 ; CHECK-LABEL: define void @bfs(

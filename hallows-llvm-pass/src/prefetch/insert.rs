@@ -180,14 +180,34 @@ pub struct SplitClamp {
 }
 
 /// What [`insert`] leaves for a pass over the whole function: a clamp that a copy of the loop
-/// can drop.
+/// can drop, or why a clamped distance's loop cannot be split.
 #[derive(Clone, Debug)]
 pub enum Clamp {
     /// An inner loop's window clamp, for [`version_windows`].
     Window(WindowClamp),
     /// A loop's clamped distance, for [`split_loops`].
     Split(SplitClamp),
+    /// A loop's clamped distance that [`split_loops`] cannot remove: why (one of the
+    /// `SPLIT_*` reasons).
+    Unsplit(&'static str),
 }
+
+/// Why a clamped distance's loop is not split: it has an inner loop (the copy would copy it).
+pub const SPLIT_NOT_INNERMOST: &str = "the loop has an inner loop";
+/// Why a clamped distance's loop is not split: the prefetch is an inner loop's entry (the
+/// distance counts outer iterations but the clamp is built in the inner loop's entry).
+pub const SPLIT_ENTRY_PREFETCH: &str = "the prefetch is for an inner loop's entry";
+/// Why a clamped distance's loop is not split: no single entering block to compute the copy's
+/// limits in.
+pub const SPLIT_SEVERAL_ENTRIES: &str = "the loop has several entering blocks";
+/// Why a clamped distance's loop is not split: a limit is computed in the loop (it would not
+/// dominate the copy's header).
+pub const SPLIT_LIMIT_IN_LOOP: &str = "a limit is computed inside the loop";
+/// Why a clamped distance's loop is not split: a step with no margin (see [`split_margin`]).
+pub const SPLIT_NO_MARGIN: &str = "a step is not positive or its look-ahead overflows";
+/// Why a clamped distance's loop is not split: the loop also has a window's clamp, for which
+/// [`version_windows`] copies it instead (one copy per loop).
+pub const SPLIT_WINDOWED: &str = "the loop is versioned for a window's clamp instead";
 
 /// The margin of the once-per-entry test `usub.sat(last, limit) >= margin` that every look-ahead
 /// index `iv + d * step` of an entry is at most `last` (the range's last index from the
@@ -683,28 +703,52 @@ enum Removable {
         distance: Value,
         tests: Vec<(Value, Value)>,
     },
+    /// A clamped distance whose loop cannot be split, with why.
+    Unsplit(&'static str),
 }
 
 /// The per-iteration tests of [`split_loops`]' copy for a plan's clamped distance, built
 /// before the terminator of the loop's only entering block: per upper bound `(phi, usub.sat(L, d * step - 1))`.
-/// `None` when the loop cannot be split this way: it has an inner loop (the copy would copy
-/// it), the prefetch is an inner loop's entry (the distance counts outer iterations but the
-/// clamp is built in the inner loop's entry), the loop has several entering blocks, a limit is computed in
-/// the loop (it would not dominate the copy's header), or a step has no margin.
+/// `None` when the distance is not clamped (no upper bound); `Some(Err(why))` when the loop
+/// cannot be split this way: the prefetch is an inner loop's entry (the distance counts outer
+/// iterations but the clamp is built in the inner loop's entry), the loop has an inner loop
+/// (the copy would copy it), the loop has several entering blocks, a limit is computed in the
+/// loop (it would not dominate the copy's header), or a step has no margin (the `SPLIT_*`
+/// reasons, in this order of precedence). Nothing is built unless the result is `Some(Ok(_))`.
 fn split_tests(
     limits: &Limits<'_>,
     module: LLVMModuleRef,
     plan: &Plan<'_>,
     lasts: &[(Induction, Value, bool)],
-) -> Option<Vec<(Value, Value)>> {
-    let h = limits.hoisted?;
-    if !plan.innermost || plan.entry.is_some() || lasts.is_empty() {
+) -> Option<Result<Vec<(Value, Value)>, &'static str>> {
+    if lasts.is_empty() {
         return None;
+    }
+    Some(split_tests_of_clamp(limits, module, plan, lasts))
+}
+
+/// [`split_tests`] of a clamped distance (`lasts` is not empty).
+fn split_tests_of_clamp(
+    limits: &Limits<'_>,
+    module: LLVMModuleRef,
+    plan: &Plan<'_>,
+    lasts: &[(Induction, Value, bool)],
+) -> Result<Vec<(Value, Value)>, &'static str> {
+    if plan.entry.is_some() {
+        return Err(SPLIT_ENTRY_PREFETCH);
+    }
+    if !plan.innermost {
+        return Err(SPLIT_NOT_INNERMOST);
+    }
+    let h = limits.hoisted.ok_or(SPLIT_SEVERAL_ENTRIES)?;
+    if lasts.iter().any(|(_, _, hoisted)| !hoisted) {
+        return Err(SPLIT_LIMIT_IN_LOOP);
     }
     let margins = lasts
         .iter()
-        .map(|(iv, _, hoisted)| split_margin(plan.distance, iv.step).filter(|_| *hoisted))
-        .collect::<Option<Vec<u64>>>()?;
+        .map(|(iv, _, _)| split_margin(plan.distance, iv.step))
+        .collect::<Option<Vec<u64>>>()
+        .ok_or(SPLIT_NO_MARGIN)?;
     // SAFETY: `plan.at` is a live instruction, so its type belongs to a live context.
     let ctx = unsafe { LLVMGetTypeContext(ll::type_of(plan.at)) };
     // SAFETY: `ctx` is the live context of the function.
@@ -727,7 +771,7 @@ fn split_tests(
             (iv.phi, excl)
         })
         .collect();
-    Some(tests)
+    Ok(tests)
 }
 
 /// The plan's chain cloned `d` iterations ahead (each induction variable advanced by the
@@ -755,8 +799,10 @@ fn clone_ahead(
             for iv in &plan.chain_inductions {
                 map.insert(iv.phi, ahead(b, iv, d));
             }
-            removable = split_tests(limits, module, plan, &lasts)
-                .map(|tests| Removable::Split { distance: d, tests });
+            removable = split_tests(limits, module, plan, &lasts).map(|tests| match tests {
+                Ok(tests) => Removable::Split { distance: d, tests },
+                Err(why) => Removable::Unsplit(why),
+            });
         }
     }
     clone_clamped(
@@ -805,8 +851,10 @@ pub struct GatherPlan<'a> {
 }
 
 /// Inserts a [`Gather`]: before `outer.at`, the outer chain `d` outer iterations ahead, then
-/// `count` clamped copies of the inner chain and their prefetches.
-pub fn insert_gather(module: LLVMModuleRef, g: &Gather<'_>) {
+/// `count` clamped copies of the inner chain and their prefetches. Returns, when the outer
+/// distance is clamped to the outer loop's bounds, why that loop is not split (it holds the
+/// inner loop: [`SPLIT_NOT_INNERMOST`]).
+pub fn insert_gather(module: LLVMModuleRef, g: &Gather<'_>) -> Option<&'static str> {
     let (outer, plan) = (&g.outer, &g.plan);
     let b = ll::builder_before(outer.at);
     let limits = Limits {
@@ -814,7 +862,14 @@ pub fn insert_gather(module: LLVMModuleRef, g: &Gather<'_>) {
         hoisted: outer.hoist_before.map(ll::builder_before),
         loop_blocks: outer.loop_blocks,
     };
-    let (map, _) = clone_ahead(b, &limits, module, outer);
+    let (map, removable) = clone_ahead(b, &limits, module, outer);
+    let unsplit = match removable {
+        Some(Removable::Unsplit(why)) => Some(why),
+        // The outer loop holds the inner loop (`pass::outer_loop_plan`), so its distance is
+        // never split; nothing here splits it either way.
+        Some(Removable::Split { .. } | Removable::Window { .. }) => Some(SPLIT_NOT_INNERMOST),
+        None => None,
+    };
     let start = map.get(&plan.start).copied().unwrap_or(plan.start);
     // SAFETY: (whole block) the builder is positioned before the entry block's terminator,
     // which `len` (on the entry path's checks) and every clone dominate; operands have the
@@ -869,10 +924,12 @@ pub fn insert_gather(module: LLVMModuleRef, g: &Gather<'_>) {
     if let Some(h) = limits.hoisted {
         ll::dispose_builder(h);
     }
+    unsplit
 }
 
 /// Inserts the clone and the prefetch before `plan.at`; returns a window's clamp for
-/// [`version_windows`] or a clamped distance for [`split_loops`].
+/// [`version_windows`], a clamped distance for [`split_loops`], or why a clamped distance's
+/// loop cannot be split.
 ///
 /// `shared` keeps the look-ahead copies of recurrences already started in this function, so
 /// the copies of an unrolled loop body share one.
@@ -921,6 +978,7 @@ pub fn insert(
             unclamped: plan.distance,
             tests,
         }),
+        Removable::Unsplit(why) => Clamp::Unsplit(why),
     })
 }
 

@@ -847,6 +847,8 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
             let mut clamp_records = Vec::new();
             let mut splits = Vec::new();
             let mut split_records = Vec::new();
+            // Every clamped distance's record says whether its loop was split, and if not why.
+            let mut split_outcomes: Vec<(usize, Result<(), &'static str>)> = Vec::new();
             for (plan, &(record, _)) in plans.iter().zip(&plan_targets) {
                 match insert::insert(raw_module, plan, &mut shared) {
                     Some(insert::Clamp::Window(c)) => {
@@ -857,11 +859,14 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
                         splits.push(c);
                         split_records.push(record);
                     }
+                    Some(insert::Clamp::Unsplit(why)) => split_outcomes.push((record, Err(why))),
                     None => {}
                 }
             }
-            for g in &gathers {
-                insert::insert_gather(raw_module, g);
+            for (g, &(record, _)) in gathers.iter().zip(&gather_targets) {
+                if let Some(why) = insert::insert_gather(raw_module, g) {
+                    split_outcomes.push((record, Err(why)));
+                }
             }
             // After every insertion, so the copies hold every prefetch of their loops. A loop
             // versioned for a window is not split as well (one copy per loop).
@@ -869,7 +874,13 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
             let (splits, split_records): (Vec<_>, Vec<_>) = splits
                 .into_iter()
                 .zip(split_records)
-                .filter(|(c, _)| !windowed.contains(&c.header))
+                .filter(|(c, record)| {
+                    let keep = !windowed.contains(&c.header);
+                    if !keep {
+                        split_outcomes.push((*record, Err(insert::SPLIT_WINDOWED)));
+                    }
+                    keep
+                })
                 .unzip();
             let versioned = insert::version_windows(&clamps);
             for (record, outcome) in clamp_records.into_iter().zip(versioned) {
@@ -886,7 +897,8 @@ pub fn run(module: Module<'_>, analyses: &Analyses<'_>, options: &Options) -> bo
                 }
             }
             let split = insert::split_loops(raw_module, &splits);
-            for (record, outcome) in split_records.into_iter().zip(split) {
+            split_outcomes.extend(split_records.into_iter().zip(split));
+            for (record, outcome) in split_outcomes {
                 if let Some(r) = report.records_mut().get_mut(record) {
                     r.data["split"] = json!(outcome.is_ok());
                     match outcome {
