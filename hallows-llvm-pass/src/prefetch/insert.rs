@@ -962,8 +962,14 @@ pub fn insert(
     if let Some(h) = limits.hoisted {
         ll::dispose_builder(h);
     }
+    // Header first, then the function's order, not the set's: the copies' blocks, and so the
+    // module the pass emits, are the same on every run.
     let mut blocks = vec![plan.header];
-    blocks.extend(plan.loop_blocks.iter().filter(|&&bb| bb != plan.header));
+    blocks.extend(
+        ll::blocks(ll::function_of(plan.header))
+            .into_iter()
+            .filter(|bb| *bb != plan.header && plan.loop_blocks.contains(bb)),
+    );
     Some(match check? {
         Removable::Window { fits, clamp } => Clamp::Window(WindowClamp {
             header: plan.header,

@@ -74,6 +74,12 @@ pub fn blocks(function: Value) -> Vec<Bb> {
     out
 }
 
+/// The function a block belongs to.
+pub fn function_of(bb: Bb) -> Value {
+    // SAFETY: live block (module invariant).
+    unsafe { LLVMGetBasicBlockParent(bb) }
+}
+
 /// Terminator of a block (null for a block under construction).
 pub fn terminator(bb: Bb) -> Value {
     // SAFETY: live block (module invariant).
