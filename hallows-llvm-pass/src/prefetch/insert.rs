@@ -1001,48 +1001,64 @@ pub fn version_refusal(code: u32) -> &'static str {
     }
 }
 
+/// Copies each loop once for all the clamps in it: groups `count` clamps by their loop's
+/// `header`, calls `copy` with the indices of one loop's clamps (in their order), and records
+/// its shim code for each of them (`Ok` for 0, else [`version_refusal`]).
+fn per_loop(
+    count: usize,
+    header: impl Fn(usize) -> Bb,
+    mut copy: impl FnMut(&[usize]) -> u32,
+) -> Vec<Result<(), &'static str>> {
+    let mut done = vec![Ok(()); count];
+    let mut headers: Vec<Bb> = Vec::new();
+    for i in 0..count {
+        if !headers.contains(&header(i)) {
+            headers.push(header(i));
+        }
+    }
+    for h in headers {
+        let members: Vec<usize> = (0..count).filter(|&i| header(i) == h).collect();
+        let code = copy(&members);
+        let outcome = if code == 0 {
+            Ok(())
+        } else {
+            Err(version_refusal(code))
+        };
+        for i in members {
+            done[i] = outcome;
+        }
+    }
+    done
+}
+
 /// Versions each inner loop with window clamps once per entry (see the module doc): a copy of
 /// the loop without the clamps runs when every clamp's test holds. Returns, per clamp, `Ok` when
 /// its loop was versioned, else why not (see [`version_refusal`]; the clamped loop then runs
 /// for every entry, as before).
 pub fn version_windows(clamps: &[WindowClamp]) -> Vec<Result<(), &'static str>> {
-    let mut done = vec![Ok(()); clamps.len()];
-    let mut headers: Vec<Bb> = Vec::new();
-    for c in clamps {
-        if !headers.contains(&c.header) {
-            headers.push(c.header);
-        }
-    }
-    for header in headers {
-        let members: Vec<usize> = (0..clamps.len())
-            .filter(|&i| clamps[i].header == header)
-            .collect();
-        let mut blocks = clamps[members[0]].blocks.clone();
-        let mut fits: Vec<Value> = members.iter().map(|&i| clamps[i].fits).collect();
-        let mut calls: Vec<Value> = members.iter().map(|&i| clamps[i].clamp).collect();
-        // SAFETY: the blocks are the live blocks of one loop of the function, header first;
-        // `fits` are `i1` values computed before the loop's entry terminator (so they dominate
-        // a block inserted on the entry edge); `calls` are `umin` calls in the loop; the
-        // lengths are those of the arrays.
-        let code = unsafe {
-            hallows_pf_version_loop(
-                blocks.as_mut_ptr(),
-                blocks.len() as u32,
-                fits.as_mut_ptr(),
-                fits.len() as u32,
-                calls.as_mut_ptr(),
-                calls.len() as u32,
-            )
-        };
-        for i in members {
-            done[i] = if code == 0 {
-                Ok(())
-            } else {
-                Err(version_refusal(code))
-            };
-        }
-    }
-    done
+    per_loop(
+        clamps.len(),
+        |i| clamps[i].header,
+        |members| {
+            let mut blocks = clamps[members[0]].blocks.clone();
+            let mut fits: Vec<Value> = members.iter().map(|&i| clamps[i].fits).collect();
+            let mut calls: Vec<Value> = members.iter().map(|&i| clamps[i].clamp).collect();
+            // SAFETY: the blocks are the live blocks of one loop of the function, header first;
+            // `fits` are `i1` values computed before the loop's entry terminator (so they dominate
+            // a block inserted on the entry edge); `calls` are `umin` calls in the loop; the
+            // lengths are those of the arrays.
+            unsafe {
+                hallows_pf_version_loop(
+                    blocks.as_mut_ptr(),
+                    blocks.len() as u32,
+                    fits.as_mut_ptr(),
+                    fits.len() as u32,
+                    calls.as_mut_ptr(),
+                    calls.len() as u32,
+                )
+            }
+        },
+    )
 }
 
 /// `umin(a, b)` of two `i64` limits built before the terminator of the loop's entering block
@@ -1063,58 +1079,44 @@ fn combine_limits(module: LLVMModuleRef, a: Value, b: Value) -> Value {
 /// clamp, `Ok` when its loop was split, else why not (see [`version_refusal`]; the clamped
 /// loop then runs every iteration, as before).
 pub fn split_loops(module: LLVMModuleRef, clamps: &[SplitClamp]) -> Vec<Result<(), &'static str>> {
-    let mut done = vec![Ok(()); clamps.len()];
-    let mut headers: Vec<Bb> = Vec::new();
-    for c in clamps {
-        if !headers.contains(&c.header) {
-            headers.push(c.header);
-        }
-    }
-    for header in headers {
-        let members: Vec<usize> = (0..clamps.len())
-            .filter(|&i| clamps[i].header == header)
-            .collect();
-        let mut blocks = clamps[members[0]].blocks.clone();
-        // One test per phi: `pos < a && pos < b` is `pos < umin(a, b)`, computed before the
-        // loop.
-        let mut tests: Vec<(Value, Value)> = Vec::new();
-        for &(phi, excl) in members.iter().flat_map(|&i| clamps[i].tests.iter()) {
-            match tests.iter_mut().find(|(p, _)| *p == phi) {
-                Some((_, e)) => *e = combine_limits(module, *e, excl),
-                None => tests.push((phi, excl)),
+    per_loop(
+        clamps.len(),
+        |i| clamps[i].header,
+        |members| {
+            let mut blocks = clamps[members[0]].blocks.clone();
+            // One test per phi: `pos < a && pos < b` is `pos < umin(a, b)`, computed before the
+            // loop.
+            let mut tests: Vec<(Value, Value)> = Vec::new();
+            for &(phi, excl) in members.iter().flat_map(|&i| clamps[i].tests.iter()) {
+                match tests.iter_mut().find(|(p, _)| *p == phi) {
+                    Some((_, e)) => *e = combine_limits(module, *e, excl),
+                    None => tests.push((phi, excl)),
+                }
             }
-        }
-        let (mut phis, mut excl): (Vec<Value>, Vec<Value>) = tests.into_iter().unzip();
-        let mut dists: Vec<Value> = members.iter().map(|&i| clamps[i].distance).collect();
-        let distances: Vec<u64> = members
-            .iter()
-            .map(|&i| u64::from(clamps[i].unclamped))
-            .collect();
-        // SAFETY: the blocks are the live blocks of one loop of the function, header first;
-        // `phis` are header phis of that loop and `excl` `i64` values computed before the
-        // terminator of its only entering block (so they dominate the header); `dists` are `i64` values in the
-        // loop, one per entry of `distances`; the lengths are those of the arrays.
-        let code = unsafe {
-            hallows_pf_split_loop(
-                blocks.as_mut_ptr(),
-                blocks.len() as u32,
-                phis.as_mut_ptr(),
-                excl.as_mut_ptr(),
-                phis.len() as u32,
-                dists.as_mut_ptr(),
-                distances.as_ptr(),
-                dists.len() as u32,
-            )
-        };
-        for i in members {
-            done[i] = if code == 0 {
-                Ok(())
-            } else {
-                Err(version_refusal(code))
-            };
-        }
-    }
-    done
+            let (mut phis, mut excl): (Vec<Value>, Vec<Value>) = tests.into_iter().unzip();
+            let mut dists: Vec<Value> = members.iter().map(|&i| clamps[i].distance).collect();
+            let distances: Vec<u64> = members
+                .iter()
+                .map(|&i| u64::from(clamps[i].unclamped))
+                .collect();
+            // SAFETY: the blocks are the live blocks of one loop of the function, header first;
+            // `phis` are header phis of that loop and `excl` `i64` values computed before the
+            // terminator of its only entering block (so they dominate the header); `dists` are `i64` values in the
+            // loop, one per entry of `distances`; the lengths are those of the arrays.
+            unsafe {
+                hallows_pf_split_loop(
+                    blocks.as_mut_ptr(),
+                    blocks.len() as u32,
+                    phis.as_mut_ptr(),
+                    excl.as_mut_ptr(),
+                    phis.len() as u32,
+                    dists.as_mut_ptr(),
+                    distances.as_ptr(),
+                    dists.len() as u32,
+                )
+            }
+        },
+    )
 }
 
 #[cfg(test)]
